@@ -1,0 +1,33 @@
+# Hearth: `make run` serves the demo room; `make test` runs the whole suite.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTHON ?= python3
+
+.PHONY: install run test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) -m server.devrun
+
+test: install
+	bash scripts/services.sh
+	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+lint: install
+	$(VENV)/bin/ruff check server tests bench
+	$(VENV)/bin/mypy
+
+bench: install
+	bash scripts/services.sh
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) hearth.db* .pytest_cache

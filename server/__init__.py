@@ -1,0 +1,1 @@
+"""Hearth: real-time chat server for virtual peer-support groups."""

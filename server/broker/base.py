@@ -1,0 +1,161 @@
+"""The contracts every process-spanning backend keeps: fan-out, room log, presence, counters.
+
+Each has two implementations side by side: in-process memory (one process, no services) and
+Redis (several processes). The contract tests run one body against both.
+
+Fan-out is at-most-once, like Django Channels' channel layer: a subscriber that is not
+connected when a publication happens misses it; clients recover through the room log's
+resume window. Payloads are text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = [
+    "Appended",
+    "Backplane",
+    "Counters",
+    "Delivery",
+    "Presence",
+    "PubSub",
+    "RoomLog",
+    "WindowRead",
+]
+
+# Called by the pub/sub reader for every publication on a subscribed channel.
+Delivery = Callable[[str, str], None]
+
+
+class PubSub(Protocol):
+    """One subscription per process; publications reach every subscribed process."""
+
+    name: str
+
+    async def start(self, deliver: Delivery) -> None:
+        """Begin delivering publications to `deliver(channel, data)`."""
+
+    async def close(self) -> None:
+        """Stop delivering and release connections."""
+
+    async def subscribe(self, channel: str) -> None:
+        """Receive publications on `channel` (idempotent)."""
+
+    async def unsubscribe(self, channel: str) -> None:
+        """Stop receiving publications on `channel` (idempotent)."""
+
+    async def publish(self, channel: str, data: str) -> None:
+        """Send `data` to every process subscribed to `channel`."""
+
+    async def healthy(self) -> bool:
+        """Whether the backend answers right now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Result of `RoomLog.append`: the finished frame and its place in the room's numbering."""
+
+    seq: int
+    epoch: str
+    frame: str
+    duplicate: bool  # the ref was seen before: `frame` is the original message
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRead:
+    """What the resume window holds for a room after some seq."""
+
+    epoch: str
+    seq: int  # the room's latest seq (0 if none)
+    entries: list[tuple[int, str]]  # (seq, frame) after the asked seq, oldest first
+    floor: int  # highest seq that has left the window (0 if none); -1 if none is kept at all
+
+
+class RoomLog(Protocol):
+    """Per-room numbering, the resume window, sent refs and message ids, in one place."""
+
+    async def append(
+        self,
+        room: str,
+        channel: str,
+        header: str,
+        prefix: str,
+        suffix: str,
+        message_id: str,
+        ref_key: str | None,
+        window_seconds: int,
+        known: tuple[str, int] | None,
+    ) -> Appended:
+        """Number a message, keep it in the window, publish `header\\n<frame>` on `channel`.
+
+        Atomic: numbering, keeping and publishing happen in one step, so every subscriber
+        receives a room's messages in seq order. If `ref_key` was appended within the window,
+        nothing is published and the original frame comes back with `duplicate=True`.
+        `known` is this process's last (epoch, seq) for the room: if the backend lost the
+        numbering it resumes from there instead of starting a new epoch.
+        """
+
+    async def position(self, room: str) -> tuple[str, int]:
+        """The room's (epoch, latest seq); creates the epoch if there is none yet."""
+
+    async def read(self, room: str, after_seq: int, window_seconds: int) -> WindowRead:
+        """The window's messages after `after_seq`, dropping those older than the window."""
+
+    async def locate(self, message_id: str) -> tuple[str, int] | None:
+        """(room, seq) of a message sent within the last 24 hours, or None."""
+
+    async def remove(self, room: str, seqs: list[int]) -> None:
+        """Take messages out of the window (deleted by a facilitator)."""
+
+    async def mark_first_entry(self, room: str, user_id: str, seq: int) -> int:
+        """Remember the seq at a user's first entry since the last `end`; returns the kept one."""
+
+    async def reset(self, room: str) -> None:
+        """Clear the window, refs and first entries (the room's session ended)."""
+
+
+class Presence(Protocol):
+    """Who is in which room, across processes; entries of a dead process expire."""
+
+    async def join(self, room: str, user_id: str, conn_id: str, participant: str) -> bool:
+        """Add a socket; True if it is the user's first in the room."""
+
+    async def leave(self, room: str, user_id: str, conn_id: str) -> bool:
+        """Remove a socket; True if it was the user's last in the room."""
+
+    async def members(self, room: str) -> list[str]:
+        """Encoded participants present in the room, each user once."""
+
+    async def heartbeat(self, sockets: list[tuple[str, str, str]]) -> None:
+        """Keep (room, user_id, conn_id) entries of live local sockets from expiring."""
+
+    async def sweep(self, room: str) -> list[str]:
+        """Drop expired sockets; return encoded participants who have now left entirely."""
+
+
+class Counters(Protocol):
+    """Small shared values with expiry: throttles, clocks, flags."""
+
+    async def hit(self, key: str, window_seconds: float, add: bool = True) -> int:
+        """Record one event now (unless `add` is False); events in the last window."""
+
+    async def get(self, key: str) -> str | None:
+        """The value at `key`, or None."""
+
+    async def put(self, key: str, value: str, ttl_seconds: float | None = None) -> None:
+        """Set `key`, expiring after `ttl_seconds` if given."""
+
+    async def delete(self, key: str) -> None:
+        """Remove `key`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backplane:
+    """The four shared parts a process is started with."""
+
+    pubsub: PubSub
+    log: RoomLog
+    presence: Presence
+    counters: Counters

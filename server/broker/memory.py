@@ -1,0 +1,226 @@
+"""In-process backplane: one server process, no services. Same contract as the Redis one."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import secrets
+import time
+from collections import defaultdict, deque
+
+from .base import Appended, Backplane, Delivery, WindowRead
+
+__all__ = ["MemoryCounters", "MemoryPresence", "MemoryPubSub", "MemoryRoomLog", "memory_backplane"]
+
+WINDOW_MAX = 1000
+MESSAGE_ID_TTL = 86400.0
+
+
+class MemoryPubSub:
+    """Publications are handed to the subscriber on the next loop turn, as over a network."""
+
+    name = "memory"
+
+    def __init__(self) -> None:
+        self._deliver: Delivery | None = None
+        self._channels: set[str] = set()
+
+    async def start(self, deliver: Delivery) -> None:
+        self._deliver = deliver
+
+    async def close(self) -> None:
+        self._deliver = None
+
+    async def subscribe(self, channel: str) -> None:
+        self._channels.add(channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        self._channels.discard(channel)
+
+    async def publish(self, channel: str, data: str) -> None:
+        self.publish_now(channel, data)
+
+    def publish_now(self, channel: str, data: str) -> None:
+        """Publish without awaiting: keeps the room log's append atomic."""
+        if self._deliver is not None and channel in self._channels:
+            asyncio.get_running_loop().call_soon(self._deliver, channel, data)
+
+    async def healthy(self) -> bool:
+        return True
+
+
+class _Room:
+    __slots__ = ("epoch", "seq", "window", "refs", "first", "floor")
+
+    def __init__(self) -> None:
+        self.epoch = secrets.token_hex(8)
+        self.seq = 0
+        self.window: deque[tuple[int, float, str]] = deque()
+        self.refs: dict[str, tuple[float, str, int]] = {}
+        self.first: dict[str, int] = {}
+        self.floor = 0
+
+
+class MemoryRoomLog:
+    """Numbering and resume window in this process's memory."""
+
+    def __init__(self, pubsub: MemoryPubSub) -> None:
+        self._pubsub = pubsub
+        self._rooms: dict[str, _Room] = defaultdict(_Room)
+        self._ids: dict[str, tuple[float, str, int]] = {}
+        self._id_order: deque[tuple[float, str]] = deque()
+
+    def _trim(self, room: _Room, window_seconds: int, now: float) -> None:
+        cutoff = now - window_seconds
+        while room.window and (len(room.window) > WINDOW_MAX or room.window[0][1] < cutoff):
+            room.floor = max(room.floor, room.window.popleft()[0])
+        for key in [k for k, v in room.refs.items() if v[0] < cutoff]:
+            del room.refs[key]
+
+    async def append(
+        self,
+        room: str,
+        channel: str,
+        header: str,
+        prefix: str,
+        suffix: str,
+        message_id: str,
+        ref_key: str | None,
+        window_seconds: int,
+        known: tuple[str, int] | None,
+    ) -> Appended:
+        state = self._rooms[room]
+        now = time.monotonic()
+        self._trim(state, window_seconds, now)
+        if ref_key is not None and ref_key in state.refs:
+            _, frame, seq = state.refs[ref_key]
+            return Appended(seq, state.epoch, frame, duplicate=True)
+        state.seq += 1
+        frame = prefix + str(state.seq) + suffix
+        if window_seconds > 0:
+            state.window.append((state.seq, now, frame))
+            if ref_key is not None:
+                state.refs[ref_key] = (now, frame, state.seq)
+            self._trim(state, window_seconds, now)
+        else:
+            state.floor = state.seq
+        self._remember_id(message_id, room, state.seq, now)
+        self._pubsub.publish_now(channel, header + "\n" + frame)
+        return Appended(state.seq, state.epoch, frame, duplicate=False)
+
+    def _remember_id(self, message_id: str, room: str, seq: int, now: float) -> None:
+        self._ids[message_id] = (now, room, seq)
+        self._id_order.append((now, message_id))
+        while self._id_order and self._id_order[0][0] < now - MESSAGE_ID_TTL:
+            self._ids.pop(self._id_order.popleft()[1], None)
+
+    async def position(self, room: str) -> tuple[str, int]:
+        state = self._rooms[room]
+        return state.epoch, state.seq
+
+    async def read(self, room: str, after_seq: int, window_seconds: int) -> WindowRead:
+        state = self._rooms[room]
+        self._trim(state, window_seconds, time.monotonic())
+        seqs = [s for s, _, _ in state.window]
+        start = bisect.bisect_right(seqs, after_seq)
+        entries = [(s, f) for s, _, f in list(state.window)[start:]]
+        floor = state.floor if state.window else -1
+        return WindowRead(state.epoch, state.seq, entries, floor)
+
+    async def locate(self, message_id: str) -> tuple[str, int] | None:
+        found = self._ids.get(message_id)
+        if found is None or found[0] < time.monotonic() - MESSAGE_ID_TTL:
+            return None
+        return found[1], found[2]
+
+    async def remove(self, room: str, seqs: list[int]) -> None:
+        state = self._rooms[room]
+        drop = set(seqs)
+        state.window = deque(e for e in state.window if e[0] not in drop)
+
+    async def mark_first_entry(self, room: str, user_id: str, seq: int) -> int:
+        return self._rooms[room].first.setdefault(user_id, seq)
+
+    async def reset(self, room: str) -> None:
+        state = self._rooms[room]
+        state.floor = state.seq
+        state.window.clear()
+        state.refs.clear()
+        state.first.clear()
+
+
+class MemoryPresence:
+    """Sockets per user per room; nothing expires in one process but dead sockets leave."""
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, dict[str, dict[str, str]]] = defaultdict(dict)
+
+    async def join(self, room: str, user_id: str, conn_id: str, participant: str) -> bool:
+        users = self._rooms[room]
+        conns = users.setdefault(user_id, {})
+        first = not conns
+        conns[conn_id] = participant
+        return first
+
+    async def leave(self, room: str, user_id: str, conn_id: str) -> bool:
+        users = self._rooms[room]
+        conns = users.get(user_id)
+        if not conns or conn_id not in conns:
+            return False
+        del conns[conn_id]
+        if conns:
+            return False
+        del users[user_id]
+        return True
+
+    async def members(self, room: str) -> list[str]:
+        return [next(iter(conns.values())) for conns in self._rooms[room].values() if conns]
+
+    async def heartbeat(self, sockets: list[tuple[str, str, str]]) -> None:
+        return None
+
+    async def sweep(self, room: str) -> list[str]:
+        return []
+
+
+class MemoryCounters:
+    """Sliding-window counters and expiring values in a dict."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, deque[float]] = defaultdict(deque)
+        self._values: dict[str, tuple[str, float | None]] = {}
+
+    async def hit(self, key: str, window_seconds: float, add: bool = True) -> int:
+        now = time.monotonic()
+        events = self._events[key]
+        while events and events[0] <= now - window_seconds:
+            events.popleft()
+        if add:
+            events.append(now)
+        if not events:
+            del self._events[key]
+            return 0
+        return len(events)
+
+    async def get(self, key: str) -> str | None:
+        found = self._values.get(key)
+        if found is None:
+            return None
+        value, expires = found
+        if expires is not None and expires <= time.monotonic():
+            del self._values[key]
+            return None
+        return value
+
+    async def put(self, key: str, value: str, ttl_seconds: float | None = None) -> None:
+        expires = None if ttl_seconds is None else time.monotonic() + ttl_seconds
+        self._values[key] = (value, expires)
+
+    async def delete(self, key: str) -> None:
+        self._values.pop(key, None)
+
+
+def memory_backplane() -> Backplane:
+    """All four parts, in this process."""
+    pubsub = MemoryPubSub()
+    return Backplane(pubsub, MemoryRoomLog(pubsub), MemoryPresence(), MemoryCounters())

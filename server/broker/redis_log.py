@@ -1,0 +1,189 @@
+"""The room log in Redis: seq by INCR, the resume window as a sorted set, refs and ids.
+
+Numbering, keeping and publishing run in one Lua script, so Redis orders every room's
+messages once for all processes. Window entries are sealed (AES-GCM) so a Redis snapshot
+reveals no words; the live publication is not persisted by Redis and stays plain.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from ..sealing import Sealer
+from ..wire.out import MESSAGE_PREFIX
+from .base import Appended, WindowRead
+
+__all__ = ["RedisRoomLog"]
+
+WINDOW_MAX = 1000
+MESSAGE_ID_TTL = 86400
+
+# KEYS: seq, epoch.  ARGV: new epoch, known epoch ('' if none), known seq.
+_ENSURE_EPOCH = """
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  if ARGV[2] ~= '' then
+    epoch = ARGV[2]
+    local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+    if cur < tonumber(ARGV[3]) then redis.call('SET', KEYS[1], ARGV[3]) end
+  else
+    epoch = ARGV[1]
+    redis.call('DEL', KEYS[1])
+  end
+  redis.call('SET', KEYS[2], epoch)
+end
+"""
+
+_POSITION = _ENSURE_EPOCH + """
+return {epoch, tonumber(redis.call('GET', KEYS[1]) or '0')}
+"""
+
+# KEYS: seq, epoch, window, floor, ref ('' for none), message id.
+# ARGV 4..: channel, header, prefix, suffix, sealed suffix, id value, window s, now ms, max.
+_APPEND = _ENSURE_EPOCH + """
+if KEYS[5] ~= '' then
+  local prev = redis.call('GET', KEYS[5])
+  if prev then return {0, epoch, prev} end
+end
+local seq = redis.call('INCR', KEYS[1])
+local win = tonumber(ARGV[10])
+if win > 0 then
+  redis.call('ZADD', KEYS[3], seq, seq .. '|' .. ARGV[11] .. '|' .. ARGV[8])
+  local n = redis.call('ZCARD', KEYS[3])
+  local max = tonumber(ARGV[12])
+  if n > max then
+    local old = redis.call('ZRANGE', KEYS[3], 0, n - max - 1, 'WITHSCORES')
+    redis.call('ZREMRANGEBYRANK', KEYS[3], 0, n - max - 1)
+    redis.call('SET', KEYS[4], old[#old])
+  end
+  redis.call('PEXPIRE', KEYS[3], win * 1000)
+  redis.call('PEXPIRE', KEYS[4], win * 1000)
+  if KEYS[5] ~= '' then
+    redis.call('SET', KEYS[5], seq .. '|' .. ARGV[8], 'PX', win * 1000)
+  end
+else
+  redis.call('SET', KEYS[4], seq)
+end
+redis.call('SET', KEYS[6], ARGV[9] .. '|' .. seq, 'EX', %d)
+redis.call('PUBLISH', ARGV[4], ARGV[5] .. '\\n' .. ARGV[6] .. seq .. ARGV[7])
+return {1, epoch, seq}
+""" % MESSAGE_ID_TTL
+
+_FIRST = """
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], 86400)
+return redis.call('HGET', KEYS[1], ARGV[1])
+"""
+
+
+def _keys(room: str) -> tuple[str, str, str, str]:
+    base = f"hearth:room:{room}:"
+    return base + "seq", base + "epoch", base + "window", base + "floor"
+
+
+class RedisRoomLog:
+    """RoomLog over Redis; sealed window entries, plain live publication."""
+
+    def __init__(self, client: aioredis.Redis, sealer: Sealer) -> None:
+        self._client = client
+        self._sealer = sealer
+        self._append = client.register_script(_APPEND)
+        self._position = client.register_script(_POSITION)
+        self._first = client.register_script(_FIRST)
+
+    def _open(self, prefix: str, seq: int, sealed_suffix: str, room: str) -> str:
+        return prefix + str(seq) + self._sealer.open(sealed_suffix, room.encode())
+
+    async def append(
+        self,
+        room: str,
+        channel: str,
+        header: str,
+        prefix: str,
+        suffix: str,
+        message_id: str,
+        ref_key: str | None,
+        window_seconds: int,
+        known: tuple[str, int] | None,
+    ) -> Appended:
+        seq_key, epoch_key, window_key, floor_key = _keys(room)
+        ref = f"hearth:room:{room}:ref:{ref_key}" if ref_key is not None else ""
+        sealed = self._sealer.seal(suffix, room.encode())
+        known_epoch, known_seq = known if known else ("", 0)
+        result: list[Any] = await self._append(
+            keys=[seq_key, epoch_key, window_key, floor_key, ref, f"hearth:msg:{message_id}"],
+            args=[
+                secrets.token_hex(8), known_epoch, known_seq,
+                channel, header, prefix, suffix, sealed, room, window_seconds,
+                int(time.time() * 1000), WINDOW_MAX,
+            ],
+        )
+        fresh, epoch = int(result[0]), str(result[1])
+        if fresh:
+            seq = int(result[2])
+            return Appended(seq, epoch, prefix + str(seq) + suffix, duplicate=False)
+        seq_text, _, prev_sealed = str(result[2]).partition("|")
+        seq = int(seq_text)
+        return Appended(seq, epoch, self._open(prefix, seq, prev_sealed, room), duplicate=True)
+
+    async def position(self, room: str) -> tuple[str, int]:
+        seq_key, epoch_key, _, _ = _keys(room)
+        result: list[Any] = await self._position(
+            keys=[seq_key, epoch_key], args=[secrets.token_hex(8), "", 0]
+        )
+        return str(result[0]), int(result[1])
+
+    async def read(self, room: str, after_seq: int, window_seconds: int) -> WindowRead:
+        epoch, _ = await self.position(room)
+        seq_key, _, window_key, floor_key = _keys(room)
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.get(seq_key)
+            pipe.get(floor_key)
+            pipe.zrangebyscore(window_key, f"({after_seq}", "+inf")
+            pipe.zcard(window_key)
+            seq_raw, floor_raw, members, kept = await pipe.execute()
+        cutoff = int(time.time() * 1000) - window_seconds * 1000
+        floor = int(floor_raw or 0)
+        entries: list[tuple[int, str]] = []
+        for member in members:
+            seq_text, ts_text, sealed = str(member).split("|", 2)
+            seq = int(seq_text)
+            if int(ts_text) < cutoff:
+                floor = max(floor, seq)
+                continue
+            entries.append((seq, self._open(MESSAGE_PREFIX, seq, sealed, room)))
+        if int(kept) == 0:
+            floor = -1
+        return WindowRead(epoch, int(seq_raw or 0), entries, floor)
+
+    async def locate(self, message_id: str) -> tuple[str, int] | None:
+        found = await self._client.get(f"hearth:msg:{message_id}")
+        if found is None:
+            return None
+        room, _, seq = str(found).rpartition("|")
+        return room, int(seq)
+
+    async def remove(self, room: str, seqs: list[int]) -> None:
+        _, _, window_key, _ = _keys(room)
+        async with self._client.pipeline(transaction=True) as pipe:
+            for seq in seqs:
+                pipe.zremrangebyscore(window_key, seq, seq)
+            await pipe.execute()
+
+    async def mark_first_entry(self, room: str, user_id: str, seq: int) -> int:
+        kept = await self._first(keys=[f"hearth:room:{room}:first"], args=[user_id, seq])
+        return int(kept)
+
+    async def reset(self, room: str) -> None:
+        seq_key, _, window_key, floor_key = _keys(room)
+        seq = await self._client.get(seq_key)
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.delete(window_key, f"hearth:room:{room}:first")
+            pipe.set(floor_key, int(seq or 0))
+            await pipe.execute()
+        async for key in self._client.scan_iter(match=f"hearth:room:{room}:ref:*", count=500):
+            await self._client.delete(key)

@@ -1,0 +1,94 @@
+"""Redis pub/sub fan-out: one connection and one reader task per process.
+
+As in channels_redis' pubsub layer, the process subscribes to the channels of rooms that have
+local sockets and routes each publication to local queues; sockets never touch Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from .base import Delivery
+
+__all__ = ["RedisPubSub"]
+
+log = logging.getLogger("hearth.broker")
+
+CONTROL_CHANNEL = "hearth:control"
+
+
+class RedisPubSub:
+    """Fan-out through Redis PUBLISH/SUBSCRIBE."""
+
+    name = "redis"
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self._reader: asyncio.Task[None] | None = None
+        self._deliver: Delivery | None = None
+        self._channels: set[str] = set()
+        self._lock = asyncio.Lock()
+
+    async def start(self, deliver: Delivery) -> None:
+        self._deliver = deliver
+        # Always subscribed to one channel, so the reader has a connection to wait on.
+        await self._pubsub.subscribe(CONTROL_CHANNEL)
+        self._reader = asyncio.create_task(self._read(), name="hearth-pubsub-reader")
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        with contextlib.suppress(RedisError, OSError):
+            await self._pubsub.aclose()
+
+    async def subscribe(self, channel: str) -> None:
+        async with self._lock:
+            if channel not in self._channels:
+                await self._pubsub.subscribe(channel)
+                self._channels.add(channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        async with self._lock:
+            if channel in self._channels:
+                self._channels.discard(channel)
+                await self._pubsub.unsubscribe(channel)
+
+    async def publish(self, channel: str, data: str) -> None:
+        await self._client.publish(channel, data)
+
+    async def healthy(self) -> bool:
+        try:
+            return bool(await self._client.ping())
+        except (RedisError, OSError):
+            return False
+
+    async def _read(self) -> None:
+        backoff = 0.05
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+                backoff = 0.05
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("pub/sub connection lost (%s); reconnecting", type(exc).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            deliver = self._deliver
+            if deliver is None:
+                continue
+            try:
+                deliver(message["channel"], message["data"])
+            except Exception:  # a bug in one delivery must not stop the reader
+                log.exception("delivering a publication failed")

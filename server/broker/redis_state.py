@@ -1,0 +1,152 @@
+"""Presence and counters in Redis, shared by every process, each entry with a TTL.
+
+Presence: per room a sorted set of users scored by when their last socket's heartbeat
+expires, and per user a sorted set of sockets. A process that dies stops heartbeating; its
+sockets expire after the presence TTL and the next sweep announces who left.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+
+__all__ = ["RedisCounters", "RedisPresence"]
+
+# KEYS: room users, user sockets, room info.  ARGV: user, conn, participant, now ms, expiry ms.
+_JOIN = """
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
+local had = redis.call('ZCARD', KEYS[2])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
+redis.call('ZADD', KEYS[1], 'GT', ARGV[5], ARGV[1])
+redis.call('ZADD', KEYS[1], 'NX', ARGV[5], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], 86400000) end
+return had == 0 and 1 or 0
+"""
+
+# KEYS: room users, user sockets, room info.  ARGV: user, conn, now ms.
+_LEAVE = """
+local removed = redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
+if removed == 1 and redis.call('ZCARD', KEYS[2]) == 0 then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+# KEYS: room users, room info.  ARGV: now ms, user sockets key prefix.
+_SWEEP = """
+local gone = {}
+local stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+for _, user in ipairs(stale) do
+  local sockets = ARGV[2] .. user
+  redis.call('ZREMRANGEBYSCORE', sockets, '-inf', ARGV[1])
+  if redis.call('ZCARD', sockets) == 0 then
+    redis.call('ZREM', KEYS[1], user)
+    local info = redis.call('HGET', KEYS[2], user)
+    redis.call('HDEL', KEYS[2], user)
+    if info then table.insert(gone, info) end
+  end
+end
+return gone
+"""
+
+# KEYS: the event log.  ARGV: now ms, window ms, add (1/0), member.
+_HIT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+if ARGV[3] == '1' then
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return redis.call('ZCARD', KEYS[1])
+"""
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _presence_keys(room: str, user_id: str) -> list[str]:
+    base = f"hearth:presence:{room}"
+    return [base, f"{base}:user:{user_id}", f"{base}:info"]
+
+
+class RedisPresence:
+    """Presence across processes with heartbeat expiry (`ttl_seconds`)."""
+
+    def __init__(self, client: aioredis.Redis, ttl_seconds: float) -> None:
+        self._client = client
+        self._ttl_ms = int(ttl_seconds * 1000)
+        self._join = client.register_script(_JOIN)
+        self._leave = client.register_script(_LEAVE)
+        self._sweep = client.register_script(_SWEEP)
+
+    async def join(self, room: str, user_id: str, conn_id: str, participant: str) -> bool:
+        now = _now_ms()
+        first = await self._join(
+            keys=_presence_keys(room, user_id),
+            args=[user_id, conn_id, participant, now, now + self._ttl_ms],
+        )
+        return bool(first)
+
+    async def leave(self, room: str, user_id: str, conn_id: str) -> bool:
+        last = await self._leave(keys=_presence_keys(room, user_id), args=[user_id, conn_id, _now_ms()])
+        return bool(last)
+
+    async def members(self, room: str) -> list[str]:
+        base = f"hearth:presence:{room}"
+        users: list[Any] = await self._client.zrangebyscore(base, f"({_now_ms()}", "+inf")
+        if not users:
+            return []
+        infos: list[Any] = await self._client.hmget(f"{base}:info", users)
+        return [str(info) for info in infos if info is not None]
+
+    async def heartbeat(self, sockets: list[tuple[str, str, str]]) -> None:
+        if not sockets:
+            return
+        expiry = _now_ms() + self._ttl_ms
+        async with self._client.pipeline(transaction=False) as pipe:
+            for room, user_id, conn_id in sockets:
+                room_key, user_key, _ = _presence_keys(room, user_id)
+                pipe.zadd(user_key, {conn_id: expiry}, xx=True)
+                pipe.zadd(room_key, {user_id: expiry}, gt=True)
+            await pipe.execute()
+
+    async def sweep(self, room: str) -> list[str]:
+        base = f"hearth:presence:{room}"
+        gone: list[Any] = await self._sweep(
+            keys=[base, f"{base}:info"], args=[_now_ms(), f"{base}:user:"]
+        )
+        return [str(info) for info in gone]
+
+
+class RedisCounters:
+    """Sliding-window counters and expiring values in Redis."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._hit = client.register_script(_HIT)
+
+    async def hit(self, key: str, window_seconds: float, add: bool = True) -> int:
+        member = f"{_now_ms()}-{secrets.token_hex(4)}"
+        count = await self._hit(
+            keys=[f"hearth:count:{key}"],
+            args=[_now_ms(), int(window_seconds * 1000), "1" if add else "0", member],
+        )
+        return int(count)
+
+    async def get(self, key: str) -> str | None:
+        value = await self._client.get(f"hearth:value:{key}")
+        return None if value is None else str(value)
+
+    async def put(self, key: str, value: str, ttl_seconds: float | None = None) -> None:
+        px = None if ttl_seconds is None else max(1, int(ttl_seconds * 1000))
+        await self._client.set(f"hearth:value:{key}", value, px=px)
+
+    async def delete(self, key: str) -> None:
+        await self._client.delete(f"hearth:value:{key}")

@@ -1,0 +1,50 @@
+"""Chooses the backplane from configuration: Redis when a URL is set, else in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import redis.asyncio as aioredis
+
+from ..config import Settings
+from ..sealing import Sealer, derive_key
+from .base import Backplane
+from .memory import memory_backplane
+from .redis_log import RedisRoomLog
+from .redis_pubsub import RedisPubSub
+from .redis_state import RedisCounters, RedisPresence
+
+__all__ = ["open_backplane"]
+
+
+def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitable[None]]]:
+    """The configured backplane and a coroutine function that closes its connections."""
+    if not settings.redis_url:
+        backplane = memory_backplane()
+
+        async def close_memory() -> None:
+            await backplane.pubsub.close()
+
+        return backplane, close_memory
+
+    client = aioredis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_connect_timeout=2.0,
+        socket_timeout=5.0,
+        health_check_interval=10,
+        max_connections=64,
+    )
+    sealer = Sealer({"w1": derive_key(settings.secret_key, "resume-window")}, "w1")
+    backplane = Backplane(
+        RedisPubSub(client),
+        RedisRoomLog(client, sealer),
+        RedisPresence(client, settings.presence_ttl_seconds),
+        RedisCounters(client),
+    )
+
+    async def close_redis() -> None:
+        await backplane.pubsub.close()
+        await client.aclose()
+
+    return backplane, close_redis

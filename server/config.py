@@ -1,0 +1,130 @@
+"""Typed settings, read once at start-up from `HEARTH_CONFIG` (TOML) and the environment."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Limits", "Settings", "load_settings"]
+
+log = logging.getLogger("hearth.config")
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hearth.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-socket and per-request limits (PROTOCOL §2, §3)."""
+
+    max_frame_bytes: int = 65536
+    max_request_bytes: int = 65536
+    frames_per_second: float = 20.0
+    frame_burst: int = 40
+    sends_per_window: int = 5
+    send_window_seconds: float = 5.0
+    error_frames_before_close: int = 200
+    error_window_seconds: float = 60.0
+    send_queue_frames: int = 512
+    login_failures_per_user: int = 10
+    login_failures_per_address: int = 50
+    login_window_seconds: int = 900
+    logins_per_minute_per_address: int = 60
+    registrations_per_minute_per_address: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the server reads from configuration; immutable once loaded."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    secret_key: str = ""
+    secret_key_generated: bool = False
+    allowed_origins: tuple[str, ...] = ()
+    registration_open: bool = True
+    session_days: int = 30
+    limits: Limits = field(default_factory=Limits)
+    rooms_file: Path | None = None
+    transcript_key_file: Path | None = None
+    transcript_keys: tuple[tuple[str, str], ...] = ()
+    hooks: tuple[str, ...] = ()
+    crisis_phrases_file: Path | None = None
+    purge_interval_seconds: int = 3600
+    presence_ttl_seconds: int = 30
+
+
+def _limits_from(table: dict[str, Any]) -> Limits:
+    known = {f.name for f in fields(Limits)}
+    unknown = set(table) - known
+    if unknown:
+        raise ValueError(f"unknown [limits] settings: {sorted(unknown)}")
+    return Limits(**table)
+
+
+def _path(base: Path, value: Any) -> Path | None:
+    if not value:
+        return None
+    p = Path(str(value))
+    return p if p.is_absolute() else (base / p)
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read the TOML file named by HEARTH_CONFIG (or config/hearth.toml), then the environment.
+
+    Environment variables win over the file. Refuses unknown keys so typos do not pass silently.
+    """
+    env = dict(os.environ) if env is None else env
+    cfg_path = Path(env.get("HEARTH_CONFIG", "config/hearth.toml"))
+    data: dict[str, Any] = {}
+    base = Path.cwd()
+    if cfg_path.is_file():
+        data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        base = cfg_path.resolve().parent
+    elif "HEARTH_CONFIG" in env:
+        raise FileNotFoundError(f"HEARTH_CONFIG names a missing file: {cfg_path}")
+
+    server = data.get("server", {})
+    accounts = data.get("accounts", {})
+    transcripts = data.get("transcripts", {})
+    moderation = data.get("moderation", {})
+    settings = Settings(
+        database_url=str(server.get("database_url", DEFAULT_DATABASE_URL)),
+        redis_url=server.get("redis_url") or None,
+        allowed_origins=tuple(server.get("allowed_origins", ())),
+        registration_open=bool(accounts.get("registration_open", True)),
+        session_days=int(accounts.get("session_days", 30)),
+        limits=_limits_from(data.get("limits", {})),
+        rooms_file=_path(base, data.get("rooms", {}).get("seed_file")),
+        transcript_key_file=_path(base, transcripts.get("key_file")),
+        hooks=tuple(moderation.get("hooks", ())),
+        crisis_phrases_file=_path(base, moderation.get("crisis_phrases_file")),
+        purge_interval_seconds=int(transcripts.get("purge_interval_seconds", 3600)),
+    )
+
+    if "HEARTH_DATABASE_URL" in env:
+        settings = replace(settings, database_url=env["HEARTH_DATABASE_URL"])
+    if env.get("HEARTH_REDIS_URL"):
+        settings = replace(settings, redis_url=env["HEARTH_REDIS_URL"])
+    if env.get("HEARTH_ALLOWED_ORIGINS"):
+        origins = tuple(o.strip().rstrip("/") for o in env["HEARTH_ALLOWED_ORIGINS"].split(","))
+        settings = replace(settings, allowed_origins=tuple(o for o in origins if o))
+    if env.get("HEARTH_TRANSCRIPT_KEY_FILE"):
+        settings = replace(settings, transcript_key_file=Path(env["HEARTH_TRANSCRIPT_KEY_FILE"]))
+
+    secret = env.get("HEARTH_SECRET_KEY", "")
+    if not secret:
+        log.warning("HEARTH_SECRET_KEY is unset: generated a random one for this process only")
+        settings = replace(settings, secret_key=secrets.token_urlsafe(32), secret_key_generated=True)
+    else:
+        if len(secret) < 16:
+            raise ValueError("HEARTH_SECRET_KEY must be at least 16 characters")
+        settings = replace(settings, secret_key=secret)
+    if settings.redis_url and settings.secret_key_generated:
+        # Processes sharing Redis must share the key that encrypts the resume window.
+        raise ValueError("HEARTH_SECRET_KEY must be set when HEARTH_REDIS_URL is (several processes)")
+    return settings

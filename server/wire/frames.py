@@ -1,0 +1,130 @@
+"""Client frames (PROTOCOL §3): typed models and one decode function, with no I/O.
+
+`decode_client_frame` turns the text of one WebSocket frame into a typed frame or a
+`FrameError` value; it never raises for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated
+
+import msgspec
+
+__all__ = [
+    "REACTIONS",
+    "AcceptAgreement",
+    "ClientFrame",
+    "Consent",
+    "FrameError",
+    "Hand",
+    "Mod",
+    "Ping",
+    "React",
+    "Report",
+    "Send",
+    "Typing",
+    "decode_client_frame",
+]
+
+Ref = Annotated[str, msgspec.Meta(max_length=128)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+REACTIONS = frozenset({"nod", "heart", "hug", "clap"})
+
+
+class _Frame(msgspec.Struct, tag_field="type", frozen=True, kw_only=True):
+    ref: Ref | None = None
+
+
+class Send(_Frame, tag="send"):
+    body: str
+
+
+class Typing(_Frame, tag="typing"):
+    pass
+
+
+class React(_Frame, tag="react"):
+    message_id: Id
+    reaction: str
+
+
+class Hand(_Frame, tag="hand"):
+    raised: bool
+
+
+class Consent(_Frame, tag="consent"):
+    recorded: bool
+
+
+class Report(_Frame, tag="report"):
+    message_id: Id
+    reason: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+
+
+class Ping(_Frame, tag="ping"):
+    pass
+
+
+class AcceptAgreement(_Frame, tag="accept_agreement"):
+    pass
+
+
+class Mod(_Frame, tag="mod"):
+    action: str
+    user_id: Id | None = None
+    seconds: int | None = None
+    reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    message_id: Id | None = None
+    body: str | None = None
+    pin_id: Id | None = None
+
+
+ClientFrame = Send | Typing | React | Hand | Consent | Report | Ping | AcceptAgreement | Mod
+
+_decoder = msgspec.json.Decoder(ClientFrame)
+
+
+@dataclass(frozen=True, slots=True)
+class FrameError:
+    """A frame that could not be accepted: becomes an `error` frame with this code."""
+
+    code: str
+    message: str
+    ref: str | None = None
+
+
+def _ref_of(text: str | bytes) -> str | None:
+    """Best effort: the valid `ref` of a frame that failed to decode, for the error frame."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, TypeError):
+        return None
+    if isinstance(obj, dict):
+        ref = obj.get("ref")
+        if isinstance(ref, str) and len(ref) <= 128:
+            return ref
+    return None
+
+
+def decode_client_frame(text: str | bytes) -> ClientFrame | FrameError:
+    """Decode one client frame; bad input becomes a `FrameError` (code `invalid`)."""
+    try:
+        frame = _decoder.decode(text)
+    except msgspec.ValidationError as exc:
+        return FrameError("invalid", _describe(str(exc)), _ref_of(text))
+    except msgspec.DecodeError:
+        return FrameError("invalid", "frame is not valid JSON text", _ref_of(text))
+    return frame
+
+
+def _describe(error: str) -> str:
+    if "Expected `object`" in error and "$" not in error:
+        return "frame must be a JSON object"
+    if "Invalid value" in error and "$.type" in error:
+        return "unknown frame type"
+    if "Object missing required field `type`" in error:
+        return "frame has no type"
+    return error
