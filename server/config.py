@@ -56,6 +56,8 @@ class Settings:
     crisis_phrases_file: Path | None = None
     purge_interval_seconds: int = 3600
     presence_ttl_seconds: int = 30
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
 
 
 def _limits_from(table: dict[str, Any]) -> Limits:
@@ -98,6 +100,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         allowed_origins=tuple(server.get("allowed_origins", ())),
         registration_open=bool(accounts.get("registration_open", True)),
         session_days=int(accounts.get("session_days", 30)),
+        password_time_cost=int(accounts.get("password_hash_time_cost", 3)),
+        password_memory_kib=int(accounts.get("password_hash_memory_kib", 65536)),
+        presence_ttl_seconds=int(server.get("presence_ttl_seconds", 30)),
         limits=_limits_from(data.get("limits", {})),
         rooms_file=_path(base, data.get("rooms", {}).get("seed_file")),
         transcript_key_file=_path(base, transcripts.get("key_file")),

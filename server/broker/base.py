@@ -84,11 +84,12 @@ class RoomLog(Protocol):
         prefix: str,
         suffix: str,
         message_id: str,
+        author_id: str,
         ref_key: str | None,
         window_seconds: int,
         known: tuple[str, int] | None,
     ) -> Appended:
-        """Number a message, keep it in the window, publish `header\\n<frame>` on `channel`.
+        """Number a message, keep it in the window, publish `<epoch>|<header>\\n<frame>`.
 
         Atomic: numbering, keeping and publishing happen in one step, so every subscriber
         receives a room's messages in seq order. If `ref_key` was appended within the window,
@@ -96,6 +97,9 @@ class RoomLog(Protocol):
         `known` is this process's last (epoch, seq) for the room: if the backend lost the
         numbering it resumes from there instead of starting a new epoch.
         """
+
+    async def last_sent(self, room: str, user_id: str) -> float | None:
+        """Unix time (s) of the user's last appended message in the room, if within a day."""
 
     async def position(self, room: str) -> tuple[str, int]:
         """The room's (epoch, latest seq); creates the epoch if there is none yet."""

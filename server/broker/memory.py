@@ -50,7 +50,7 @@ class MemoryPubSub:
 
 
 class _Room:
-    __slots__ = ("epoch", "seq", "window", "refs", "first", "floor")
+    __slots__ = ("epoch", "seq", "window", "refs", "first", "floor", "last_sent")
 
     def __init__(self) -> None:
         self.epoch = secrets.token_hex(8)
@@ -59,6 +59,7 @@ class _Room:
         self.refs: dict[str, tuple[float, str, int]] = {}
         self.first: dict[str, int] = {}
         self.floor = 0
+        self.last_sent: dict[str, float] = {}
 
 
 class MemoryRoomLog:
@@ -85,6 +86,7 @@ class MemoryRoomLog:
         prefix: str,
         suffix: str,
         message_id: str,
+        author_id: str,
         ref_key: str | None,
         window_seconds: int,
         known: tuple[str, int] | None,
@@ -105,7 +107,8 @@ class MemoryRoomLog:
         else:
             state.floor = state.seq
         self._remember_id(message_id, room, state.seq, now)
-        self._pubsub.publish_now(channel, header + "\n" + frame)
+        state.last_sent[author_id] = time.time()
+        self._pubsub.publish_now(channel, state.epoch + "|" + header + "\n" + frame)
         return Appended(state.seq, state.epoch, frame, duplicate=False)
 
     def _remember_id(self, message_id: str, room: str, seq: int, now: float) -> None:
@@ -113,6 +116,9 @@ class MemoryRoomLog:
         self._id_order.append((now, message_id))
         while self._id_order and self._id_order[0][0] < now - MESSAGE_ID_TTL:
             self._ids.pop(self._id_order.popleft()[1], None)
+
+    async def last_sent(self, room: str, user_id: str) -> float | None:
+        return self._rooms[room].last_sent.get(user_id)
 
     async def position(self, room: str) -> tuple[str, int]:
         state = self._rooms[room]

@@ -42,8 +42,9 @@ _POSITION = _ENSURE_EPOCH + """
 return {epoch, tonumber(redis.call('GET', KEYS[1]) or '0')}
 """
 
-# KEYS: seq, epoch, window, floor, ref ('' for none), message id.
-# ARGV 4..: channel, header, prefix, suffix, sealed suffix, id value, window s, now ms, max.
+# KEYS: seq, epoch, window, floor, ref ('' for none), message id, last sent.
+# ARGV 4..: channel, header, prefix, suffix, sealed suffix, id value, window s, now ms, max,
+# author id.
 _APPEND = _ENSURE_EPOCH + """
 if KEYS[5] ~= '' then
   local prev = redis.call('GET', KEYS[5])
@@ -52,6 +53,10 @@ end
 local seq = redis.call('INCR', KEYS[1])
 local win = tonumber(ARGV[10])
 if win > 0 then
+  if redis.call('EXISTS', KEYS[3]) == 0 then
+    -- The window expired (its floor with it) or was never kept: all before seq has left it.
+    redis.call('SET', KEYS[4], seq - 1)
+  end
   redis.call('ZADD', KEYS[3], seq, seq .. '|' .. ARGV[11] .. '|' .. ARGV[8])
   local n = redis.call('ZCARD', KEYS[3])
   local max = tonumber(ARGV[12])
@@ -69,7 +74,9 @@ else
   redis.call('SET', KEYS[4], seq)
 end
 redis.call('SET', KEYS[6], ARGV[9] .. '|' .. seq, 'EX', %d)
-redis.call('PUBLISH', ARGV[4], ARGV[5] .. '\\n' .. ARGV[6] .. seq .. ARGV[7])
+redis.call('HSET', KEYS[7], ARGV[13], ARGV[11])
+redis.call('EXPIRE', KEYS[7], 86400)
+redis.call('PUBLISH', ARGV[4], epoch .. '|' .. ARGV[5] .. '\\n' .. ARGV[6] .. seq .. ARGV[7])
 return {1, epoch, seq}
 """ % MESSAGE_ID_TTL
 
@@ -106,6 +113,7 @@ class RedisRoomLog:
         prefix: str,
         suffix: str,
         message_id: str,
+        author_id: str,
         ref_key: str | None,
         window_seconds: int,
         known: tuple[str, int] | None,
@@ -115,11 +123,12 @@ class RedisRoomLog:
         sealed = self._sealer.seal(suffix, room.encode())
         known_epoch, known_seq = known if known else ("", 0)
         result: list[Any] = await self._append(
-            keys=[seq_key, epoch_key, window_key, floor_key, ref, f"hearth:msg:{message_id}"],
+            keys=[seq_key, epoch_key, window_key, floor_key, ref, f"hearth:msg:{message_id}",
+                  f"hearth:room:{room}:last"],
             args=[
                 secrets.token_hex(8), known_epoch, known_seq,
                 channel, header, prefix, suffix, sealed, room, window_seconds,
-                int(time.time() * 1000), WINDOW_MAX,
+                int(time.time() * 1000), WINDOW_MAX, author_id,
             ],
         )
         fresh, epoch = int(result[0]), str(result[1])
@@ -129,6 +138,10 @@ class RedisRoomLog:
         seq_text, _, prev_sealed = str(result[2]).partition("|")
         seq = int(seq_text)
         return Appended(seq, epoch, self._open(prefix, seq, prev_sealed, room), duplicate=True)
+
+    async def last_sent(self, room: str, user_id: str) -> float | None:
+        found = await self._client.hget(f"hearth:room:{room}:last", user_id)  # type: ignore[misc]
+        return None if found is None else int(found) / 1000
 
     async def position(self, room: str) -> tuple[str, int]:
         seq_key, epoch_key, _, _ = _keys(room)

@@ -29,7 +29,8 @@ class RedisPubSub:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
-        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = client.pubsub()
+        self._confirmed: dict[str, asyncio.Event] = {}
         self._reader: asyncio.Task[None] | None = None
         self._deliver: Delivery | None = None
         self._channels: set[str] = set()
@@ -52,8 +53,14 @@ class RedisPubSub:
     async def subscribe(self, channel: str) -> None:
         async with self._lock:
             if channel not in self._channels:
+                confirmed = self._confirmed[channel] = asyncio.Event()
                 await self._pubsub.subscribe(channel)
                 self._channels.add(channel)
+                # Publications are only guaranteed once Redis has confirmed the subscription.
+                try:
+                    await asyncio.wait_for(confirmed.wait(), timeout=5.0)
+                finally:
+                    self._confirmed.pop(channel, None)
 
     async def unsubscribe(self, channel: str) -> None:
         async with self._lock:
@@ -83,7 +90,14 @@ class RedisPubSub:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
-            if message is None or message.get("type") != "message":
+            if message is None:
+                continue
+            if message.get("type") == "subscribe":
+                event = self._confirmed.get(message["channel"])
+                if event is not None:
+                    event.set()
+                continue
+            if message.get("type") != "message":
                 continue
             deliver = self._deliver
             if deliver is None:

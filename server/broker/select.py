@@ -27,14 +27,18 @@ def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitabl
 
         return backplane, close_memory
 
-    client = aioredis.from_url(
+    # A blocking pool: with the default pool, the 65th concurrent command raises
+    # MaxConnectionsError instead of waiting for a free connection.
+    pool = aioredis.BlockingConnectionPool.from_url(
         settings.redis_url,
         decode_responses=True,
         socket_connect_timeout=2.0,
         socket_timeout=5.0,
         health_check_interval=10,
         max_connections=64,
+        timeout=5.0,
     )
+    client = aioredis.Redis.from_pool(pool)
     sealer = Sealer({"w1": derive_key(settings.secret_key, "resume-window")}, "w1")
     backplane = Backplane(
         RedisPubSub(client),

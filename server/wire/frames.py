@@ -100,13 +100,22 @@ def _ref_of(text: str | bytes) -> str | None:
     """Best effort: the valid `ref` of a frame that failed to decode, for the error frame."""
     try:
         obj = json.loads(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: deeply nested arrays
         return None
     if isinstance(obj, dict):
         ref = obj.get("ref")
-        if isinstance(ref, str) and len(ref) <= 128:
+        if isinstance(ref, str) and len(ref) <= 128 and _is_utf8(ref):
             return ref
     return None
+
+
+def _is_utf8(text: str) -> bool:
+    """False for text holding a lone surrogate, which no error frame could carry."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def decode_client_frame(text: str | bytes) -> ClientFrame | FrameError:
@@ -117,6 +126,8 @@ def decode_client_frame(text: str | bytes) -> ClientFrame | FrameError:
         return FrameError("invalid", _describe(str(exc)), _ref_of(text))
     except msgspec.DecodeError:
         return FrameError("invalid", "frame is not valid JSON text", _ref_of(text))
+    except UnicodeEncodeError:  # a str holding a lone surrogate
+        return FrameError("invalid", "frame is not valid Unicode text", _ref_of(text))
     return frame
 
 

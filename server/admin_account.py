@@ -1,0 +1,40 @@
+"""Creating an admin from the command line, or promoting a user and resetting its password."""
+
+from __future__ import annotations
+
+from .accounts.passwords import Passwords, password_problem
+from .config import Settings
+from .http.api_accounts import username_problem
+from .store import users as user_store
+from .store.engine import make_engine, make_sessions
+from .store.schema import SchemaState, schema_state, upgrade_in_thread
+
+__all__ = ["create_admin"]
+
+
+async def create_admin(settings: Settings, username: str, password: str) -> str | None:
+    """Create or promote `username` as an admin with `password`; a problem text or None."""
+    username = username.lower()
+    problem = username_problem(username)
+    if problem:
+        return problem
+    refused = password_problem(password, username)
+    if refused:
+        return refused[1]
+    if await schema_state(settings.database_url) != SchemaState.CURRENT:
+        await upgrade_in_thread(settings.database_url)
+    passwords = Passwords(settings.password_time_cost, settings.password_memory_kib)
+    password_hash = await passwords.hash(password)
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessions(engine)() as db:
+            user = await user_store.user_by_username(db, username)
+            if user is None:
+                created = await user_store.create_user(db, username, username, password_hash, True)
+                if created is None:
+                    return "that username was just taken; try again"
+            else:
+                await user_store.set_password(db, user, password_hash, is_admin=True)
+    finally:
+        await engine.dispose()
+    return None

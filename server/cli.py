@@ -1,0 +1,96 @@
+"""`hearth serve | migrate | create-admin | purge` (PROTOCOL §1)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+
+from .config import Settings, load_settings
+
+__all__ = ["main"]
+
+log = logging.getLogger("hearth.cli")
+
+
+def _serve(settings: Settings, host: str, port: int) -> int:
+    import uvicorn
+
+    from .http.app import create_app
+    from .store.schema import SchemaState, schema_state, upgrade
+
+    state = asyncio.run(schema_state(settings.database_url))
+    if state == SchemaState.EMPTY:
+        log.info("empty database: migrating")
+        upgrade(settings.database_url)
+    elif state == SchemaState.OUTDATED:
+        print("the database schema is older than this server: run `hearth migrate`",
+              file=sys.stderr)
+        return 2
+    if settings.rooms_file is not None and settings.rooms_file.is_file():
+        from .rooms.seed import seed_rooms
+
+        asyncio.run(seed_rooms(settings))
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info",
+        ws_max_size=settings.limits.max_frame_bytes, ws_per_message_deflate=False,
+        ws_ping_interval=20.0, ws_ping_timeout=20.0, proxy_headers=False, access_log=False,
+        server_header=False, timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def _create_admin(settings: Settings, username: str) -> int:
+    from .admin_account import create_admin
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    problem = asyncio.run(create_admin(settings, username, password))
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    print(f"{username.lower()} is an admin")
+    return 0
+
+
+def _purge(settings: Settings) -> int:
+    from .transcripts.retention import purge_expired
+
+    deleted = asyncio.run(purge_expired(settings))
+    print(f"purged {deleted} recorded messages")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `hearth` console script."""
+    parser = argparse.ArgumentParser(prog="hearth", description="Hearth chat server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    sub.add_parser("migrate", help="bring the database schema to the newest revision")
+    admin = sub.add_parser("create-admin", help="create or promote an admin (password on stdin)")
+    admin.add_argument("username")
+    sub.add_parser("purge", help="delete recorded messages past each room's retention")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port)
+    if args.command == "migrate":
+        from .store.schema import upgrade
+
+        upgrade(settings.database_url)
+        print("database schema is current")
+        return 0
+    if args.command == "create-admin":
+        return _create_admin(settings, args.username)
+    return _purge(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""`make run`: a local server on SQLite with the in-process broker and the demo room.
+
+Keeps a generated secret in `.hearth-dev.key` (0600) so sessions survive restarts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from .cli import main as cli_main
+
+__all__ = ["main"]
+
+
+def _dev_secret(path: Path) -> str:
+    if not path.exists():
+        print(f"warning: no HEARTH_SECRET_KEY: generated a local one in {path} (0600)",
+              file=sys.stderr)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def main() -> int:
+    """Serve on 127.0.0.1:8000 (or $PORT) with the demo room seeded."""
+    os.environ.setdefault("HEARTH_SECRET_KEY", _dev_secret(Path(".hearth-dev.key")))
+    os.environ.pop("HEARTH_REDIS_URL", None)
+    print("Hearth: http://127.0.0.1:%s  (create an admin: .venv/bin/hearth create-admin NAME)"
+          % os.environ.get("PORT", "8000"), file=sys.stderr)
+    return cli_main(["serve", "--port", os.environ.get("PORT", "8000")])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The Starlette application and its lifespan: one place that starts and stops everything."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from ..accounts.passwords import Passwords
+from ..accounts.throttle import Throttle
+from ..broker.select import open_backplane
+from ..config import Settings
+from ..rooms.live import Rooms
+from ..store.engine import make_engine, make_sessions
+from . import api_accounts, api_admin, api_rooms
+from .errors import ApiError, error_response, json_response
+from .security import SecurityHeaders
+from .state import Hearth
+from .ws import room_socket
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("hearth.app")
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
+
+
+async def healthz(request: Request) -> Response:
+    hearth: Hearth = request.app.state.hearth
+    body: dict[str, object] = {"status": "ok", "protocol": 1,
+                               "broker": hearth.backplane.pubsub.name, "database": "ok"}
+    try:
+        async with hearth.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        body["database"] = "down"
+    if hearth.settings.redis_url:
+        body["redis"] = "ok" if await hearth.backplane.pubsub.healthy() else "down"
+    down = "down" in body.values()
+    if down:
+        body["status"] = "unavailable"
+    return json_response(body, 503 if down else 200)
+
+
+async def index(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "invalid", 401: "unauthorized", 403: "forbidden"}.get(
+        exc.status_code, "invalid")
+    return json_response({"error": {"code": code, "message": str(exc.detail)}}, exc.status_code)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("request failed: %s %s", request.method, request.url.path, exc_info=exc)
+    return json_response({"error": {"code": "unavailable",
+                                    "message": "a dependency is unavailable; try again"}}, 503)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI app for these settings."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        backplane, close_backplane = open_backplane(settings)
+        db = make_sessions(engine)
+        rooms = Rooms(settings, backplane, db)
+        hearth = Hearth(
+            settings=settings, engine=engine, db=db, backplane=backplane, rooms=rooms,
+            passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
+            throttle=Throttle(backplane.counters, settings.limits), extras={},
+        )
+        app.state.hearth = hearth
+        await rooms.start()
+        try:
+            yield
+        finally:
+            await rooms.close()
+            await close_backplane()
+            await engine.dispose()
+
+    routes = [
+        Route("/", index, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        *api_accounts.routes,
+        *api_rooms.routes,
+        *api_admin.routes,
+        WebSocketRoute("/ws/rooms/{slug}", room_socket),
+        Mount("/static", app=StaticFiles(directory=STATIC, check_dir=False), name="static"),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error,
+                            Exception: _server_error},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,60 @@
+"""Who is calling: the Bearer token (wins) or the session cookie, checked against the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+
+from ..accounts.tokens import token_hash
+from ..store import users as user_store
+from ..store.models import Session, User
+from .errors import ApiError
+from .security import origin_allowed
+from .state import Hearth
+
+__all__ = ["COOKIE", "Caller", "authenticate", "require_caller"]
+
+COOKIE = "hearth_session"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated caller and how they proved it."""
+
+    session: Session
+    user: User
+    by_cookie: bool
+
+
+def _credentials(conn: HTTPConnection) -> tuple[str, bool] | None:
+    auth = conn.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip(), False
+    cookie = conn.cookies.get(COOKIE)
+    if cookie:
+        return cookie, True
+    return None
+
+
+async def authenticate(hearth: Hearth, conn: HTTPConnection) -> Caller | None:
+    """The caller, or None when there are no valid credentials."""
+    found = _credentials(conn)
+    if found is None or not found[0] or len(found[0]) > 256:
+        return None
+    token, by_cookie = found
+    async with hearth.db() as db:
+        row = await user_store.session_user(db, token_hash(token))
+    if row is None:
+        return None
+    return Caller(row[0], row[1], by_cookie)
+
+
+async def require_caller(hearth: Hearth, conn: HTTPConnection, changes: bool = False) -> Caller:
+    """The caller or 401; a cookie-authenticated change also needs an allowed Origin (403)."""
+    caller = await authenticate(hearth, conn)
+    if caller is None:
+        raise ApiError("unauthorized", "sign in first")
+    if changes and caller.by_cookie and not origin_allowed(conn.scope, hearth.settings.allowed_origins):
+        raise ApiError("forbidden", "this origin may not make changes")
+    return caller

@@ -1,0 +1,194 @@
+"""The WebSocket connection loop of `/ws/rooms/{slug}` (PROTOCOL §3).
+
+Accept, then authenticate (Origin for cookies, credentials), check the room and access,
+run the agreement step, welcome, and then read frames until the socket closes. A writer
+task drains the socket's bounded queue; the reader never writes to the socket itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..rooms.access import effective_role, may_enter
+from ..rooms.hub import Conn
+from ..rooms.resume import parse_after_seq
+from ..rooms.settings import RoomView
+from ..rooms.limits import SocketLimits
+from ..store import rooms as room_store
+from ..wire.frames import AcceptAgreement, FrameError, Ping, Send, decode_client_frame
+from ..wire.out import encode, error_frame
+from .auth import authenticate
+from .security import origin_allowed
+from .state import Hearth
+
+__all__ = ["room_socket"]
+
+log = logging.getLogger("hearth.ws")
+
+CLOSE_TIMEOUT = 2.0
+
+
+async def room_socket(websocket: WebSocket) -> None:
+    """Serve one member's socket in one room."""
+    hearth: Hearth = websocket.app.state.hearth
+    await websocket.accept()
+    caller = await authenticate(hearth, websocket)
+    if caller is not None and caller.by_cookie and not origin_allowed(
+        websocket.scope, hearth.settings.allowed_origins
+    ):
+        await websocket.close(4403, "origin refused")
+        return
+    if caller is None:
+        await websocket.close(4401, "sign in first")
+        return
+    slug = websocket.path_params["slug"]
+    async with hearth.db() as db:
+        view = await hearth.rooms.view(slug)
+        if view is None:
+            await websocket.close(4404, "no such room")
+            return
+        room_role = await room_store.role_of(db, view.id, caller.user.id)
+        banned = await room_store.is_banned(db, view.id, caller.user.id)
+        accepted = await room_store.accepted_version(db, view.id, caller.user.id)
+    if not may_enter(view, caller.user.is_admin, room_role, banned):
+        await websocket.close(4403, "not allowed in this room")
+        return
+    user = caller.user
+    conn = Conn(
+        id=secrets.token_hex(8), room=view.slug, user_id=user.id, username=user.username,
+        display_name=user.display_name, is_admin=user.is_admin,
+        role=effective_role(user.is_admin, room_role), session_id=caller.session.id,
+        queue_size=hearth.settings.limits.send_queue_frames,
+    )
+    conn.extra["room_role"] = room_role
+    session = _Session(hearth, websocket, conn)
+    await session.run(view, accepted)
+
+
+class _Session:
+    """One socket's reader and writer."""
+
+    def __init__(self, hearth: Hearth, websocket: WebSocket, conn: Conn) -> None:
+        self.hearth = hearth
+        self.ws = websocket
+        self.conn = conn
+        self.limits = SocketLimits(hearth.settings.limits, time.monotonic())
+
+    async def run(self, view: RoomView, accepted: int | None) -> None:
+        writer = asyncio.create_task(self._write())
+        reader = asyncio.create_task(self._read(view, accepted))
+        stopped = asyncio.create_task(self.conn.stopped.wait())
+        try:
+            await asyncio.wait({writer, reader, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reader, stopped):
+                task.cancel()
+            # Let the writer flush what is queued (e.g. a final error) unless the client is slow.
+            if not self.conn.stopped.is_set() and not reader.cancelled():
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(self.conn.queue.join(), timeout=0.5)
+            writer.cancel()
+            for task in (writer, reader, stopped):
+                with contextlib.suppress(BaseException):
+                    await task
+            await self.hearth.rooms.leave(self.conn)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    self.ws.close(self.conn.close_code, self.conn.close_reason), CLOSE_TIMEOUT
+                )
+
+    async def _write(self) -> None:
+        queue = self.conn.queue
+        send = self.ws.send_text
+        while True:
+            text = await queue.get()
+            try:
+                await send(text)
+            finally:
+                queue.task_done()
+
+    async def _receive(self) -> str | None:
+        """The next text frame; None for a binary one; raises WebSocketDisconnect at close."""
+        message = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        text = message.get("text")
+        return text if isinstance(text, str) else None
+
+    def _error(self, code: str, message: str, ref: str | None, retry: float | None = None) -> None:
+        self.conn.offer(error_frame(code, message, ref, retry))
+        if self.limits.error(time.monotonic()):
+            self.conn.stop(4429, "too many bad frames")
+
+    async def _read(self, view: RoomView, accepted: int | None) -> None:
+        try:
+            if view.agreement is not None and accepted != view.agreement_version:
+                self.conn.offer(encode({"type": "agreement_required", "agreement": view.agreement}))
+                if not await self._await_agreement(view):
+                    return
+            params = self.ws.query_params
+            await self.hearth.rooms.enter(
+                self.conn, view, parse_after_seq(params.get("after_seq")), params.get("epoch")
+            )
+            await self._frames()
+        except WebSocketDisconnect:
+            self.conn.stop(1000)
+
+    async def _await_agreement(self, view: RoomView) -> bool:
+        while True:
+            text = await self._receive()
+            frame = decode_client_frame(text) if text is not None else None
+            if isinstance(frame, Ping):
+                self.conn.offer(encode({"type": "pong", **({"ref": frame.ref} if frame.ref else {})}))
+            elif isinstance(frame, AcceptAgreement):
+                async with self.hearth.db() as db:
+                    await room_store.accept_agreement(db, view.id, self.conn.user_id,
+                                                      view.agreement_version)
+                return True
+            elif isinstance(frame, FrameError):
+                self._error(frame.code, frame.message, frame.ref)
+            else:
+                ref = frame.ref if frame is not None else None
+                self._error("forbidden", "accept the group agreement first", ref)
+            if self.conn.stopped.is_set():
+                return False
+
+    async def _frames(self) -> None:
+        rooms = self.hearth.rooms
+        while not self.conn.stopped.is_set():
+            text = await self._receive()
+            if text is None:
+                self._error("invalid", "binary frames are not accepted", None)
+                continue
+            frame = decode_client_frame(text)
+            if isinstance(frame, FrameError):
+                self._error(frame.code, frame.message, frame.ref)
+                continue
+            now = time.monotonic()
+            if not isinstance(frame, Ping):
+                wait = self.limits.frame(now)
+                if wait is None and isinstance(frame, Send):
+                    wait = self.limits.send(now)
+                if wait is not None:
+                    self._error("rate_limited", "slow down", frame.ref, wait)
+                    continue
+            try:
+                replies = await rooms.handle(self.conn, frame)
+            except Exception:
+                log.exception("handling a %s frame failed", type(frame).__name__)
+                self._error("unavailable", "the server could not do that now; try again",
+                            frame.ref)
+                continue
+            for reply in replies:
+                if reply.startswith('{"type":"error"'):
+                    self.conn.offer(reply)
+                    if self.limits.error(now):
+                        self.conn.stop(4429, "too many bad frames")
+                else:
+                    self.conn.offer(reply)

@@ -1,0 +1,196 @@
+"""The local socket hub: this process's sockets per room, fed from the backplane.
+
+Every publication arrives once per process (one subscription per room with local sockets);
+the hub writes the already-encoded frame to each local socket's bounded queue. A socket
+whose queue is full is cut off, never waited for (websockets' broadcast advice).
+
+Publication format: `<epoch>|<header JSON>\\n<frame JSON>`; only numbered messages carry
+an epoch. The header says who receives the frame (`a`, audience) and who caused it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ..broker.base import PubSub
+from ..wire.out import MESSAGE_PREFIX, with_ref
+
+__all__ = ["Conn", "Hub", "room_channel"]
+
+log = logging.getLogger("hearth.hub")
+
+SLOW_CLIENT_CLOSE = 1013  # Try Again Later: the client stopped reading; it may resume
+
+
+def room_channel(slug: str) -> str:
+    """The pub/sub channel of a room."""
+    return f"hearth:room:{slug}"
+
+
+@dataclass(eq=False, slots=True)
+class Conn:
+    """One local WebSocket in a room, as the hub and the room logic see it."""
+
+    id: str
+    room: str
+    user_id: str
+    username: str
+    display_name: str
+    is_admin: bool
+    role: str
+    session_id: str
+    queue_size: int
+    live: bool = False  # welcomed: receives frames in order
+    waiting: bool = False  # in the waiting room
+    welcome_seq: int = 0
+    buffered: list[tuple[int | None, str]] = field(default_factory=list)
+    queue: asyncio.Queue[str] = field(init=False)
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    close_code: int = 1000
+    close_reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(maxsize=self.queue_size)
+
+    @property
+    def moderator(self) -> bool:
+        """Facilitators and admins."""
+        return self.role in ("facilitator", "admin")
+
+    def participant(self) -> dict[str, Any]:
+        """The contract's `participant` object for this socket's user."""
+        return {"id": self.user_id, "display_name": self.display_name, "role": self.role}
+
+    def offer(self, text: str) -> None:
+        """Queue a frame; a full queue means the client stopped reading: cut it off."""
+        if self.stopped.is_set():
+            return
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.stop(SLOW_CLIENT_CLOSE, "too slow: reconnect to resume")
+
+    def stop(self, code: int, reason: str = "") -> None:
+        """Ask the connection loop to close this socket with `code`."""
+        if not self.stopped.is_set():
+            self.close_code, self.close_reason = code, reason[:120]
+            self.stopped.set()
+
+
+def _message_seq(frame: str) -> int:
+    start = len(MESSAGE_PREFIX)
+    return int(frame[start : frame.index(",", start)])
+
+
+def _audience(conn: Conn, header: dict[str, Any]) -> bool:
+    match header.get("a", "all"):
+        case "all":
+            return True
+        case "others":
+            return conn.user_id != header.get("u")
+        case "mods_user":
+            return conn.moderator or conn.user_id == header.get("u")
+        case "mods":
+            return conn.moderator
+        case "user":
+            return conn.user_id == header.get("u")
+        case "conn":
+            return conn.id == header.get("c")
+    return False
+
+
+# Called for publications that are not frames to pass on (settings, closes, ends).
+ControlHandler = Callable[[str, dict[str, Any], str, list[Conn]], None]
+# Called when a room's numbering restarted under a process that knew the old one.
+EpochHandler = Callable[[str, list[Conn]], None]
+
+
+class Hub:
+    """Routes publications to local sockets; subscribes to rooms that have local sockets."""
+
+    def __init__(self, pubsub: PubSub, on_control: ControlHandler, on_epoch: EpochHandler) -> None:
+        self._pubsub = pubsub
+        self._on_control = on_control
+        self._on_epoch = on_epoch
+        self.rooms: dict[str, set[Conn]] = {}
+        self.known: dict[str, tuple[str, int]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def sockets(self, room: str) -> list[Conn]:
+        """This process's sockets in a room."""
+        return list(self.rooms.get(room, ()))
+
+    async def attach(self, conn: Conn) -> None:
+        """Start routing the room's publications to `conn` (buffered until it is live)."""
+        lock = self._locks.setdefault(conn.room, asyncio.Lock())
+        async with lock:
+            members = self.rooms.setdefault(conn.room, set())
+            members.add(conn)
+            if len(members) == 1:
+                await self._pubsub.subscribe(room_channel(conn.room))
+
+    async def detach(self, conn: Conn) -> None:
+        """Stop routing to `conn`; unsubscribe when it was the room's last local socket."""
+        lock = self._locks.setdefault(conn.room, asyncio.Lock())
+        async with lock:
+            members = self.rooms.get(conn.room)
+            if members is None:
+                return
+            members.discard(conn)
+            if not members:
+                del self.rooms[conn.room]
+                self.known.pop(conn.room, None)
+                await self._pubsub.unsubscribe(room_channel(conn.room))
+
+    def go_live(self, conn: Conn, seq: int) -> list[str]:
+        """Mark `conn` welcomed at `seq`; return buffered frames it must still receive."""
+        conn.live, conn.welcome_seq = True, seq
+        pending = [text for s, text in conn.buffered if s is None or s > seq]
+        conn.buffered.clear()
+        return pending
+
+    def deliver(self, channel: str, data: str) -> None:
+        """Route one publication (called by the pub/sub reader, never awaits)."""
+        room = channel.removeprefix("hearth:room:")
+        sockets = self.rooms.get(room)
+        if not sockets:
+            return
+        epoch, _, rest = data.partition("|")
+        header_text, _, frame = rest.partition("\n")
+        header: dict[str, Any] = orjson.loads(header_text)
+        kind = header.get("k", "f")
+        if kind not in ("m", "f"):
+            self._on_control(room, header, frame, list(sockets))
+            return
+        seq: int | None = None
+        if kind == "m":
+            seq = _message_seq(frame)
+            known = self.known.get(room)
+            if known is not None and known[0] != epoch:
+                self.known[room] = (epoch, seq)
+                self._on_epoch(room, list(sockets))
+                return
+            self.known[room] = (epoch, max(seq, known[1] if known else 0))
+        ref = header.get("r")
+        origin = header.get("c")
+        for conn in sockets:
+            if not _audience(conn, header):
+                continue
+            text = with_ref(frame, ref) if ref is not None and conn.id == origin else frame
+            if conn.live:
+                if seq is None or seq > conn.welcome_seq:
+                    conn.offer(text)
+            elif not conn.waiting:
+                conn.buffered.append((seq, text))
+
+
+def publication(header: dict[str, Any], frame: str, epoch: str = "") -> str:
+    """Encode a publication for `Hub.deliver`."""
+    return f"{epoch}|{orjson.dumps(header).decode()}\n{frame}"

@@ -1,0 +1,102 @@
+"""The send pipeline: validate → permissions → moderation hooks → record → publish.
+
+Each step takes the `Draft` and either lets it go on (returns None) or stops it with a
+`Refusal` that becomes the sender's `error` frame. Later parts add steps (hooks, recording)
+without rewriting the others. Nothing here touches the database unless a step records.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ..broker.base import Appended, RoomLog
+from ..wire.out import MESSAGE_PREFIX, message_suffix
+from ..wire.text import body_problem
+from .hub import Conn, room_channel
+from .settings import RoomView
+
+__all__ = ["Draft", "Refusal", "SendPipeline", "Step"]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a send was stopped: the `error` frame's code, message and optional retry_after."""
+
+    code: str
+    message: str
+    retry_after: float | None = None
+
+
+@dataclass(slots=True)
+class Draft:
+    """A message on its way through the pipeline."""
+
+    conn: Conn
+    room: RoomView
+    body: str
+    ref: str | None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    ts: int = field(default_factory=lambda: int(time.time() * 1000))
+    recorded: bool = False
+    # Run after the message is published (flags, private notices): set by hooks.
+    after: list[Callable[[Appended], Awaitable[None]]] = field(default_factory=list)
+    hold: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Step = Callable[[Draft], Awaitable[Refusal | None]]
+
+
+def check_body(draft: Draft) -> Refusal | None:
+    """The body rules of PROTOCOL §3."""
+    problem = body_problem(draft.body, draft.room.max_message_chars)
+    return None if problem is None else Refusal(*problem)
+
+
+class SendPipeline:
+    """Runs the steps in order, then numbers and publishes the message through the room log."""
+
+    def __init__(self, log: RoomLog, known: Callable[[str], tuple[str, int] | None]) -> None:
+        self._log = log
+        self._known = known
+        self.steps: list[Step] = []
+
+    async def run(self, draft: Draft) -> Appended | Refusal:
+        """The published message, or the refusal that stopped it."""
+        refusal = check_body(draft)
+        if refusal is not None:
+            return refusal
+        for step in self.steps:
+            refusal = await step(draft)
+            if refusal is not None:
+                return refusal
+        return await self.publish(draft)
+
+    async def publish(self, draft: Draft) -> Appended:
+        """Number, keep and fan out the message (once; a repeated ref returns the original)."""
+        conn, room = draft.conn, draft.room
+        suffix = message_suffix(
+            draft.id, room.slug, conn.participant(), draft.body, draft.ts, draft.recorded
+        )
+        header = '{"k":"m","c":"%s"%s}' % (
+            conn.id, "" if draft.ref is None else ',"r":' + _json_str(draft.ref)
+        )
+        appended = await self._log.append(
+            room.slug, room_channel(room.slug), header, MESSAGE_PREFIX, suffix, draft.id,
+            conn.user_id, None if draft.ref is None else f"{conn.user_id}:{draft.ref}",
+            room.resume_window_seconds, self._known(room.slug),
+        )
+        if not appended.duplicate:
+            for after in draft.after:
+                await after(appended)
+        return appended
+
+
+def _json_str(text: str) -> str:
+    return orjson.dumps(text).decode()

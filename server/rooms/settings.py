@@ -1,0 +1,185 @@
+"""Room settings (PROTOCOL §2 `room`): defaults, validation and the public view. Pure."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+__all__ = [
+    "DEFAULT_CRISIS_RESOURCES",
+    "RoomView",
+    "SettingsError",
+    "apply_settings",
+    "slug_problem",
+]
+
+DEFAULT_CRISIS_RESOURCES = (
+    "You are not alone. If you are thinking about suicide or are in crisis, call or text 988 "
+    "to reach the 988 Suicide & Crisis Lifeline (US), any time, free and confidential. "
+    "If you are in immediate danger, call 911. Your facilitator has been told and is here "
+    "for you."
+)
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+ACCESS = ("open", "members", "approval")
+TRANSCRIPTS = ("off", "opt_in")
+READERS = ("facilitators", "members")
+CONTACT_POLICIES = ("allow", "warn", "hold")
+
+
+class SettingsError(ValueError):
+    """A setting with a bad value; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RoomView:
+    """A room as every process holds it in memory: settings plus identity."""
+
+    id: str
+    slug: str
+    title: str
+    description: str = ""
+    agreement: str | None = None
+    agreement_version: int = 0
+    access: str = "open"
+    transcripts: str = "off"
+    transcript_readers: str = "facilitators"
+    retention_days: int | None = 30
+    slow_mode_seconds: int = 0
+    max_message_chars: int = 2000
+    resume_window_seconds: int = 300
+    locked: bool = False
+    crisis_resources: str = DEFAULT_CRISIS_RESOURCES
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        """The contract's `room` object."""
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "description": self.description,
+            "agreement": self.agreement,
+            "access": self.access,
+            "transcripts": self.transcripts,
+            "transcript_readers": self.transcript_readers,
+            "retention_days": self.retention_days,
+            "slow_mode_seconds": self.slow_mode_seconds,
+            "max_message_chars": self.max_message_chars,
+            "resume_window_seconds": self.resume_window_seconds,
+            "locked": self.locked,
+            "crisis_resources": self.crisis_resources,
+            **{k: v for k, v in self.extra.items() if k in EXTRA_SETTINGS},
+        }
+
+
+# Settings Hearth adds beyond the contract (README, protocol additions).
+EXTRA_SETTINGS: dict[str, Any] = {
+    "blocked_terms": [],
+    "contact_details": "allow",
+    "hooks": None,
+}
+
+SETTABLE = (
+    "title", "description", "agreement", "access", "transcripts", "transcript_readers",
+    "retention_days", "slow_mode_seconds", "max_message_chars", "resume_window_seconds",
+    "locked", "crisis_resources", *EXTRA_SETTINGS,
+)
+
+
+def slug_problem(slug: Any) -> str | None:
+    """Why `slug` is not a valid room slug, or None."""
+    if not isinstance(slug, str) or not _SLUG.match(slug):
+        return "slug must be 2–64 of a-z 0-9 -, starting with a letter or digit"
+    return None
+
+
+def _int(name: str, value: Any, low: int, high: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SettingsError(f"{name} must be an integer")
+    if value < low or (high is not None and value > high):
+        raise SettingsError(f"{name} must be from {low} to {high if high is not None else '∞'}")
+    return value
+
+
+def _text(name: str, value: Any, low: int, high: int) -> str:
+    if not isinstance(value, str) or not low <= len(value) <= high:
+        raise SettingsError(f"{name} must be text of {low} to {high} characters")
+    return value
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}")
+    return str(value)
+
+
+def _check(name: str, value: Any) -> Any:
+    match name:
+        case "title":
+            return _text(name, value, 1, 200)
+        case "description":
+            return _text(name, value, 0, 5000)
+        case "agreement":
+            return None if value is None else _text(name, value, 1, 20000)
+        case "crisis_resources":
+            return _text(name, value, 1, 5000)
+        case "access":
+            return _choice(name, value, ACCESS)
+        case "transcripts":
+            return _choice(name, value, TRANSCRIPTS)
+        case "transcript_readers":
+            return _choice(name, value, READERS)
+        case "retention_days":
+            return None if value is None else _int(name, value, 1, None)
+        case "slow_mode_seconds":
+            return _int(name, value, 0, 3600)
+        case "max_message_chars":
+            return _int(name, value, 1, 10000)
+        case "resume_window_seconds":
+            return _int(name, value, 0, 3600)
+        case "locked":
+            if not isinstance(value, bool):
+                raise SettingsError("locked must be true or false")
+            return value
+        case "blocked_terms":
+            if not isinstance(value, list) or not all(
+                isinstance(t, str) and 1 <= len(t) <= 200 for t in value
+            ) or len(value) > 500:
+                raise SettingsError("blocked_terms must be a list of up to 500 short texts")
+            return value
+        case "contact_details":
+            return _choice(name, value, CONTACT_POLICIES)
+        case "hooks":
+            if value is not None and not (
+                isinstance(value, list) and all(isinstance(h, str) for h in value)
+            ):
+                raise SettingsError("hooks must be null or a list of hook names")
+            return value
+    raise SettingsError(f"unknown setting: {name}")
+
+
+def apply_settings(room: RoomView, changes: dict[str, Any]) -> tuple[RoomView, dict[str, list[Any]]]:
+    """The room with `changes` applied, and {setting: [old, new]} for those that changed.
+
+    Raises SettingsError for an unknown setting or a bad value.
+    """
+    core = {f.name for f in fields(RoomView)}
+    updates: dict[str, Any] = {}
+    extra = dict(room.extra)
+    diff: dict[str, list[Any]] = {}
+    for name, value in changes.items():
+        if name not in SETTABLE:
+            raise SettingsError(f"unknown setting: {name}")
+        checked = _check(name, value)
+        old = getattr(room, name) if name in core else extra.get(name, EXTRA_SETTINGS[name])
+        if old == checked:
+            continue
+        diff[name] = [old, checked]
+        if name in core:
+            updates[name] = checked
+        else:
+            extra[name] = checked
+    if "agreement" in diff:
+        updates["agreement_version"] = room.agreement_version + 1
+    return replace(room, **updates, extra=extra), diff

@@ -1,0 +1,155 @@
+"""SQLAlchemy 2 models: the schema Alembic migrates. Times are Unix milliseconds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "AgreementAcceptance",
+    "AuditEntry",
+    "Ban",
+    "Base",
+    "ConsentRecord",
+    "RecordedMessage",
+    "Room",
+    "RoomRole",
+    "Session",
+    "User",
+]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    display_name: Mapped[str] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Session(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Room(Base):
+    __tablename__ = "rooms"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    agreement: Mapped[str | None] = mapped_column(Text, nullable=True)
+    agreement_version: Mapped[int] = mapped_column(Integer, default=0)
+    access: Mapped[str] = mapped_column(String(16), default="open")
+    transcripts: Mapped[str] = mapped_column(String(16), default="off")
+    transcript_readers: Mapped[str] = mapped_column(String(16), default="facilitators")
+    retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True, default=30)
+    slow_mode_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    max_message_chars: Mapped[int] = mapped_column(Integer, default=2000)
+    resume_window_seconds: Mapped[int] = mapped_column(Integer, default=300)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    crisis_resources: Mapped[str] = mapped_column(Text)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class RoomRole(Base):
+    __tablename__ = "room_roles"
+
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+
+
+class AgreementAcceptance(Base):
+    __tablename__ = "agreement_acceptances"
+
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    accepted_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConsentRecord(Base):
+    __tablename__ = "consents"
+
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    recorded: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Ban(Base):
+    __tablename__ = "bans"
+
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    by_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class RecordedMessage(Base):
+    """A transcript row: only messages whose author consented; the body is sealed."""
+
+    __tablename__ = "recorded_messages"
+    __table_args__ = (
+        UniqueConstraint("room_id", "message_id"),
+        Index("ix_recorded_room_seq", "room_id", "seq"),
+        Index("ix_recorded_room_author", "room_id", "author_id"),
+        Index("ix_recorded_ts", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    epoch: Mapped[str] = mapped_column(String(32))
+    author_id: Mapped[str] = mapped_column(String(32))
+    author: Mapped[dict[str, Any]] = mapped_column(JSON)
+    key_id: Mapped[str] = mapped_column(String(32))
+    body_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    ts: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_room", "room_slug", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    actor_id: Mapped[str] = mapped_column(String(32))
+    actor_username: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    room_slug: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    target_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    target_username: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,161 @@
+"""Repository for rooms, per-room roles, bans, accepted agreements and consents."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from ..rooms.settings import RoomView
+from .engine import DbSession
+from .ids import new_id, now_ms
+from .models import AgreementAcceptance, Ban, ConsentRecord, Room, RoomRole
+
+__all__ = [
+    "accept_agreement",
+    "accepted_version",
+    "ban",
+    "consent_of",
+    "create_room",
+    "is_banned",
+    "list_rooms",
+    "role_of",
+    "roles_of_user",
+    "room_by_slug",
+    "save_room",
+    "set_consent",
+    "set_role",
+    "unban",
+    "view_of",
+]
+
+
+def view_of(room: Room) -> RoomView:
+    """The in-memory view of a stored room."""
+    return RoomView(
+        id=room.id, slug=room.slug, title=room.title, description=room.description,
+        agreement=room.agreement, agreement_version=room.agreement_version, access=room.access,
+        transcripts=room.transcripts, transcript_readers=room.transcript_readers,
+        retention_days=room.retention_days, slow_mode_seconds=room.slow_mode_seconds,
+        max_message_chars=room.max_message_chars,
+        resume_window_seconds=room.resume_window_seconds, locked=room.locked,
+        crisis_resources=room.crisis_resources, extra=dict(room.extra or {}),
+    )
+
+
+async def create_room(db: DbSession, view: RoomView) -> RoomView | None:
+    """Store a new room; None if the slug is taken."""
+    data = asdict(view)
+    data["id"] = new_id()
+    db.add(Room(**data, created_at=now_ms()))
+    try:
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        return None
+    return RoomView(**data)
+
+
+async def save_room(db: DbSession, view: RoomView) -> None:
+    """Store a room's changed settings."""
+    room = await db.get(Room, view.id)
+    if room is None:
+        return
+    for key, value in asdict(view).items():
+        if key != "id":
+            setattr(room, key, value)
+    await db.commit()
+
+
+async def room_by_slug(db: DbSession, slug: str) -> RoomView | None:
+    """The room with this slug."""
+    room = (await db.execute(select(Room).where(Room.slug == slug))).scalar_one_or_none()
+    return None if room is None else view_of(room)
+
+
+async def list_rooms(db: DbSession) -> list[RoomView]:
+    """Every room, by slug."""
+    return [view_of(r) for r in (await db.execute(select(Room).order_by(Room.slug))).scalars()]
+
+
+async def role_of(db: DbSession, room_id: str, user_id: str) -> str | None:
+    """The user's role in the room (`member`, `facilitator`) or None."""
+    return (
+        await db.execute(
+            select(RoomRole.role).where(RoomRole.room_id == room_id, RoomRole.user_id == user_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def roles_of_user(db: DbSession, user_id: str) -> dict[str, str]:
+    """{room id: role} for every room where the user has a role."""
+    rows = await db.execute(select(RoomRole.room_id, RoomRole.role).where(RoomRole.user_id == user_id))
+    return {room_id: role for room_id, role in rows.tuples()}
+
+
+async def set_role(db: DbSession, room_id: str, user_id: str, role: str | None) -> str | None:
+    """Give, change or (None) take away a role; returns the previous one."""
+    previous = await role_of(db, room_id, user_id)
+    await db.execute(delete(RoomRole).where(RoomRole.room_id == room_id, RoomRole.user_id == user_id))
+    if role is not None:
+        db.add(RoomRole(room_id=room_id, user_id=user_id, role=role))
+    await db.commit()
+    return previous
+
+
+async def is_banned(db: DbSession, room_id: str, user_id: str) -> bool:
+    """Whether the user is banned from the room."""
+    return await db.get(Ban, (room_id, user_id)) is not None
+
+
+async def ban(db: DbSession, room_id: str, user_id: str, by_id: str, reason: str | None) -> None:
+    """Ban the user from the room (idempotent)."""
+    await db.execute(delete(Ban).where(Ban.room_id == room_id, Ban.user_id == user_id))
+    db.add(Ban(room_id=room_id, user_id=user_id, by_id=by_id, reason=reason, created_at=now_ms()))
+    await db.commit()
+
+
+async def unban(db: DbSession, room_id: str, user_id: str) -> None:
+    """Lift a ban (idempotent)."""
+    await db.execute(delete(Ban).where(Ban.room_id == room_id, Ban.user_id == user_id))
+    await db.commit()
+
+
+async def accepted_version(db: DbSession, room_id: str, user_id: str) -> int | None:
+    """The agreement version this user last accepted in the room."""
+    row = await db.get(AgreementAcceptance, (room_id, user_id))
+    return None if row is None else row.version
+
+
+async def accept_agreement(db: DbSession, room_id: str, user_id: str, version: int) -> None:
+    """Record that the user accepted this version of the room's agreement."""
+    row = await db.get(AgreementAcceptance, (room_id, user_id))
+    if row is None:
+        db.add(AgreementAcceptance(room_id=room_id, user_id=user_id, version=version,
+                                   accepted_at=now_ms()))
+    else:
+        row.version, row.accepted_at = version, now_ms()
+    await db.commit()
+
+
+async def consent_of(db: DbSession, room_id: str, user_id: str) -> bool:
+    """Whether the user consents to be recorded in the room (false until given)."""
+    row = await db.get(ConsentRecord, (room_id, user_id))
+    return bool(row and row.recorded)
+
+
+async def set_consent(db: DbSession, room_id: str, user_id: str, recorded: bool) -> None:
+    """Store the user's consent for the room."""
+    row = await db.get(ConsentRecord, (room_id, user_id))
+    if row is None:
+        db.add(ConsentRecord(room_id=room_id, user_id=user_id, recorded=recorded, updated_at=now_ms()))
+    else:
+        row.recorded, row.updated_at = recorded, now_ms()
+    await db.commit()
+
+
+async def withdraw_all_consents(db: DbSession, room_id: str) -> None:
+    """Switching a room's transcripts off withdraws every consent in it."""
+    await db.execute(delete(ConsentRecord).where(ConsentRecord.room_id == room_id))
+    await db.commit()
