@@ -1,0 +1,75 @@
+"""Shared fixtures: one server cluster (two `hearth serve` processes on Redis and SQLite) per
+test worker, an admin, and helpers to create rooms."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.client import Member, admin_token, unique
+from tests.support.servers import Cluster
+
+SHARED_REDIS = "redis://127.0.0.1:6379"
+
+
+def _worker_db() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return 1 + int(worker.removeprefix("gw") or 0)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Two processes sharing Redis (a database index of our own) and one SQLite file."""
+    import redis
+
+    db_index = _worker_db()
+    client = redis.Redis.from_url(f"{SHARED_REDIS}/{db_index}")
+    client.flushdb()
+    client.close()
+    workdir = tmp_path_factory.mktemp("cluster")
+    cluster = Cluster(
+        workdir=workdir,
+        database_url=f"sqlite+aiosqlite:///{workdir / 'hearth.db'}",
+        redis_url=f"{SHARED_REDIS}/{db_index}",
+    ).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+async def admin(cluster: Cluster) -> Member:
+    return await admin_token(cluster.servers[0].base, cluster.admin)
+
+
+async def make_room(base: str, admin: Member, **settings: Any) -> dict[str, Any]:
+    """Create a room with a unique slug and these settings."""
+    body = {"slug": unique("r-"), "title": "Test room", **settings}
+    async with httpx.AsyncClient(base_url=base, headers=admin.headers) as http:
+        r = await http.post("/api/admin/rooms", json=body)
+        assert r.status_code == 201, r.text
+        room: dict[str, Any] = r.json()["room"]
+        return room
+
+
+@pytest.fixture
+async def room(cluster: Cluster, admin: Member) -> dict[str, Any]:
+    """A fresh open room."""
+    return await make_room(cluster.servers[0].base, admin)
+
+
+@pytest.fixture
+async def http(cluster: Cluster) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=cluster.servers[0].base) as client:
+        yield client
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests of one module share the module's cluster on one worker.
+    for item in items:
+        if not any(m.name == "xdist_group" for m in item.iter_markers()):
+            item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).stem))
