@@ -132,8 +132,9 @@ class Presence(Protocol):
     async def members(self, room: str) -> list[str]:
         """Encoded participants present in the room, each user once."""
 
-    async def heartbeat(self, sockets: list[tuple[str, str, str]]) -> None:
-        """Keep (room, user_id, conn_id) entries of live local sockets from expiring."""
+    async def heartbeat(self, sockets: list[tuple[str, str, str, str]]) -> None:
+        """Keep (room, user_id, conn_id, participant) entries of live local sockets from
+        expiring, re-adding any the backend lost (a restarted Redis)."""
 
     async def sweep(self, room: str) -> list[str]:
         """Drop expired sockets; return encoded participants who have now left entirely."""

@@ -182,7 +182,7 @@ class MemoryPresence:
     async def members(self, room: str) -> list[str]:
         return [next(iter(conns.values())) for conns in self._rooms[room].values() if conns]
 
-    async def heartbeat(self, sockets: list[tuple[str, str, str]]) -> None:
+    async def heartbeat(self, sockets: list[tuple[str, str, str, str]]) -> None:
         return None
 
     async def sweep(self, room: str) -> list[str]:

@@ -21,15 +21,19 @@ __all__ = ["RedisRoomLog"]
 
 WINDOW_MAX = 1000
 MESSAGE_ID_TTL = 86400
+RESTORE_MARGIN = 1000  # more than any process can number between two of another's deliveries
 
 # KEYS: seq, epoch.  ARGV: new epoch, known epoch ('' if none), known seq.
 _ENSURE_EPOCH = """
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   if ARGV[2] ~= '' then
+    -- Resume the numbering a process remembers, past anything another process may have
+    -- numbered just before the loss (seqs may skip numbers, never repeat).
     epoch = ARGV[2]
     local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-    if cur < tonumber(ARGV[3]) then redis.call('SET', KEYS[1], ARGV[3]) end
+    local resumed = tonumber(ARGV[3]) + %d
+    if cur < resumed then redis.call('SET', KEYS[1], resumed) end
   else
     epoch = ARGV[1]
     redis.call('DEL', KEYS[1])
@@ -37,6 +41,8 @@ if not epoch then
   redis.call('SET', KEYS[2], epoch)
 end
 """
+
+_ENSURE_EPOCH = _ENSURE_EPOCH % RESTORE_MARGIN
 
 _POSITION = _ENSURE_EPOCH + """
 return {epoch, tonumber(redis.call('GET', KEYS[1]) or '0')}

@@ -106,15 +106,17 @@ class RedisPresence:
         infos: list[Any] = await self._client.hmget(f"{base}:info", users)
         return [str(info) for info in infos if info is not None]
 
-    async def heartbeat(self, sockets: list[tuple[str, str, str]]) -> None:
+    async def heartbeat(self, sockets: list[tuple[str, str, str, str]]) -> None:
         if not sockets:
             return
-        expiry = _now_ms() + self._ttl_ms
+        now = _now_ms()
         async with self._client.pipeline(transaction=False) as pipe:
-            for room, user_id, conn_id in sockets:
-                room_key, user_key, _ = _presence_keys(room, user_id)
-                pipe.zadd(user_key, {conn_id: expiry}, xx=True)
-                pipe.zadd(room_key, {user_id: expiry}, gt=True)
+            for room, user_id, conn_id, participant in sockets:
+                await self._join(
+                    keys=_presence_keys(room, user_id),
+                    args=[user_id, conn_id, participant, now, now + self._ttl_ms],
+                    client=pipe,
+                )
             await pipe.execute()
 
     async def sweep(self, room: str) -> list[str]:

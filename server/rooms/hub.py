@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from ..broker.base import PubSub
+from ..broker.base import Appended, PubSub
 from ..wire.out import MESSAGE_PREFIX, with_ref
 
 __all__ = ["Conn", "Hub", "room_channel"]
@@ -148,6 +148,12 @@ class Hub:
                 del self.rooms[conn.room]
                 self.known.pop(conn.room, None)
                 await self._pubsub.unsubscribe(room_channel(conn.room))
+
+    def numbered(self, room: str, appended: Appended) -> None:
+        """Remember the numbering this process itself just used (for restoring it)."""
+        known = self.known.get(room)
+        if room in self.rooms and (known is None or known[0] == appended.epoch):
+            self.known[room] = (appended.epoch, max(appended.seq, known[1] if known else 0))
 
     def go_live(self, conn: Conn, seq: int) -> list[str]:
         """Mark `conn` welcomed at `seq`; return buffered frames it must still receive."""

@@ -56,7 +56,7 @@ class Rooms:
         self.backplane = backplane
         self.db = db
         self.hub = Hub(backplane.pubsub, self._on_control, self._on_epoch)
-        self.pipeline = SendPipeline(backplane.log, self.hub.known.get)
+        self.pipeline = SendPipeline(backplane.log, self.hub.known.get, self.hub.numbered)
         self.pipeline.steps.append(self._permissions)
         self.views: dict[str, RoomView] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -314,7 +314,8 @@ class Rooms:
         while True:
             await asyncio.sleep(interval)
             try:
-                live = [(c.room, c.user_id, c.id) for c in self.all_sockets() if c.live]
+                live = [(c.room, c.user_id, c.id, encode(c.participant()))
+                        for c in self.all_sockets() if c.live]
                 await self.backplane.presence.heartbeat(live)
                 for room in list(self.hub.rooms):
                     for gone in await self.backplane.presence.sweep(room):

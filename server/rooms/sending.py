@@ -62,9 +62,15 @@ def check_body(draft: Draft) -> Refusal | None:
 class SendPipeline:
     """Runs the steps in order, then numbers and publishes the message through the room log."""
 
-    def __init__(self, log: RoomLog, known: Callable[[str], tuple[str, int] | None]) -> None:
+    def __init__(
+        self,
+        log: RoomLog,
+        known: Callable[[str], tuple[str, int] | None],
+        seen: Callable[[str, Appended], None],
+    ) -> None:
         self._log = log
         self._known = known
+        self._seen = seen
         self.steps: list[Step] = []
 
     async def run(self, draft: Draft) -> Appended | Refusal:
@@ -92,6 +98,7 @@ class SendPipeline:
             conn.user_id, None if draft.ref is None else f"{conn.user_id}:{draft.ref}",
             room.resume_window_seconds, self._known(room.slug),
         )
+        self._seen(room.slug, appended)
         if not appended.duplicate:
             for after in draft.after:
                 await after(appended)

@@ -69,7 +69,8 @@ class Room(Base):
     access: Mapped[str] = mapped_column(String(16), default="open")
     transcripts: Mapped[str] = mapped_column(String(16), default="off")
     transcript_readers: Mapped[str] = mapped_column(String(16), default="facilitators")
-    retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True, default=30)
+    # No Python default: the ORM would put it in place of an explicit None ("keep forever").
+    retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     slow_mode_seconds: Mapped[int] = mapped_column(Integer, default=0)
     max_message_chars: Mapped[int] = mapped_column(Integer, default=2000)
     resume_window_seconds: Mapped[int] = mapped_column(Integer, default=300)
