@@ -26,18 +26,27 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         log.info("empty database: migrating")
         upgrade(settings.database_url)
     elif state == SchemaState.OUTDATED:
-        print("the database schema is older than this server: run `hearth migrate`",
-              file=sys.stderr)
+        print(
+            "the database schema is older than this server: run `hearth migrate`", file=sys.stderr
+        )
         return 2
     if settings.rooms_file is not None and settings.rooms_file.is_file():
         from .rooms.seed import seed_rooms
 
         asyncio.run(seed_rooms(settings))
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="info",
-        ws_max_size=settings.limits.max_frame_bytes, ws_per_message_deflate=False,
-        ws_ping_interval=20.0, ws_ping_timeout=20.0, proxy_headers=False, access_log=False,
-        server_header=False, timeout_graceful_shutdown=5,
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        ws_max_size=settings.limits.max_frame_bytes,
+        ws_per_message_deflate=False,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        proxy_headers=False,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
     )
     return 0
 
@@ -77,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("username")
     sub.add_parser("purge", help="delete recorded messages past each room's retention")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     settings = load_settings()
     if args.command == "serve":
         return _serve(settings, args.host, args.port)

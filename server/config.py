@@ -124,12 +124,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     secret = env.get("HEARTH_SECRET_KEY", "")
     if not secret:
         log.warning("HEARTH_SECRET_KEY is unset: generated a random one for this process only")
-        settings = replace(settings, secret_key=secrets.token_urlsafe(32), secret_key_generated=True)
+        settings = replace(
+            settings, secret_key=secrets.token_urlsafe(32), secret_key_generated=True
+        )
     else:
         if len(secret) < 16:
             raise ValueError("HEARTH_SECRET_KEY must be at least 16 characters")
         settings = replace(settings, secret_key=secret)
     if settings.redis_url and settings.secret_key_generated:
         # Processes sharing Redis must share the key that encrypts the resume window.
-        raise ValueError("HEARTH_SECRET_KEY must be set when HEARTH_REDIS_URL is (several processes)")
+        raise ValueError(
+            "HEARTH_SECRET_KEY must be set when HEARTH_REDIS_URL is (several processes)"
+        )
     return settings

@@ -17,8 +17,10 @@ __all__ = ["main"]
 
 def _dev_secret(path: Path) -> str:
     if not path.exists():
-        print(f"warning: no HEARTH_SECRET_KEY: generated a local one in {path} (0600)",
-              file=sys.stderr)
+        print(
+            f"warning: no HEARTH_SECRET_KEY: generated a local one in {path} (0600)",
+            file=sys.stderr,
+        )
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(32))
@@ -29,9 +31,12 @@ def main() -> int:
     """Serve on 127.0.0.1:8000 (or $PORT) with the demo room seeded."""
     os.environ.setdefault("HEARTH_SECRET_KEY", _dev_secret(Path(".hearth-dev.key")))
     os.environ.pop("HEARTH_REDIS_URL", None)
-    print("Hearth: http://127.0.0.1:%s  (create an admin: .venv/bin/hearth create-admin NAME)"
-          % os.environ.get("PORT", "8000"), file=sys.stderr)
-    return cli_main(["serve", "--port", os.environ.get("PORT", "8000")])
+    port = os.environ.get("PORT", "8000")
+    print(
+        f"Hearth: http://127.0.0.1:{port}  (an admin: .venv/bin/hearth create-admin NAME)",
+        file=sys.stderr,
+    )
+    return cli_main(["serve", "--port", port])
 
 
 if __name__ == "__main__":

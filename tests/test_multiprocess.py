@@ -39,7 +39,8 @@ async def test_every_message_reaches_every_member_once_in_one_order(
         seqs = [m["seq"] for m in got]
         assert seqs == sorted(seqs) and len(set(seqs)) == total
         assert sorted(m["body"] for m in got) == sorted(
-            f"{s}:{n}" for s in range(len(sockets)) for n in range(per_sender))
+            f"{s}:{n}" for s in range(len(sockets)) for n in range(per_sender)
+        )
         mine = [m for m in got if m["author"]["id"] == users[i].id]
         assert [m["ref"] for m in mine] == [f"{i}-{n}" for n in range(per_sender)]
         assert all("ref" not in m for m in got if m["author"]["id"] != users[i].id)
@@ -54,11 +55,15 @@ async def test_presence_crosses_processes(cluster: Cluster, room: dict[str, Any]
     alice, bob = await new_user(s0.base), await new_user(s0.base)
     a, _ = await WS.enter(s0.ws_base, room["slug"], alice)
     b, welcome = await WS.enter(s1.ws_base, room["slug"], bob)
-    assert welcome["members"] == [{"id": alice.id, "display_name": alice.username,
-                                   "role": "member"}]
+    assert welcome["members"] == [
+        {"id": alice.id, "display_name": alice.username, "role": "member"}
+    ]
     joined = await a.next("presence")
-    assert joined == {"type": "presence", "status": "joined",
-                      "user": {"id": bob.id, "display_name": bob.username, "role": "member"}}
+    assert joined == {
+        "type": "presence",
+        "status": "joined",
+        "user": {"id": bob.id, "display_name": bob.username, "role": "member"},
+    }
     # A second socket of Bob's, on the other process, is not a second presence.
     b2, welcome2 = await WS.enter(s0.ws_base, room["slug"], bob)
     assert [m["id"] for m in welcome2["members"]] == [alice.id]
@@ -82,19 +87,27 @@ async def test_resume_through_the_other_process(cluster: Cluster, room: dict[str
     for body in ("missed 1", "missed 2", "missed 3"):
         await a.send({"type": "send", "body": body})
         await a.next("message", body=body)
-    b, welcome = await WS.enter(s1.ws_base, room["slug"], bob,
-                                f"after_seq={seen['seq']}&epoch={epoch}")
+    b, welcome = await WS.enter(
+        s1.ws_base, room["slug"], bob, f"after_seq={seen['seq']}&epoch={epoch}"
+    )
     assert [m["body"] for m in welcome["history"]] == ["missed 1", "missed 2", "missed 3"]
-    assert [m["seq"] for m in welcome["history"]] == [seen["seq"] + 1, seen["seq"] + 2,
-                                                      seen["seq"] + 3]
+    assert [m["seq"] for m in welcome["history"]] == [
+        seen["seq"] + 1,
+        seen["seq"] + 2,
+        seen["seq"] + 3,
+    ]
     assert welcome["gap"] is False and welcome["seq"] == seen["seq"] + 3
     # Live from there on, without repeats.
     await a.send({"type": "send", "body": "live"})
     live = await b.next("message")
     assert live["body"] == "live" and live["seq"] == welcome["seq"] + 1
     await b.close()
-    for query in (f"after_seq={seen['seq']}&epoch=other", "after_seq=abc",
-                  f"after_seq={welcome['seq'] + 50}", "after_seq=-1"):
+    for query in (
+        f"after_seq={seen['seq']}&epoch=other",
+        "after_seq=abc",
+        f"after_seq={welcome['seq'] + 50}",
+        "after_seq=-1",
+    ):
         b, welcome = await WS.enter(s1.ws_base, room["slug"], bob, query)
         assert welcome["gap"] is True and welcome["history"] == [], query
         await b.close()
@@ -141,15 +154,14 @@ async def test_settings_change_reaches_both_processes(
     await b.close()
 
 
-async def test_access_change_closes_sockets_everywhere(
-    cluster: Cluster, admin: Member
-) -> None:
+async def test_access_change_closes_sockets_everywhere(cluster: Cluster, admin: Member) -> None:
     s0, s1 = cluster.servers
     room = await make_room(s0.base, admin, access="members")
     bob = await new_user(s0.base)
     async with httpx.AsyncClient(base_url=s0.base, headers=admin.headers) as http:
-        r = await http.put(f"/api/admin/rooms/{room['slug']}/roles/{bob.username}",
-                           json={"role": "member"})
+        r = await http.put(
+            f"/api/admin/rooms/{room['slug']}/roles/{bob.username}", json={"role": "member"}
+        )
         assert r.status_code == 200
         b0, _ = await WS.enter(s0.ws_base, room["slug"], bob)
         b1, _ = await WS.enter(s1.ws_base, room["slug"], bob)

@@ -24,8 +24,10 @@ def private() -> Iterator[tuple[Cluster, PrivateRedis]]:
     redis_server = PrivateRedis().start()
     workdir = Path(tempfile.mkdtemp(prefix="hearth-resilience-"))
     cluster = Cluster(
-        workdir=workdir, database_url=f"sqlite+aiosqlite:///{workdir / 'h.db'}",
-        redis_url=redis_server.url, config=str(ROOT / "tests/support/hearth-fast.toml"),
+        workdir=workdir,
+        database_url=f"sqlite+aiosqlite:///{workdir / 'h.db'}",
+        redis_url=redis_server.url,
+        config=str(ROOT / "tests/support/hearth-fast.toml"),
     ).start()
     yield cluster, redis_server
     cluster.stop()
@@ -33,7 +35,7 @@ def private() -> Iterator[tuple[Cluster, PrivateRedis]]:
 
 
 async def test_slow_reader_is_cut_off_while_the_room_keeps_pace(
-    private: tuple[Cluster, PrivateRedis]
+    private: tuple[Cluster, PrivateRedis],
 ) -> None:
     cluster, _ = private
     s0, s1 = cluster.servers
@@ -44,8 +46,10 @@ async def test_slow_reader_is_cut_off_while_the_room_keeps_pace(
     r, _ = await WS.enter(s1.ws_base, room["slug"], reader)
     # The sleeper's client stops reading: its library buffers at most one frame.
     sleepy = await websockets.connect(
-        f"{s1.ws_base}/ws/rooms/{room['slug']}", additional_headers=sleeper.headers,
-        max_queue=1, max_size=2**20,
+        f"{s1.ws_base}/ws/rooms/{room['slug']}",
+        additional_headers=sleeper.headers,
+        max_queue=1,
+        max_size=2**20,
     )
     count = 1500
     body = "x" * 9000
@@ -93,7 +97,7 @@ async def _health(base: str) -> tuple[int, dict[str, Any]]:
 
 
 async def test_redis_restart_keeps_numbering_and_delivery(
-    private: tuple[Cluster, PrivateRedis]
+    private: tuple[Cluster, PrivateRedis],
 ) -> None:
     cluster, redis_server = private
     s0, s1 = cluster.servers

@@ -26,9 +26,16 @@ async def test_welcome_shape(s0: Any, room: dict[str, Any]) -> None:
     assert welcome["protocol"] == 1
     assert welcome["room"]["slug"] == room["slug"]
     assert welcome["you"] == {
-        "user": {"id": alice.id, "username": alice.username, "display_name": "Alice A.",
-                 "is_admin": False},
-        "role": "member", "consent": False, "muted": False, "muted_until": None,
+        "user": {
+            "id": alice.id,
+            "username": alice.username,
+            "display_name": "Alice A.",
+            "is_admin": False,
+        },
+        "role": "member",
+        "consent": False,
+        "muted": False,
+        "muted_until": None,
     }
     assert welcome["members"] == []
     assert welcome["seq"] == 0 and welcome["history"] == [] and welcome["gap"] is False
@@ -36,7 +43,9 @@ async def test_welcome_shape(s0: Any, room: dict[str, Any]) -> None:
     await ws.close()
 
 
-async def test_send_reaches_everyone_once_with_ref_only_for_sender(s0: Any, room: dict[str, Any]) -> None:
+async def test_send_reaches_everyone_once_with_ref_only_for_sender(
+    s0: Any, room: dict[str, Any]
+) -> None:
     alice, bob = await new_user(s0.base), await new_user(s0.base)
     a, _ = await WS.enter(s0.ws_base, room["slug"], alice)
     b, _ = await WS.enter(s0.ws_base, room["slug"], bob)
@@ -91,8 +100,13 @@ async def test_react_and_hand(s0: Any, room: dict[str, Any]) -> None:
     msg = await b.next("message")
     await b.send({"type": "react", "message_id": msg["id"], "reaction": "hug", "ref": "x"})
     mine = await b.next("reaction")
-    assert mine == {"type": "reaction", "message_id": msg["id"], "user_id": bob.id,
-                    "reaction": "hug", "ref": "x"}
+    assert mine == {
+        "type": "reaction",
+        "message_id": msg["id"],
+        "user_id": bob.id,
+        "reaction": "hug",
+        "ref": "x",
+    }
     theirs = await a.next("reaction")
     assert "ref" not in theirs and theirs["reaction"] == "hug"
     await b.send({"type": "react", "message_id": msg["id"], "reaction": "thumbs", "ref": "y"})
@@ -223,8 +237,10 @@ async def test_handshake_refusals(s0: Any, cluster: Cluster, admin: Member) -> N
 
 async def _cookie(base: str, member: Member) -> str:
     async with httpx.AsyncClient(base_url=base) as http:
-        r = await http.post("/api/auth/login",
-                            json={"username": member.username, "password": "a fine long password"})
+        r = await http.post(
+            "/api/auth/login",
+            json={"username": member.username, "password": "a fine long password"},
+        )
         return str(r.cookies["hearth_session"])
 
 
@@ -251,8 +267,10 @@ async def test_agreement_flow(s0: Any, admin: Member) -> None:
     alice = await new_user(s0.base)
     ws = await WS.open(s0.ws_base, room["slug"], alice)
     first = await ws.recv()
-    assert first == {"type": "agreement_required",
-                     "agreement": "Be kind. What is said here stays here."}
+    assert first == {
+        "type": "agreement_required",
+        "agreement": "Be kind. What is said here stays here.",
+    }
     await ws.send({"type": "send", "body": "early", "ref": "e"})
     err = await ws.next("error")
     assert err["code"] == "forbidden" and err["ref"] == "e"
@@ -308,8 +326,9 @@ async def test_consent_forbidden_in_off_room(s0: Any, room: dict[str, Any]) -> N
 async def test_many_sockets_concurrently(s0: Any, room: dict[str, Any]) -> None:
     users = [await new_user(s0.base) for _ in range(6)]
     sockets = [(await WS.enter(s0.ws_base, room["slug"], u))[0] for u in users]
-    await asyncio.gather(*(ws.send({"type": "send", "body": f"from {i}"})
-                           for i, ws in enumerate(sockets)))
+    await asyncio.gather(
+        *(ws.send({"type": "send", "body": f"from {i}"}) for i, ws in enumerate(sockets))
+    )
     for ws in sockets:
         seqs = []
         while len(seqs) < 6:

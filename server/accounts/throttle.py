@@ -20,7 +20,10 @@ class Throttle:
         window = self._l.login_window_seconds
         user_fails = await self._c.hit(f"login-fail-user:{username}", window, add=False)
         addr_fails = await self._c.hit(f"login-fail-addr:{address}", window, add=False)
-        if user_fails >= self._l.login_failures_per_user or addr_fails >= self._l.login_failures_per_address:
+        if (
+            user_fails >= self._l.login_failures_per_user
+            or addr_fails >= self._l.login_failures_per_address
+        ):
             return float(window)
         ok = await self._c.hit(f"login-ok-addr:{address}", 60, add=False)
         if ok >= self._l.logins_per_minute_per_address:

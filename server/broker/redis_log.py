@@ -32,7 +32,7 @@ if not epoch then
     -- numbered just before the loss (seqs may skip numbers, never repeat).
     epoch = ARGV[2]
     local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-    local resumed = tonumber(ARGV[3]) + %d
+    local resumed = tonumber(ARGV[3]) + RESTORE_MARGIN
     if cur < resumed then redis.call('SET', KEYS[1], resumed) end
   else
     epoch = ARGV[1]
@@ -42,16 +42,21 @@ if not epoch then
 end
 """
 
-_ENSURE_EPOCH = _ENSURE_EPOCH % RESTORE_MARGIN
+_ENSURE_EPOCH = _ENSURE_EPOCH.replace("RESTORE_MARGIN", str(RESTORE_MARGIN))
 
-_POSITION = _ENSURE_EPOCH + """
+_POSITION = (
+    _ENSURE_EPOCH
+    + """
 return {epoch, tonumber(redis.call('GET', KEYS[1]) or '0')}
 """
+)
 
 # KEYS: seq, epoch, window, floor, ref ('' for none), message id, last sent.
 # ARGV 4..: channel, header, prefix, suffix, sealed suffix, id value, window s, now ms, max,
 # author id.
-_APPEND = _ENSURE_EPOCH + """
+_APPEND = (
+    _ENSURE_EPOCH
+    + """
 if KEYS[5] ~= '' then
   local prev = redis.call('GET', KEYS[5])
   if prev then return {0, epoch, prev} end
@@ -79,12 +84,13 @@ if win > 0 then
 else
   redis.call('SET', KEYS[4], seq)
 end
-redis.call('SET', KEYS[6], ARGV[9] .. '|' .. seq, 'EX', %d)
+redis.call('SET', KEYS[6], ARGV[9] .. '|' .. seq, 'EX', MESSAGE_ID_TTL)
 redis.call('HSET', KEYS[7], ARGV[13], ARGV[11])
 redis.call('EXPIRE', KEYS[7], 86400)
 redis.call('PUBLISH', ARGV[4], epoch .. '|' .. ARGV[5] .. '\\n' .. ARGV[6] .. seq .. ARGV[7])
 return {1, epoch, seq}
-""" % MESSAGE_ID_TTL
+""".replace("MESSAGE_ID_TTL", str(MESSAGE_ID_TTL))
+)
 
 _FIRST = """
 redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
@@ -129,12 +135,29 @@ class RedisRoomLog:
         sealed = self._sealer.seal(suffix, room.encode())
         known_epoch, known_seq = known if known else ("", 0)
         result: list[Any] = await self._append(
-            keys=[seq_key, epoch_key, window_key, floor_key, ref, f"hearth:msg:{message_id}",
-                  f"hearth:room:{room}:last"],
+            keys=[
+                seq_key,
+                epoch_key,
+                window_key,
+                floor_key,
+                ref,
+                f"hearth:msg:{message_id}",
+                f"hearth:room:{room}:last",
+            ],
             args=[
-                secrets.token_hex(8), known_epoch, known_seq,
-                channel, header, prefix, suffix, sealed, room, window_seconds,
-                int(time.time() * 1000), WINDOW_MAX, author_id,
+                secrets.token_hex(8),
+                known_epoch,
+                known_seq,
+                channel,
+                header,
+                prefix,
+                suffix,
+                sealed,
+                room,
+                window_seconds,
+                int(time.time() * 1000),
+                WINDOW_MAX,
+                author_id,
             ],
         )
         fresh, epoch = int(result[0]), str(result[1])
@@ -146,7 +169,7 @@ class RedisRoomLog:
         return Appended(seq, epoch, self._open(prefix, seq, prev_sealed, room), duplicate=True)
 
     async def last_sent(self, room: str, user_id: str) -> float | None:
-        found = await self._client.hget(f"hearth:room:{room}:last", user_id)  # type: ignore[misc]
+        found = await self._client.hget(f"hearth:room:{room}:last", user_id)
         return None if found is None else int(found) / 1000
 
     async def position(self, room: str) -> tuple[str, int]:

@@ -95,7 +95,9 @@ class RedisPresence:
         return bool(first)
 
     async def leave(self, room: str, user_id: str, conn_id: str) -> bool:
-        last = await self._leave(keys=_presence_keys(room, user_id), args=[user_id, conn_id, _now_ms()])
+        last = await self._leave(
+            keys=_presence_keys(room, user_id), args=[user_id, conn_id, _now_ms()]
+        )
         return bool(last)
 
     async def members(self, room: str) -> list[str]:

@@ -38,8 +38,12 @@ class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
 
 def user_view(user: User) -> dict[str, Any]:
     """The contract's `user` object."""
-    return {"id": user.id, "username": user.username, "display_name": user.display_name,
-            "is_admin": user.is_admin}
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "is_admin": user.is_admin,
+    }
 
 
 def username_problem(username: str) -> str | None:
@@ -100,8 +104,9 @@ async def login(request: Request) -> Response:
     if len(body.password) > MAX_LENGTH:
         ok, rehash = False, None
     else:
-        ok, rehash = await hearth.passwords.verify(user.password_hash if user else None,
-                                                   body.password)
+        ok, rehash = await hearth.passwords.verify(
+            user.password_hash if user else None, body.password
+        )
     if not ok or user is None:
         await hearth.throttle.login_failed(username, address)
         raise ApiError("bad_credentials", "wrong username or password")
@@ -110,11 +115,18 @@ async def login(request: Request) -> Response:
     async with hearth.db() as db:
         if rehash is not None:
             await user_store.set_password(db, user, rehash)
-        await user_store.create_session(db, user.id, token_hash(token), hearth.settings.session_days)
+        await user_store.create_session(
+            db, user.id, token_hash(token), hearth.settings.session_days
+        )
     response = json_response({"token": token, "user": user_view(user)})
     response.set_cookie(
-        COOKIE, token, max_age=hearth.settings.session_days * 86400, httponly=True,
-        samesite="lax", secure=request.url.scheme == "https", path="/",
+        COOKIE,
+        token,
+        max_age=hearth.settings.session_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
     )
     return response
 

@@ -50,8 +50,9 @@ async def create_room(request: Request) -> Response:
         created = await room_store.create_room(db, view)
         if created is None:
             raise ApiError("conflict", "that slug is taken")
-        await audit_store.write_entry(db, _actor(caller), "room.create", created.slug,
-                                      details={"settings": created.public()})
+        await audit_store.write_entry(
+            db, _actor(caller), "room.create", created.slug, details={"settings": created.public()}
+        )
     return json_response({"room": created.public()}, 201)
 
 
@@ -72,8 +73,9 @@ async def update_room(request: Request) -> Response:
             await room_store.save_room(db, updated)
             if diff.get("transcripts", [None, None])[1] == "off":
                 await room_store.withdraw_all_consents(db, view.id)
-            await audit_store.write_entry(db, _actor(caller), "room.update", view.slug,
-                                          details={"changes": _safe(diff)})
+            await audit_store.write_entry(
+                db, _actor(caller), "room.update", view.slug, details={"changes": _safe(diff)}
+            )
     if diff:
         await hearth.rooms.settings_changed(updated)
     return json_response({"room": updated.public()})
@@ -103,8 +105,9 @@ async def set_role(request: Request) -> Response:
         raise ApiError("invalid", "body must be {role: member or facilitator}")
     async with hearth.db() as db:
         await room_store.set_role(db, view.id, user.id, role)
-        await audit_store.write_entry(db, _actor(caller), "role.set", view.slug,
-                                      (user.id, user.username), {"role": role})
+        await audit_store.write_entry(
+            db, _actor(caller), "role.set", view.slug, (user.id, user.username), {"role": role}
+        )
     await hearth.rooms.access_changed(view.slug, user.id)
     return json_response({"user": user_view(user), "role": role})
 
@@ -114,8 +117,14 @@ async def remove_role(request: Request) -> Response:
     view, user = await _room_and_user(hearth, request)
     async with hearth.db() as db:
         previous = await room_store.set_role(db, view.id, user.id, None)
-        await audit_store.write_entry(db, _actor(caller), "role.remove", view.slug,
-                                      (user.id, user.username), {"role": previous})
+        await audit_store.write_entry(
+            db,
+            _actor(caller),
+            "role.remove",
+            view.slug,
+            (user.id, user.username),
+            {"role": previous},
+        )
     await hearth.rooms.access_changed(view.slug, user.id)
     return Response(status_code=204)
 

@@ -38,7 +38,8 @@ async def list_rooms(request: Request) -> Response:
         roles = await room_store.roles_of_user(db, caller.user.id)
         banned = {v.id for v in views if await room_store.is_banned(db, v.id, caller.user.id)}
     rooms = [
-        v.public() for v in views
+        v.public()
+        for v in views
         if may_enter(v, caller.user.is_admin, roles.get(v.id), v.id in banned)
     ]
     return json_response({"rooms": rooms})

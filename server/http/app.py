@@ -37,8 +37,12 @@ STATIC = Path(__file__).resolve().parents[2] / "static"
 
 async def healthz(request: Request) -> Response:
     hearth: Hearth = request.app.state.hearth
-    body: dict[str, object] = {"status": "ok", "protocol": 1,
-                               "broker": hearth.backplane.pubsub.name, "database": "ok"}
+    body: dict[str, object] = {
+        "status": "ok",
+        "protocol": 1,
+        "broker": hearth.backplane.pubsub.name,
+        "database": "ok",
+    }
     try:
         async with hearth.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
@@ -64,14 +68,16 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "invalid", 401: "unauthorized", 403: "forbidden"}.get(
-        exc.status_code, "invalid")
+        exc.status_code, "invalid"
+    )
     return json_response({"error": {"code": code, "message": str(exc.detail)}}, exc.status_code)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("request failed: %s %s", request.method, request.url.path, exc_info=exc)
-    return json_response({"error": {"code": "unavailable",
-                                    "message": "a dependency is unavailable; try again"}}, 503)
+    return json_response(
+        {"error": {"code": "unavailable", "message": "a dependency is unavailable; try again"}}, 503
+    )
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -84,9 +90,14 @@ def create_app(settings: Settings) -> Starlette:
         db = make_sessions(engine)
         rooms = Rooms(settings, backplane, db)
         hearth = Hearth(
-            settings=settings, engine=engine, db=db, backplane=backplane, rooms=rooms,
+            settings=settings,
+            engine=engine,
+            db=db,
+            backplane=backplane,
+            rooms=rooms,
             passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
-            throttle=Throttle(backplane.counters, settings.limits), extras={},
+            throttle=Throttle(backplane.counters, settings.limits),
+            extras={},
         )
         app.state.hearth = hearth
         await rooms.start()
@@ -109,7 +120,10 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders)],
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error,
-                            Exception: _server_error},
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
         lifespan=lifespan,
     )

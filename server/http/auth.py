@@ -55,6 +55,10 @@ async def require_caller(hearth: Hearth, conn: HTTPConnection, changes: bool = F
     caller = await authenticate(hearth, conn)
     if caller is None:
         raise ApiError("unauthorized", "sign in first")
-    if changes and caller.by_cookie and not origin_allowed(conn.scope, hearth.settings.allowed_origins):
+    if (
+        changes
+        and caller.by_cookie
+        and not origin_allowed(conn.scope, hearth.settings.allowed_origins)
+    ):
         raise ApiError("forbidden", "this origin may not make changes")
     return caller

@@ -10,17 +10,25 @@ from starlette.responses import Response
 __all__ = ["ApiError", "error_response", "json_response"]
 
 STATUS = {
-    "invalid": 422, "unauthorized": 401, "bad_credentials": 401, "forbidden": 403,
-    "not_found": 404, "conflict": 409, "too_large": 413, "weak_password": 422,
-    "rate_limited": 429, "unavailable": 503,
+    "invalid": 422,
+    "unauthorized": 401,
+    "bad_credentials": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "too_large": 413,
+    "weak_password": 422,
+    "rate_limited": 429,
+    "unavailable": 503,
 }
 
 
 class ApiError(Exception):
     """Raised inside a route to answer with the contract's error shape."""
 
-    def __init__(self, code: str, message: str, status: int | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.code, self.message = code, message
         self.status = status or STATUS[code]
@@ -29,8 +37,9 @@ class ApiError(Exception):
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response encoded with orjson."""
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json",
-                    headers=headers)
+    return Response(
+        orjson.dumps(data), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def error_response(error: ApiError) -> Response:
@@ -38,5 +47,6 @@ def error_response(error: ApiError) -> Response:
     headers = None
     if error.retry_after is not None:
         headers = {"Retry-After": str(max(1, int(error.retry_after + 0.999)))}
-    return json_response({"error": {"code": error.code, "message": error.message}},
-                         error.status, headers)
+    return json_response(
+        {"error": {"code": error.code, "message": error.message}}, error.status, headers
+    )

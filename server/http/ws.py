@@ -17,9 +17,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..rooms.access import effective_role, may_enter
 from ..rooms.hub import Conn
+from ..rooms.limits import SocketLimits
 from ..rooms.resume import parse_after_seq
 from ..rooms.settings import RoomView
-from ..rooms.limits import SocketLimits
 from ..store import rooms as room_store
 from ..wire.frames import AcceptAgreement, FrameError, Ping, Send, decode_client_frame
 from ..wire.out import encode, error_frame
@@ -39,8 +39,10 @@ async def room_socket(websocket: WebSocket) -> None:
     hearth: Hearth = websocket.app.state.hearth
     await websocket.accept()
     caller = await authenticate(hearth, websocket)
-    if caller is not None and caller.by_cookie and not origin_allowed(
-        websocket.scope, hearth.settings.allowed_origins
+    if (
+        caller is not None
+        and caller.by_cookie
+        and not origin_allowed(websocket.scope, hearth.settings.allowed_origins)
     ):
         await websocket.close(4403, "origin refused")
         return
@@ -61,9 +63,14 @@ async def room_socket(websocket: WebSocket) -> None:
         return
     user = caller.user
     conn = Conn(
-        id=secrets.token_hex(8), room=view.slug, user_id=user.id, username=user.username,
-        display_name=user.display_name, is_admin=user.is_admin,
-        role=effective_role(user.is_admin, room_role), session_id=caller.session.id,
+        id=secrets.token_hex(8),
+        room=view.slug,
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        is_admin=user.is_admin,
+        role=effective_role(user.is_admin, room_role),
+        session_id=caller.session.id,
         queue_size=hearth.settings.limits.send_queue_frames,
     )
     conn.extra["room_role"] = room_role
@@ -145,11 +152,14 @@ class _Session:
             text = await self._receive()
             frame = decode_client_frame(text) if text is not None else None
             if isinstance(frame, Ping):
-                self.conn.offer(encode({"type": "pong", **({"ref": frame.ref} if frame.ref else {})}))
+                self.conn.offer(
+                    encode({"type": "pong", **({"ref": frame.ref} if frame.ref else {})})
+                )
             elif isinstance(frame, AcceptAgreement):
                 async with self.hearth.db() as db:
-                    await room_store.accept_agreement(db, view.id, self.conn.user_id,
-                                                      view.agreement_version)
+                    await room_store.accept_agreement(
+                        db, view.id, self.conn.user_id, view.agreement_version
+                    )
                 return True
             elif isinstance(frame, FrameError):
                 self._error(frame.code, frame.message, frame.ref)
@@ -182,8 +192,7 @@ class _Session:
                 replies = await rooms.handle(self.conn, frame)
             except Exception:
                 log.exception("handling a %s frame failed", type(frame).__name__)
-                self._error("unavailable", "the server could not do that now; try again",
-                            frame.ref)
+                self._error("unavailable", "the server could not do that now; try again", frame.ref)
                 continue
             for reply in replies:
                 if reply.startswith('{"type":"error"'):

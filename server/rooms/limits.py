@@ -24,7 +24,9 @@ class SocketLimits:
     def frame(self, now: float) -> float | None:
         """Take one frame token; None if allowed, else seconds until one is available."""
         cfg = self._cfg
-        self._tokens = min(float(cfg.frame_burst), self._tokens + (now - self._last) * cfg.frames_per_second)
+        self._tokens = min(
+            float(cfg.frame_burst), self._tokens + (now - self._last) * cfg.frames_per_second
+        )
         self._last = now
         if self._tokens >= 1.0:
             self._tokens -= 1.0

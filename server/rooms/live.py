@@ -128,7 +128,8 @@ class Rooms:
             frame = encode({"type": "presence", "user": conn.participant(), "status": "joined"})
             await self.publish(view.slug, {"a": "others", "u": conn.user_id}, frame)
         members = [
-            m for m in (orjson.loads(t) for t in await self.backplane.presence.members(view.slug))
+            m
+            for m in (orjson.loads(t) for t in await self.backplane.presence.members(view.slug))
             if m["id"] != conn.user_id
         ]
         log_ = self.backplane.log
@@ -143,17 +144,26 @@ class Rooms:
             history, gap = resume_history(after_seq, epoch, window, first_seq)
         async with self.db() as db:
             consent = await room_store.consent_of(db, view.id, conn.user_id)
-        head = encode({
-            "type": "welcome", "protocol": 1, "room": view.public(),
-            "you": {
-                "user": _user_view(conn), "role": conn.role,
-                "consent": consent and view.transcripts == "opt_in",
-                "muted": False, "muted_until": None,
-            },
-            "members": members, "pinned": [], "seq": seq, "epoch": current_epoch,
-            "history": [],
-            "gap": gap,
-        })
+        head = encode(
+            {
+                "type": "welcome",
+                "protocol": 1,
+                "room": view.public(),
+                "you": {
+                    "user": _user_view(conn),
+                    "role": conn.role,
+                    "consent": consent and view.transcripts == "opt_in",
+                    "muted": False,
+                    "muted_until": None,
+                },
+                "members": members,
+                "pinned": [],
+                "seq": seq,
+                "epoch": current_epoch,
+                "history": [],
+                "gap": gap,
+            }
+        )
         # History frames are already-encoded JSON: splice them in instead of re-encoding.
         welcome = head.replace('"history":[]', '"history":[' + ",".join(history) + "]", 1)
         pending = self.hub.go_live(conn, seq)
@@ -237,8 +247,14 @@ class Rooms:
         found = await self.backplane.log.locate(frame.message_id)
         if found is None or found[0] != view.slug:
             return [error_frame("not_found", "no such message", frame.ref)]
-        text = encode({"type": "reaction", "message_id": frame.message_id,
-                       "user_id": conn.user_id, "reaction": frame.reaction})
+        text = encode(
+            {
+                "type": "reaction",
+                "message_id": frame.message_id,
+                "user_id": conn.user_id,
+                "reaction": frame.reaction,
+            }
+        )
         await self.publish(view.slug, _origin(conn, frame.ref), text)
         return []
 
@@ -269,7 +285,9 @@ class Rooms:
         for conn in sockets:
             conn.stop(1012, "numbering restarted: enter again")
 
-    def _on_control(self, room: str, header: dict[str, Any], frame: str, sockets: list[Conn]) -> None:
+    def _on_control(
+        self, room: str, header: dict[str, Any], frame: str, sockets: list[Conn]
+    ) -> None:
         kind = header.get("k")
         if kind == "room":
             view = RoomView(**orjson.loads(frame))
@@ -314,13 +332,17 @@ class Rooms:
         while True:
             await asyncio.sleep(interval)
             try:
-                live = [(c.room, c.user_id, c.id, encode(c.participant()))
-                        for c in self.all_sockets() if c.live]
+                live = [
+                    (c.room, c.user_id, c.id, encode(c.participant()))
+                    for c in self.all_sockets()
+                    if c.live
+                ]
                 await self.backplane.presence.heartbeat(live)
                 for room in list(self.hub.rooms):
                     for gone in await self.backplane.presence.sweep(room):
-                        frame = encode({"type": "presence", "user": orjson.loads(gone),
-                                        "status": "left"})
+                        frame = encode(
+                            {"type": "presence", "user": orjson.loads(gone), "status": "left"}
+                        )
                         await self.publish(room, {"a": "all"}, frame)
             except asyncio.CancelledError:
                 raise
@@ -333,8 +355,12 @@ def _view_state(view: RoomView) -> dict[str, Any]:
 
 
 def _user_view(conn: Conn) -> dict[str, Any]:
-    return {"id": conn.user_id, "username": conn.username, "display_name": conn.display_name,
-            "is_admin": conn.is_admin}
+    return {
+        "id": conn.user_id,
+        "username": conn.username,
+        "display_name": conn.display_name,
+        "is_admin": conn.is_admin,
+    }
 
 
 def _origin(conn: Conn, ref: str | None) -> dict[str, Any]:

@@ -90,13 +90,20 @@ class SendPipeline:
         suffix = message_suffix(
             draft.id, room.slug, conn.participant(), draft.body, draft.ts, draft.recorded
         )
-        header = '{"k":"m","c":"%s"%s}' % (
+        header = '{{"k":"m","c":"{}"{}}}'.format(
             conn.id, "" if draft.ref is None else ',"r":' + _json_str(draft.ref)
         )
         appended = await self._log.append(
-            room.slug, room_channel(room.slug), header, MESSAGE_PREFIX, suffix, draft.id,
-            conn.user_id, None if draft.ref is None else f"{conn.user_id}:{draft.ref}",
-            room.resume_window_seconds, self._known(room.slug),
+            room.slug,
+            room_channel(room.slug),
+            header,
+            MESSAGE_PREFIX,
+            suffix,
+            draft.id,
+            conn.user_id,
+            None if draft.ref is None else f"{conn.user_id}:{draft.ref}",
+            room.resume_window_seconds,
+            self._known(room.slug),
         )
         self._seen(room.slug, appended)
         if not appended.duplicate:

@@ -81,9 +81,19 @@ EXTRA_SETTINGS: dict[str, Any] = {
 }
 
 SETTABLE = (
-    "title", "description", "agreement", "access", "transcripts", "transcript_readers",
-    "retention_days", "slow_mode_seconds", "max_message_chars", "resume_window_seconds",
-    "locked", "crisis_resources", *EXTRA_SETTINGS,
+    "title",
+    "description",
+    "agreement",
+    "access",
+    "transcripts",
+    "transcript_readers",
+    "retention_days",
+    "slow_mode_seconds",
+    "max_message_chars",
+    "resume_window_seconds",
+    "locked",
+    "crisis_resources",
+    *EXTRA_SETTINGS,
 )
 
 
@@ -143,9 +153,11 @@ def _check(name: str, value: Any) -> Any:
                 raise SettingsError("locked must be true or false")
             return value
         case "blocked_terms":
-            if not isinstance(value, list) or not all(
-                isinstance(t, str) and 1 <= len(t) <= 200 for t in value
-            ) or len(value) > 500:
+            if (
+                not isinstance(value, list)
+                or not all(isinstance(t, str) and 1 <= len(t) <= 200 for t in value)
+                or len(value) > 500
+            ):
                 raise SettingsError("blocked_terms must be a list of up to 500 short texts")
             return value
         case "contact_details":
@@ -159,7 +171,9 @@ def _check(name: str, value: Any) -> Any:
     raise SettingsError(f"unknown setting: {name}")
 
 
-def apply_settings(room: RoomView, changes: dict[str, Any]) -> tuple[RoomView, dict[str, list[Any]]]:
+def apply_settings(
+    room: RoomView, changes: dict[str, Any]
+) -> tuple[RoomView, dict[str, list[Any]]]:
     """The room with `changes` applied, and {setting: [old, new]} for those that changed.
 
     Raises SettingsError for an unknown setting or a bad value.

@@ -22,11 +22,18 @@ async def write_entry(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Append one entry; `actor` and `target` are (id, username)."""
-    db.add(AuditEntry(
-        ts=now_ms(), actor_id=actor[0], actor_username=actor[1], action=action, room_slug=room,
-        target_id=target[0] if target else None, target_username=target[1] if target else None,
-        details=details or {},
-    ))
+    db.add(
+        AuditEntry(
+            ts=now_ms(),
+            actor_id=actor[0],
+            actor_username=actor[1],
+            action=action,
+            room_slug=room,
+            target_id=target[0] if target else None,
+            target_username=target[1] if target else None,
+            details=details or {},
+        )
+    )
     await db.commit()
 
 
@@ -45,9 +52,12 @@ async def list_entries(
 def entry_view(entry: AuditEntry) -> dict[str, Any]:
     """The contract's `entry` object."""
     view: dict[str, Any] = {
-        "id": str(entry.id), "ts": entry.ts,
+        "id": str(entry.id),
+        "ts": entry.ts,
         "actor": {"id": entry.actor_id, "username": entry.actor_username},
-        "action": entry.action, "room": entry.room_slug, "details": entry.details,
+        "action": entry.action,
+        "room": entry.room_slug,
+        "details": entry.details,
     }
     if entry.target_id is not None:
         view["target"] = {"id": entry.target_id, "username": entry.target_username}

@@ -12,7 +12,8 @@ __all__ = ["DbSession", "make_engine", "make_sessions"]
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout for several processes."""
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout (several
+    processes may share the file)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
 

@@ -34,13 +34,22 @@ __all__ = [
 def view_of(room: Room) -> RoomView:
     """The in-memory view of a stored room."""
     return RoomView(
-        id=room.id, slug=room.slug, title=room.title, description=room.description,
-        agreement=room.agreement, agreement_version=room.agreement_version, access=room.access,
-        transcripts=room.transcripts, transcript_readers=room.transcript_readers,
-        retention_days=room.retention_days, slow_mode_seconds=room.slow_mode_seconds,
+        id=room.id,
+        slug=room.slug,
+        title=room.title,
+        description=room.description,
+        agreement=room.agreement,
+        agreement_version=room.agreement_version,
+        access=room.access,
+        transcripts=room.transcripts,
+        transcript_readers=room.transcript_readers,
+        retention_days=room.retention_days,
+        slow_mode_seconds=room.slow_mode_seconds,
         max_message_chars=room.max_message_chars,
-        resume_window_seconds=room.resume_window_seconds, locked=room.locked,
-        crisis_resources=room.crisis_resources, extra=dict(room.extra or {}),
+        resume_window_seconds=room.resume_window_seconds,
+        locked=room.locked,
+        crisis_resources=room.crisis_resources,
+        extra=dict(room.extra or {}),
     )
 
 
@@ -90,14 +99,18 @@ async def role_of(db: DbSession, room_id: str, user_id: str) -> str | None:
 
 async def roles_of_user(db: DbSession, user_id: str) -> dict[str, str]:
     """{room id: role} for every room where the user has a role."""
-    rows = await db.execute(select(RoomRole.room_id, RoomRole.role).where(RoomRole.user_id == user_id))
+    rows = await db.execute(
+        select(RoomRole.room_id, RoomRole.role).where(RoomRole.user_id == user_id)
+    )
     return {room_id: role for room_id, role in rows.tuples()}
 
 
 async def set_role(db: DbSession, room_id: str, user_id: str, role: str | None) -> str | None:
     """Give, change or (None) take away a role; returns the previous one."""
     previous = await role_of(db, room_id, user_id)
-    await db.execute(delete(RoomRole).where(RoomRole.room_id == room_id, RoomRole.user_id == user_id))
+    await db.execute(
+        delete(RoomRole).where(RoomRole.room_id == room_id, RoomRole.user_id == user_id)
+    )
     if role is not None:
         db.add(RoomRole(room_id=room_id, user_id=user_id, role=role))
     await db.commit()
@@ -132,8 +145,11 @@ async def accept_agreement(db: DbSession, room_id: str, user_id: str, version: i
     """Record that the user accepted this version of the room's agreement."""
     row = await db.get(AgreementAcceptance, (room_id, user_id))
     if row is None:
-        db.add(AgreementAcceptance(room_id=room_id, user_id=user_id, version=version,
-                                   accepted_at=now_ms()))
+        db.add(
+            AgreementAcceptance(
+                room_id=room_id, user_id=user_id, version=version, accepted_at=now_ms()
+            )
+        )
     else:
         row.version, row.accepted_at = version, now_ms()
     await db.commit()
@@ -149,7 +165,9 @@ async def set_consent(db: DbSession, room_id: str, user_id: str, recorded: bool)
     """Store the user's consent for the room."""
     row = await db.get(ConsentRecord, (room_id, user_id))
     if row is None:
-        db.add(ConsentRecord(room_id=room_id, user_id=user_id, recorded=recorded, updated_at=now_ms()))
+        db.add(
+            ConsentRecord(room_id=room_id, user_id=user_id, recorded=recorded, updated_at=now_ms())
+        )
     else:
         row.recorded, row.updated_at = recorded, now_ms()
     await db.commit()

@@ -57,6 +57,6 @@ async def schema_state(url: str) -> str:
     return SchemaState.CURRENT if current == head else SchemaState.OUTDATED
 
 
-def upgrade_in_thread(url: str) -> "asyncio.Future[None]":
+def upgrade_in_thread(url: str) -> asyncio.Future[None]:
     """Run `upgrade` off the event loop (Alembic's env starts its own loop)."""
     return asyncio.get_running_loop().run_in_executor(None, upgrade, url)

@@ -26,8 +26,12 @@ async def create_user(
 ) -> User | None:
     """A new user, or None if the username is taken."""
     user = User(
-        id=new_id(), username=username, display_name=display_name,
-        password_hash=password_hash, is_admin=is_admin, created_at=now_ms(),
+        id=new_id(),
+        username=username,
+        display_name=display_name,
+        password_hash=password_hash,
+        is_admin=is_admin,
+        created_at=now_ms(),
     )
     db.add(user)
     try:
@@ -56,7 +60,9 @@ async def users_by_ids(db: DbSession, ids: list[str]) -> dict[str, User]:
     return {u.id: u for u in rows}
 
 
-async def set_password(db: DbSession, user: User, password_hash: str, is_admin: bool | None = None) -> None:
+async def set_password(
+    db: DbSession, user: User, password_hash: str, is_admin: bool | None = None
+) -> None:
     """Store a new hash (and optionally admin status) for `user`."""
     user.password_hash = password_hash
     if is_admin is not None:
@@ -69,7 +75,10 @@ async def create_session(db: DbSession, user_id: str, token_hash: str, days: int
     """A server-side session keyed by the token's hash."""
     now = now_ms()
     session = Session(
-        id=new_id(), token_hash=token_hash, user_id=user_id, created_at=now,
+        id=new_id(),
+        token_hash=token_hash,
+        user_id=user_id,
+        created_at=now,
         expires_at=now + days * 86_400_000,
     )
     db.add(session)

@@ -38,41 +38,41 @@ class _Frame(msgspec.Struct, tag_field="type", frozen=True, kw_only=True):
     ref: Ref | None = None
 
 
-class Send(_Frame, tag="send"):
+class Send(_Frame, tag="send", frozen=True):
     body: str
 
 
-class Typing(_Frame, tag="typing"):
+class Typing(_Frame, tag="typing", frozen=True):
     pass
 
 
-class React(_Frame, tag="react"):
+class React(_Frame, tag="react", frozen=True):
     message_id: Id
     reaction: str
 
 
-class Hand(_Frame, tag="hand"):
+class Hand(_Frame, tag="hand", frozen=True):
     raised: bool
 
 
-class Consent(_Frame, tag="consent"):
+class Consent(_Frame, tag="consent", frozen=True):
     recorded: bool
 
 
-class Report(_Frame, tag="report"):
+class Report(_Frame, tag="report", frozen=True):
     message_id: Id
     reason: Annotated[str, msgspec.Meta(max_length=1000)] = ""
 
 
-class Ping(_Frame, tag="ping"):
+class Ping(_Frame, tag="ping", frozen=True):
     pass
 
 
-class AcceptAgreement(_Frame, tag="accept_agreement"):
+class AcceptAgreement(_Frame, tag="accept_agreement", frozen=True):
     pass
 
 
-class Mod(_Frame, tag="mod"):
+class Mod(_Frame, tag="mod", frozen=True):
     action: str
     user_id: Id | None = None
     seconds: int | None = None
@@ -128,7 +128,8 @@ def decode_client_frame(text: str | bytes) -> ClientFrame | FrameError:
         return FrameError("invalid", "frame is not valid JSON text", _ref_of(text))
     except UnicodeEncodeError:  # a str holding a lone surrogate
         return FrameError("invalid", "frame is not valid Unicode text", _ref_of(text))
-    return frame
+    decoded: ClientFrame = frame
+    return decoded
 
 
 def _describe(error: str) -> str:

@@ -48,8 +48,14 @@ def message_suffix(
 ) -> str:
     """Everything of a `message` frame after its seq: `MESSAGE_PREFIX + seq + suffix`."""
     rest = orjson.dumps(
-        {"id": message_id, "room": room, "author": author, "body": body, "ts": ts,
-         "recorded": recorded}
+        {
+            "id": message_id,
+            "room": room,
+            "author": author,
+            "body": body,
+            "ts": ts,
+            "recorded": recorded,
+        }
     )
     return "," + rest[1:].decode()
 

@@ -71,8 +71,14 @@ class WS:
         self.seen: list[dict[str, Any]] = []
 
     @classmethod
-    async def open(cls, ws_base: str, slug: str, member: Member | None, query: str = "",
-                   headers: dict[str, str] | None = None) -> WS:
+    async def open(
+        cls,
+        ws_base: str,
+        slug: str,
+        member: Member | None,
+        query: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> WS:
         hdrs = dict(member.headers) if member else {}
         hdrs.update(headers or {})
         url = f"{ws_base}/ws/rooms/{slug}" + (f"?{query}" if query else "")
@@ -80,7 +86,9 @@ class WS:
         return cls(conn)
 
     @classmethod
-    async def enter(cls, ws_base: str, slug: str, member: Member, query: str = "") -> tuple[WS, dict[str, Any]]:
+    async def enter(
+        cls, ws_base: str, slug: str, member: Member, query: str = ""
+    ) -> tuple[WS, dict[str, Any]]:
         ws = await cls.open(ws_base, slug, member, query)
         welcome = await ws.next("welcome")
         return ws, welcome

@@ -28,11 +28,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def hearth_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def hearth_cli(
+    env: dict[str, str], *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     """Run a `hearth` subcommand with `env`; raises if it fails."""
     return subprocess.run(
-        [HEARTH, *args], env=env, input=stdin, text=True, capture_output=True, check=True,
-        timeout=120 * SCALE, cwd=env.get("HEARTH_TEST_CWD", str(ROOT)),
+        [HEARTH, *args],
+        env=env,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        check=True,
+        timeout=120 * SCALE,
+        cwd=env.get("HEARTH_TEST_CWD", str(ROOT)),
     )
 
 
@@ -57,7 +65,9 @@ class ServerProcess:
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
                 [HEARTH, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 cwd=self.env.get("HEARTH_TEST_CWD", str(ROOT)),
             )
         deadline = time.monotonic() + 30 * SCALE
@@ -101,13 +111,16 @@ class Cluster:
 
     def start(self) -> Cluster:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-        env.update({
-            "HEARTH_DATABASE_URL": self.database_url,
-            "HEARTH_SECRET_KEY": secrets.token_urlsafe(32),
-            "HEARTH_CONFIG": self.config or str(ROOT / "tests" / "support" / "hearth-test.toml"),
-            "HEARTH_TEST_CWD": str(self.workdir),
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "HEARTH_DATABASE_URL": self.database_url,
+                "HEARTH_SECRET_KEY": secrets.token_urlsafe(32),
+                "HEARTH_CONFIG": self.config
+                or str(ROOT / "tests" / "support" / "hearth-test.toml"),
+                "HEARTH_TEST_CWD": str(self.workdir),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         if self.redis_url:
             env["HEARTH_REDIS_URL"] = self.redis_url
         self.env = env
