@@ -153,7 +153,16 @@ class Counters(Protocol):
         """Set `key`, expiring after `ttl_seconds` if given."""
 
     async def delete(self, key: str) -> None:
-        """Remove `key`."""
+        """Remove `key` (a value or a map)."""
+
+    async def map_put(self, key: str, field: str, value: str) -> None:
+        """Set one field of the map at `key` (kept a week since its last change)."""
+
+    async def map_pop(self, key: str, field: str) -> str | None:
+        """Remove one field of the map at `key`; its value, or None if it was not there."""
+
+    async def map_all(self, key: str) -> dict[str, str]:
+        """Every field of the map at `key`."""
 
 
 @dataclass(frozen=True, slots=True)

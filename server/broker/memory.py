@@ -195,6 +195,7 @@ class MemoryCounters:
     def __init__(self) -> None:
         self._events: dict[str, deque[float]] = defaultdict(deque)
         self._values: dict[str, tuple[str, float | None]] = {}
+        self._maps: dict[str, dict[str, str]] = {}
 
     async def hit(self, key: str, window_seconds: float, add: bool = True) -> int:
         now = time.monotonic()
@@ -224,6 +225,19 @@ class MemoryCounters:
 
     async def delete(self, key: str) -> None:
         self._values.pop(key, None)
+        self._maps.pop(key, None)
+
+    async def map_put(self, key: str, field: str, value: str) -> None:
+        self._maps.setdefault(key, {})[field] = value
+
+    async def map_pop(self, key: str, field: str) -> str | None:
+        found = self._maps.get(key, {}).pop(field, None)
+        if key in self._maps and not self._maps[key]:
+            del self._maps[key]
+        return found
+
+    async def map_all(self, key: str) -> dict[str, str]:
+        return dict(self._maps.get(key, {}))
 
 
 def memory_backplane() -> Backplane:

@@ -15,6 +15,8 @@ import redis.asyncio as aioredis
 
 __all__ = ["RedisCounters", "RedisPresence"]
 
+MAP_TTL = 7 * 86400
+
 # KEYS: room users, user sockets, room info.  ARGV: user, conn, participant, now ms, expiry ms.
 _JOIN = """
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
@@ -153,4 +155,21 @@ class RedisCounters:
         await self._client.set(f"hearth:value:{key}", value, px=px)
 
     async def delete(self, key: str) -> None:
-        await self._client.delete(f"hearth:value:{key}")
+        await self._client.delete(f"hearth:value:{key}", f"hearth:map:{key}")
+
+    async def map_put(self, key: str, field: str, value: str) -> None:
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.hset(f"hearth:map:{key}", field, value)
+            pipe.expire(f"hearth:map:{key}", MAP_TTL)
+            await pipe.execute()
+
+    async def map_pop(self, key: str, field: str) -> str | None:
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.hget(f"hearth:map:{key}", field)
+            pipe.hdel(f"hearth:map:{key}", field)
+            found, _ = await pipe.execute()
+        return None if found is None else str(found)
+
+    async def map_all(self, key: str) -> dict[str, str]:
+        found: dict[Any, Any] = await self._client.hgetall(f"hearth:map:{key}")
+        return {str(k): str(v) for k, v in found.items()}

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -36,7 +37,7 @@ from ..wire.out import encode, error_frame, with_ref
 from .access import effective_role, may_enter
 from .hub import Conn, Hub, publication, room_channel
 from .resume import resume_history
-from .sending import Draft, Refusal, SendPipeline
+from .sending import Draft, Refusal, SendPipeline, Step
 from .settings import RoomView
 
 __all__ = ["CONTROL_CHANNEL", "Rooms"]
@@ -60,6 +61,16 @@ class Rooms:
         self.pipeline.steps.append(self._permissions)
         self.views: dict[str, RoomView] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # Called with (room view, message ids) when a facilitator deletes messages, so every
+        # copy goes (the transcript registers here).
+        self.erasers: list[Callable[[RoomView, list[str]], Awaitable[None]]] = []
+        # Called with (room view, user id, consent) to learn whether a user consents, and
+        # when a room's transcripts are switched off (the transcript part registers here).
+        self.consent_reader: Callable[[RoomView, str], Awaitable[bool]] | None = None
+
+    def add_step(self, step: Step) -> None:
+        """Add a step to the send pipeline, after those already there."""
+        self.pipeline.steps.append(step)
 
     # -- lifecycle -----------------------------------------------------------------------
 

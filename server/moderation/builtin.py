@@ -1,0 +1,113 @@
+"""Built-in moderation hooks: crisis language, blocked terms, personal contact details. Pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from .verdicts import Allow, Flag, Hold, MessageContext, Reject, Verdict
+
+__all__ = [
+    "CrisisLanguage",
+    "blocked_terms",
+    "contact_details",
+    "find_contact_details",
+    "load_phrases",
+    "normalize",
+]
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201b": "'", "\u2032": "'",
+                         "\u201c": '"', "\u201d": '"', "\u2010": "-", "\u2011": "-",
+                         "\u2013": "-", "\u2014": "-"})
+_SPACES = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """Case-folded text with curly quotes made straight and white space runs made one space."""
+    return _SPACES.sub(" ", text.translate(_QUOTES)).casefold()
+
+
+def load_phrases(path: Path | None) -> list[str]:
+    """Phrases, one a line ('#' comments), from `path` or the packaged defaults."""
+    if path is not None:
+        text = path.read_text(encoding="utf-8")
+    else:
+        text = resources.files("server.moderation").joinpath("crisis_phrases.txt").read_text(
+            "utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and
+            not line.lstrip().startswith("#")]
+
+
+def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
+    parts = []
+    for phrase in phrases:
+        words = [re.escape(w) for w in re.split(r"[\s-]+", normalize(phrase)) if w]
+        if words:
+            parts.append(r"[\s-]*".join(words) if len(words) > 1 else words[0])
+    body = "|".join(sorted(parts, key=len, reverse=True)) or r"(?!x)x"
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+
+
+class CrisisLanguage:
+    """Flags crisis language and sends the author the room's crisis resources, privately.
+
+    Never silences: the verdict protects the message from later rejections.
+    """
+
+    name = "crisis"
+
+    def __init__(self, phrases: list[str]) -> None:
+        self._pattern = _phrase_pattern(phrases)
+
+    def matches(self, body: str) -> bool:
+        """Whether `body` holds crisis language."""
+        return self._pattern.search(normalize(body)) is not None
+
+    async def __call__(self, ctx: MessageContext) -> Verdict:
+        if not self.matches(ctx.body):
+            return Allow()
+        resources_text = str(ctx.settings.get("crisis_resources") or "")
+        return Flag("crisis language", notice_author=resources_text or None, protect=True)
+
+
+@lru_cache(maxsize=256)
+def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    return _phrase_pattern(terms)
+
+
+async def blocked_terms(ctx: MessageContext) -> Verdict:
+    """Rejects messages holding one of the room's `blocked_terms`."""
+    terms = ctx.settings.get("blocked_terms") or []
+    if terms and _terms_pattern(tuple(terms)).search(normalize(ctx.body)):
+        return Reject("this message uses a term this group has agreed not to use")
+    return Allow()
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
+_PHONE = re.compile(r"(?<![\w])\+?\(?\d[\d\s().-]{5,}\d(?![\w])")
+
+
+def find_contact_details(body: str) -> bool:
+    """Whether `body` holds an e-mail address or something shaped like a phone number."""
+    if _EMAIL.search(body):
+        return True
+    for match in _PHONE.finditer(body):
+        digits = sum(ch.isdigit() for ch in match.group())
+        if 7 <= digits <= 15:
+            return True
+    return False
+
+
+async def contact_details(ctx: MessageContext) -> Verdict:
+    """Per the room's `contact_details`: `allow`, `warn` (flag and tell the author) or `hold`."""
+    policy = ctx.settings.get("contact_details", "allow")
+    if policy == "allow" or not find_contact_details(ctx.body):
+        return Allow()
+    if policy == "hold":
+        return Hold("personal contact details")
+    return Flag("personal contact details", notice_author=(
+        "Sharing phone numbers or e-mail addresses is usually against this group's agreement; "
+        "your facilitator has been told."))
