@@ -53,6 +53,8 @@ class Settings:
     transcript_key_file: Path | None = None
     transcript_keys: tuple[tuple[str, str], ...] = ()
     hooks: tuple[str, ...] = ()
+    hook_timeout_seconds: float = 2.0
+    hooks_fail_open: tuple[str, ...] = ()
     crisis_phrases_file: Path | None = None
     purge_interval_seconds: int = 3600
     presence_ttl_seconds: int = 30
@@ -107,6 +109,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         rooms_file=_path(base, data.get("rooms", {}).get("seed_file")),
         transcript_key_file=_path(base, transcripts.get("key_file")),
         hooks=tuple(moderation.get("hooks", ())),
+        hook_timeout_seconds=float(moderation.get("hook_timeout_seconds", 2.0)),
+        hooks_fail_open=tuple(moderation.get("fail_open", ())),
         crisis_phrases_file=_path(base, moderation.get("crisis_phrases_file")),
         purge_interval_seconds=int(transcripts.get("purge_interval_seconds", 3600)),
     )

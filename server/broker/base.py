@@ -107,8 +107,8 @@ class RoomLog(Protocol):
     async def read(self, room: str, after_seq: int, window_seconds: int) -> WindowRead:
         """The window's messages after `after_seq`, dropping those older than the window."""
 
-    async def locate(self, message_id: str) -> tuple[str, int] | None:
-        """(room, seq) of a message sent within the last 24 hours, or None."""
+    async def locate(self, message_id: str) -> tuple[str, int, str] | None:
+        """(room, seq, author id) of a message sent within the last 24 hours, or None."""
 
     async def remove(self, room: str, seqs: list[int]) -> None:
         """Take messages out of the window (deleted by a facilitator)."""

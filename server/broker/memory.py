@@ -68,7 +68,7 @@ class MemoryRoomLog:
     def __init__(self, pubsub: MemoryPubSub) -> None:
         self._pubsub = pubsub
         self._rooms: dict[str, _Room] = defaultdict(_Room)
-        self._ids: dict[str, tuple[float, str, int]] = {}
+        self._ids: dict[str, tuple[float, str, int, str]] = {}
         self._id_order: deque[tuple[float, str]] = deque()
 
     def _trim(self, room: _Room, window_seconds: int, now: float) -> None:
@@ -106,13 +106,13 @@ class MemoryRoomLog:
             self._trim(state, window_seconds, now)
         else:
             state.floor = state.seq
-        self._remember_id(message_id, room, state.seq, now)
+        self._remember_id(message_id, room, state.seq, author_id, now)
         state.last_sent[author_id] = time.time()
         self._pubsub.publish_now(channel, state.epoch + "|" + header + "\n" + frame)
         return Appended(state.seq, state.epoch, frame, duplicate=False)
 
-    def _remember_id(self, message_id: str, room: str, seq: int, now: float) -> None:
-        self._ids[message_id] = (now, room, seq)
+    def _remember_id(self, message_id: str, room: str, seq: int, author: str, now: float) -> None:
+        self._ids[message_id] = (now, room, seq, author)
         self._id_order.append((now, message_id))
         while self._id_order and self._id_order[0][0] < now - MESSAGE_ID_TTL:
             self._ids.pop(self._id_order.popleft()[1], None)
@@ -133,11 +133,11 @@ class MemoryRoomLog:
         floor = state.floor if state.window else -1
         return WindowRead(state.epoch, state.seq, entries, floor)
 
-    async def locate(self, message_id: str) -> tuple[str, int] | None:
+    async def locate(self, message_id: str) -> tuple[str, int, str] | None:
         found = self._ids.get(message_id)
         if found is None or found[0] < time.monotonic() - MESSAGE_ID_TTL:
             return None
-        return found[1], found[2]
+        return found[1], found[2], found[3]
 
     async def remove(self, room: str, seqs: list[int]) -> None:
         state = self._rooms[room]

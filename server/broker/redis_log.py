@@ -84,7 +84,7 @@ if win > 0 then
 else
   redis.call('SET', KEYS[4], seq)
 end
-redis.call('SET', KEYS[6], ARGV[9] .. '|' .. seq, 'EX', MESSAGE_ID_TTL)
+redis.call('SET', KEYS[6], ARGV[9] .. '|' .. seq .. '|' .. ARGV[13], 'EX', MESSAGE_ID_TTL)
 redis.call('HSET', KEYS[7], ARGV[13], ARGV[11])
 redis.call('EXPIRE', KEYS[7], 86400)
 redis.call('PUBLISH', ARGV[4], epoch .. '|' .. ARGV[5] .. '\\n' .. ARGV[6] .. seq .. ARGV[7])
@@ -202,12 +202,12 @@ class RedisRoomLog:
             floor = -1
         return WindowRead(epoch, int(seq_raw or 0), entries, floor)
 
-    async def locate(self, message_id: str) -> tuple[str, int] | None:
+    async def locate(self, message_id: str) -> tuple[str, int, str] | None:
         found = await self._client.get(f"hearth:msg:{message_id}")
         if found is None:
             return None
-        room, _, seq = str(found).rpartition("|")
-        return room, int(seq)
+        room, seq, author = str(found).rsplit("|", 2)
+        return room, int(seq), author
 
     async def remove(self, room: str, seqs: list[int]) -> None:
         _, _, window_key, _ = _keys(room)

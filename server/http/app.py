@@ -20,6 +20,7 @@ from ..accounts.passwords import Passwords
 from ..accounts.throttle import Throttle
 from ..broker.select import open_backplane
 from ..config import Settings
+from ..moderation.setup import build_moderation
 from ..rooms.live import Rooms
 from ..store.engine import make_engine, make_sessions
 from . import api_accounts, api_admin, api_rooms
@@ -100,6 +101,7 @@ def create_app(settings: Settings) -> Starlette:
             extras={},
         )
         app.state.hearth = hearth
+        rooms.moderation = build_moderation(settings, rooms)
         await rooms.start()
         try:
             yield

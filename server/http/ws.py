@@ -61,6 +61,12 @@ async def room_socket(websocket: WebSocket) -> None:
     if not may_enter(view, caller.user.is_admin, room_role, banned):
         await websocket.close(4403, "not allowed in this room")
         return
+    moderation = hearth.rooms.moderation
+    if moderation is not None and not caller.user.is_admin:
+        left = await moderation.state.cooling(view.slug, caller.user.id)
+        if left is not None:
+            await websocket.close(4403, f"removed: you may rejoin in {int(left // 60) + 1} min")
+            return
     user = caller.user
     conn = Conn(
         id=secrets.token_hex(8),
@@ -139,6 +145,8 @@ class _Session:
                 self.conn.offer(encode({"type": "agreement_required", "agreement": view.agreement}))
                 if not await self._await_agreement(view):
                     return
+            if not await self._admission(view):
+                return
             params = self.ws.query_params
             await self.hearth.rooms.enter(
                 self.conn, view, parse_after_seq(params.get("after_seq")), params.get("epoch")
@@ -147,27 +155,64 @@ class _Session:
         except WebSocketDisconnect:
             self.conn.stop(1000)
 
-    async def _await_agreement(self, view: RoomView) -> bool:
-        while True:
-            text = await self._receive()
-            frame = decode_client_frame(text) if text is not None else None
-            if isinstance(frame, Ping):
-                self.conn.offer(
-                    encode({"type": "pong", **({"ref": frame.ref} if frame.ref else {})})
+    async def _admission(self, view: RoomView) -> bool:
+        """The waiting room of `approval` rooms: knock, then wait for `admit` or `deny`."""
+        conn, rooms = self.conn, self.hearth.rooms
+        moderation = rooms.moderation
+        if view.access != "approval" or conn.moderator or moderation is None:
+            return True
+        if await moderation.state.admitted(view.slug, conn.user_id):
+            return True
+        admitted = asyncio.Event()
+        conn.waiting, conn.extra["admitted"] = True, admitted
+        await rooms.hub.attach(conn)
+        await moderation.state.knock(view.slug, conn.participant())
+        await rooms.publish(
+            view.slug, {"a": "mods"}, encode({"type": "knock", "user": conn.participant()})
+        )
+        conn.offer(encode({"type": "waiting"}))
+        waiter = asyncio.create_task(admitted.wait())
+        try:
+            while not conn.stopped.is_set():
+                receiver = asyncio.create_task(self._receive())
+                done, _ = await asyncio.wait(
+                    {receiver, waiter}, return_when=asyncio.FIRST_COMPLETED
                 )
-            elif isinstance(frame, AcceptAgreement):
+                if waiter in done:
+                    receiver.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                        await receiver
+                    conn.waiting = False
+                    return True
+                self._before_welcome(receiver.result())
+            return False
+        finally:
+            waiter.cancel()
+
+    def _before_welcome(self, text: str | None) -> AcceptAgreement | None:
+        """Frames before `welcome`: ping answered, accept_agreement passed back, others
+        refused with `forbidden`, reaching nobody."""
+        frame = decode_client_frame(text) if text is not None else None
+        if isinstance(frame, Ping):
+            self.conn.offer(encode({"type": "pong", **({"ref": frame.ref} if frame.ref else {})}))
+        elif isinstance(frame, AcceptAgreement):
+            return frame
+        elif isinstance(frame, FrameError):
+            self._error(frame.code, frame.message, frame.ref)
+        else:
+            ref = frame.ref if frame is not None else None
+            self._error("forbidden", "you have not entered the room yet", ref)
+        return None
+
+    async def _await_agreement(self, view: RoomView) -> bool:
+        while not self.conn.stopped.is_set():
+            if self._before_welcome(await self._receive()) is not None:
                 async with self.hearth.db() as db:
                     await room_store.accept_agreement(
                         db, view.id, self.conn.user_id, view.agreement_version
                     )
                 return True
-            elif isinstance(frame, FrameError):
-                self._error(frame.code, frame.message, frame.ref)
-            else:
-                ref = frame.ref if frame is not None else None
-                self._error("forbidden", "accept the group agreement first", ref)
-            if self.conn.stopped.is_set():
-                return False
+        return False
 
     async def _frames(self) -> None:
         rooms = self.hearth.rooms

@@ -19,9 +19,20 @@ __all__ = [
     "normalize",
 ]
 
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201b": "'", "\u2032": "'",
-                         "\u201c": '"', "\u201d": '"', "\u2010": "-", "\u2011": "-",
-                         "\u2013": "-", "\u2014": "-"})
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+    }
+)
 _SPACES = re.compile(r"\s+")
 
 
@@ -35,10 +46,14 @@ def load_phrases(path: Path | None) -> list[str]:
     if path is not None:
         text = path.read_text(encoding="utf-8")
     else:
-        text = resources.files("server.moderation").joinpath("crisis_phrases.txt").read_text(
-            "utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and
-            not line.lstrip().startswith("#")]
+        text = (
+            resources.files("server.moderation").joinpath("crisis_phrases.txt").read_text("utf-8")
+        )
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
@@ -108,6 +123,10 @@ async def contact_details(ctx: MessageContext) -> Verdict:
         return Allow()
     if policy == "hold":
         return Hold("personal contact details")
-    return Flag("personal contact details", notice_author=(
-        "Sharing phone numbers or e-mail addresses is usually against this group's agreement; "
-        "your facilitator has been told."))
+    return Flag(
+        "personal contact details",
+        notice_author=(
+            "Sharing phone numbers or e-mail addresses is usually against this group's agreement; "
+            "your facilitator has been told."
+        ),
+    )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from .builtin import CrisisLanguage, blocked_terms, contact_details
 from .verdicts import Allow, Flag, Hold, Hook, MessageContext, Reject, Verdict
 
-__all__ = ["ConfiguredHook", "HookOutcome", "HookRunner", "load_hook"]
+__all__ = ["ConfiguredHook", "HookOutcome", "HookRunner", "load_hook", "runner_from_config"]
 
 log = logging.getLogger("hearth.moderation")
 
@@ -62,8 +62,12 @@ class HookRunner:
         self.order = [h.name for h in hooks]
 
     @classmethod
-    def standard(cls, crisis: CrisisLanguage, extra: list[ConfiguredHook] | None = None,
-                 order: list[str] | None = None) -> HookRunner:
+    def standard(
+        cls,
+        crisis: CrisisLanguage,
+        extra: list[ConfiguredHook] | None = None,
+        order: list[str] | None = None,
+    ) -> HookRunner:
         """The built-in hooks plus configured ones, in `order` (default: built-ins first)."""
         known = {
             "crisis": ConfiguredHook("crisis", crisis, fail_open=True),
@@ -103,12 +107,19 @@ class HookRunner:
             log.warning("moderation hook %s timed out in room %s", configured.name, ctx.room)
             return self._failed(configured)
         except Exception as exc:  # a hook's bug must not take the room down
-            log.warning("moderation hook %s failed in room %s: %s", configured.name, ctx.room,
-                        type(exc).__name__)
+            log.warning(
+                "moderation hook %s failed in room %s: %s",
+                configured.name,
+                ctx.room,
+                type(exc).__name__,
+            )
             return self._failed(configured)
         if not isinstance(verdict, Allow | Reject | Hold | Flag):
-            log.warning("moderation hook %s returned %r, not a verdict", configured.name,
-                        type(verdict).__name__)
+            log.warning(
+                "moderation hook %s returned %r, not a verdict",
+                configured.name,
+                type(verdict).__name__,
+            )
             return self._failed(configured)
         return verdict
 
@@ -117,3 +128,18 @@ class HookRunner:
         if configured.fail_open:
             return Allow()
         return Reject("this message could not be checked right now; please try again")
+
+
+def runner_from_config(
+    names: tuple[str, ...], crisis: CrisisLanguage, timeout: float, fail_open: tuple[str, ...]
+) -> HookRunner:
+    """The runner for `[moderation] hooks`: built-in names or `module:attribute` paths, in
+    order. Empty: the built-ins. Crisis support is always on, first unless placed."""
+    extra = [
+        ConfiguredHook(name, load_hook(name), timeout, name in fail_open)
+        for name in names if ":" in name
+    ]
+    order = list(names) if names else None
+    if order is not None and "crisis" not in order:
+        order.insert(0, "crisis")
+    return HookRunner.standard(crisis, extra, order)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,6 +184,12 @@ class Hub:
                 self._on_epoch(room, list(sockets))
                 return
             self.known[room] = (epoch, max(seq, known[1] if known else 0))
+        self.route(sockets, header, frame, seq)
+
+    def route(
+        self, sockets: Iterable[Conn], header: dict[str, Any], frame: str, seq: int | None = None
+    ) -> None:
+        """Queue `frame` for the sockets its header's audience names (the origin gets `ref`)."""
         ref = header.get("r")
         origin = header.get("c")
         for conn in sockets:

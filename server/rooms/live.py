@@ -11,13 +11,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..broker.base import Backplane
 from ..config import Settings
+from ..moderation.effects import apply_mod_event
 from ..store import rooms as room_store
 from ..store.engine import DbSession
 from ..wire.frames import (
@@ -40,11 +41,16 @@ from .resume import resume_history
 from .sending import Draft, Refusal, SendPipeline, Step
 from .settings import RoomView
 
+if TYPE_CHECKING:
+    from ..moderation import Moderation
+
 __all__ = ["CONTROL_CHANNEL", "Rooms"]
 
 log = logging.getLogger("hearth.rooms")
 
 CONTROL_CHANNEL = "hearth:control"
+# Refusals after which a crisis message still reaches the facilitators.
+UNHEARD = {"muted": "muted", "locked": "the room was locked", "slow_mode": "slow mode was on"}
 
 
 class Rooms:
@@ -67,6 +73,33 @@ class Rooms:
         # Called with (room view, user id, consent) to learn whether a user consents, and
         # when a room's transcripts are switched off (the transcript part registers here).
         self.consent_reader: Callable[[RoomView, str], Awaitable[bool]] | None = None
+        # Erase every recorded message of one author in a room, returning their ids.
+        self.author_erasers: list[Callable[[RoomView, str], Awaitable[list[str]]]] = []
+        self.moderation: Moderation | None = None
+        self.mutes: dict[str, dict[str, int | None]] = {}
+        # Readers of recorded messages by id (the transcript registers here).
+        self.message_readers: list[Callable[[RoomView, str], Awaitable[dict[str, Any] | None]]] = []
+
+    async def message(self, view: RoomView, message_id: str) -> dict[str, Any] | None:
+        """A message of this room known by id (24 h, or recorded): from the resume window,
+        else the transcript; `body` None once its words are gone everywhere."""
+        found = await self.backplane.log.locate(message_id)
+        if found is None or found[0] != view.slug:
+            for read in self.message_readers:
+                kept = await read(view, message_id)
+                if kept is not None:
+                    return kept
+            return None
+        _, seq, author = found
+        window = await self.backplane.log.read(view.slug, seq - 1, view.resume_window_seconds)
+        if window.entries and window.entries[0][0] == seq:
+            kept_frame: dict[str, Any] = orjson.loads(window.entries[0][1])
+            return kept_frame
+        for read in self.message_readers:
+            kept = await read(view, message_id)
+            if kept is not None:
+                return kept
+        return {"id": message_id, "seq": seq, "author": {"id": author}, "body": None}
 
     def add_step(self, step: Step) -> None:
         """Add a step to the send pipeline, after those already there."""
@@ -155,6 +188,12 @@ class Rooms:
             history, gap = resume_history(after_seq, epoch, window, first_seq)
         async with self.db() as db:
             consent = await room_store.consent_of(db, view.id, conn.user_id)
+        muted = await self.muted_until(view.slug, conn.user_id)
+        pinned: list[dict[str, Any]] = []
+        hands: list[str] = []
+        if self.moderation is not None:
+            pinned = await self.moderation.state.pins(view.slug)
+            hands = await self.moderation.state.hands(view.slug)
         head = encode(
             {
                 "type": "welcome",
@@ -164,11 +203,12 @@ class Rooms:
                     "user": _user_view(conn),
                     "role": conn.role,
                     "consent": consent and view.transcripts == "opt_in",
-                    "muted": False,
-                    "muted_until": None,
+                    "muted": muted is not False,
+                    "muted_until": muted if type(muted) is int else None,
                 },
                 "members": members,
-                "pinned": [],
+                "pinned": pinned,
+                "hands": hands,
                 "seq": seq,
                 "epoch": current_epoch,
                 "history": [],
@@ -181,10 +221,21 @@ class Rooms:
         conn.offer(welcome)
         for text in pending:
             conn.offer(text)
+        if conn.moderator and self.moderation is not None:
+            for waiting in await self.moderation.state.waiting(view.slug):
+                waiting.pop("ts", None)
+                conn.offer(encode({"type": "knock", "user": waiting}))
+            await self.moderation.review.open_items(conn)
 
     async def leave(self, conn: Conn) -> None:
         """Detach a closed socket and announce the user's departure after their last one."""
         await self.hub.detach(conn)
+        if conn.room not in self.hub.rooms:
+            self.mutes.pop(conn.room, None)
+        if conn.waiting and self.moderation is not None:
+            await self.moderation.state.stop_waiting(conn.room, conn.user_id)
+            frame = encode({"type": "knock_withdrawn", "user_id": conn.user_id})
+            await self.publish(conn.room, {"a": "mods"}, frame)
         if not conn.live:
             return
         try:
@@ -214,6 +265,8 @@ class Rooms:
             case React():
                 return await self._react(conn, view, frame)
             case Hand():
+                if self.moderation is not None:
+                    await self.moderation.state.set_hand(view.slug, conn.user_id, frame.raised)
                 text = encode({"type": "hand", "user_id": conn.user_id, "raised": frame.raised})
                 await self.publish(view.slug, _origin(conn, frame.ref), text)
                 return []
@@ -222,17 +275,40 @@ class Rooms:
             case AcceptAgreement():
                 return []
             case Report() | Mod():
-                return await self.moderation(conn, view, frame)
+                return await self.moderation_frame(conn, view, frame)
         return [error_frame("invalid", "unknown frame type", frame.ref)]
 
-    async def moderation(self, conn: Conn, view: RoomView, frame: Report | Mod) -> list[str]:
-        """Reports and facilitator actions; replaced by the moderation part."""
-        return [error_frame("forbidden", "moderation is not available here", frame.ref)]
+    async def moderation_frame(self, conn: Conn, view: RoomView, frame: Report | Mod) -> list[str]:
+        """Reports (any member) and facilitator actions."""
+        if self.moderation is None:
+            return [error_frame("forbidden", "moderation is not available here", frame.ref)]
+        if isinstance(frame, Mod):
+            return await self.moderation.actions.handle(conn, view, frame)
+        problem = await self.moderation.review.report(conn, view, frame.message_id, frame.reason)
+        if problem is not None:
+            return [error_frame(problem, "no such message", frame.ref)]
+        reply: dict[str, Any] = {"type": "report_received", "message_id": frame.message_id}
+        if frame.ref is not None:
+            reply["ref"] = frame.ref
+        return [encode(reply)]
 
     async def _send(self, conn: Conn, view: RoomView, frame: Send) -> list[str]:
         result = await self.pipeline.run(Draft(conn, view, frame.body, frame.ref))
         if isinstance(result, Refusal):
-            return [error_frame(result.code, result.message, frame.ref, result.retry_after)]
+            if result.silent:
+                return []
+            if result.code in UNHEARD and self.moderation is not None:
+                crisis = self.moderation.runner.hooks.get("crisis")
+                if crisis is not None and getattr(crisis.hook, "matches", None) is not None:
+                    if crisis.hook.matches(frame.body):  # type: ignore[attr-defined]
+                        await self.moderation.review.crisis_unheard(
+                            conn, view, frame.body, UNHEARD[result.code]
+                        )
+            return [
+                error_frame(
+                    result.code, result.message, frame.ref, result.retry_after, result.reason
+                )
+            ]
         if result.duplicate:
             return [with_ref(result.frame, frame.ref) if frame.ref is not None else result.frame]
         return []
@@ -240,8 +316,11 @@ class Rooms:
     async def _permissions(self, draft: Draft) -> Refusal | None:
         conn, room = draft.conn, self.views.get(draft.conn.room, draft.room)
         draft.room = room
-        if conn.moderator:
+        if conn.moderator or draft.extra.get("approved"):
             return None
+        muted = await self.muted_until(room.slug, conn.user_id)
+        if muted is not False:
+            return Refusal("muted", "a facilitator has muted you for now")
         if room.locked:
             return Refusal("locked", "only facilitators may post while the room is locked")
         if room.slow_mode_seconds > 0:
@@ -251,6 +330,44 @@ class Rooms:
                 if wait > 0:
                     return Refusal("slow_mode", "slow mode is on", wait)
         return None
+
+    async def muted_until(self, slug: str, user_id: str) -> int | None | bool:
+        """False if not muted; else when the mute ends (ms), None for until unmuted."""
+        if self.moderation is None:
+            return False
+        mutes = self.mutes.get(slug)
+        if mutes is None or slug not in self.hub.rooms:
+            mutes = await self.moderation.state.mutes(slug)
+            if slug in self.hub.rooms:
+                self.mutes[slug] = mutes
+        if user_id not in mutes:
+            return False
+        until = mutes[user_id]
+        if until is not None and until <= time.time() * 1000:
+            mutes.pop(user_id, None)
+            return False
+        return until
+
+    async def publish_held(self, view: RoomView, held: dict[str, Any]) -> None:
+        """Send a held message a facilitator approved, as its author, through the rest of
+        the pipeline (recording included)."""
+        author = held["author"]
+        conn = Conn(
+            id="held",
+            room=view.slug,
+            user_id=str(author["id"]),
+            username=str(held.get("username", "")),
+            display_name=str(author["display_name"]),
+            is_admin=False,
+            role=str(author["role"]),
+            session_id="",
+            queue_size=1,
+        )
+        draft = Draft(
+            conn, view, str(held["body"]), None, id=str(held["held_id"]), ts=int(held["ts"])
+        )
+        draft.extra["approved"] = True
+        await self.pipeline.run(draft)
 
     async def _react(self, conn: Conn, view: RoomView, frame: React) -> list[str]:
         if frame.reaction not in REACTIONS:
@@ -315,6 +432,8 @@ class Rooms:
             for conn in sockets:
                 if conn.user_id == header.get("u"):
                     asyncio.create_task(self._recheck(conn))
+        elif kind == "mod":
+            apply_mod_event(self.hub, self.mutes, room, header, frame, sockets)
         elif kind == "close":
             for conn in sockets:
                 if conn.user_id == header.get("u"):

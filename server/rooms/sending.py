@@ -31,6 +31,8 @@ class Refusal:
     code: str
     message: str
     retry_after: float | None = None
+    reason: str | None = None  # `rejected`: the hook's reason
+    silent: bool = False  # the author was already told another way (a held message)
 
 
 @dataclass(slots=True)

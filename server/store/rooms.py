@@ -102,7 +102,7 @@ async def roles_of_user(db: DbSession, user_id: str) -> dict[str, str]:
     rows = await db.execute(
         select(RoomRole.room_id, RoomRole.role).where(RoomRole.user_id == user_id)
     )
-    return {room_id: role for room_id, role in rows.tuples()}
+    return {str(room_id): str(role) for room_id, role in rows}
 
 
 async def set_role(db: DbSession, room_id: str, user_id: str, role: str | None) -> str | None:

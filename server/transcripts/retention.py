@@ -14,7 +14,7 @@ __all__ = ["purge_expired", "purge_with"]
 
 async def purge_with(db: DbSession) -> int:
     """Delete every recorded message past its room's retention; returns how many."""
-    rooms = (await db.execute(select(Room.id, Room.retention_days))).tuples().all()
+    rooms = [(r[0], r[1]) for r in await db.execute(select(Room.id, Room.retention_days))]
     deleted = 0
     now = now_ms()
     for room_id, days in rooms:

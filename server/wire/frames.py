@@ -80,6 +80,8 @@ class Mod(_Frame, tag="mod", frozen=True):
     message_id: Id | None = None
     body: str | None = None
     pin_id: Id | None = None
+    flag_id: Id | None = None
+    held_id: Id | None = None
 
 
 ClientFrame = Send | Typing | React | Hand | Consent | Report | Ping | AcceptAgreement | Mod

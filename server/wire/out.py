@@ -27,10 +27,16 @@ def encode(frame: dict[str, Any]) -> str:
 
 
 def error_frame(
-    code: str, message: str, ref: str | None = None, retry_after: float | None = None
+    code: str,
+    message: str,
+    ref: str | None = None,
+    retry_after: float | None = None,
+    reason: str | None = None,
 ) -> str:
-    """An `error` frame; `ref` and `retry_after` only when given."""
+    """An `error` frame; `ref`, `retry_after` and `reason` only when given."""
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if reason is not None:
+        frame["reason"] = reason
     if ref is not None:
         frame["ref"] = ref
     if retry_after is not None:

@@ -1,0 +1,178 @@
+"""Messages under review: the hooks step of the send pipeline, flags, reports, held messages.
+
+Facilitators learn of a problem through `flag` frames (kept until resolved, so one who joins
+late sees them) and approve or discard `held` messages. Words in flags and held messages
+live only in the sealed moderation state, never in the database or the logs.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ..broker.base import Appended
+from ..rooms.hub import Conn
+from ..rooms.sending import Draft, Refusal
+from ..rooms.settings import RoomView
+from ..wire.out import encode
+from .hooks import HookRunner
+from .state import ModerationState
+from .verdicts import Flag, Hold, MessageContext, Reject
+
+if TYPE_CHECKING:
+    from ..rooms.live import Rooms
+
+__all__ = ["Review"]
+
+EXCERPT = 200
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Review:
+    """Runs hooks on drafts and keeps flags and held messages."""
+
+    def __init__(self, rooms: Rooms, state: ModerationState, runner: HookRunner) -> None:
+        self.rooms = rooms
+        self.state = state
+        self.runner = runner
+
+    async def step(self, draft: Draft) -> Refusal | None:
+        """The pipeline step: Reject → `rejected`; Hold → kept for review; Flag → after send."""
+        conn, room = draft.conn, draft.room
+        if draft.extra.get("approved"):
+            return None
+        ctx = MessageContext(
+            draft.body, conn.user_id, conn.display_name, conn.role, room.slug, room.public()
+        )
+        choice = room.extra.get("hooks")
+        outcome = await self.runner.run(ctx, list(choice) if choice is not None else None)
+        if isinstance(outcome.stop, Reject):
+            return Refusal(
+                "rejected", "a moderation rule refused this message", reason=outcome.stop.reason
+            )
+        if isinstance(outcome.stop, Hold):
+            await self.hold(draft, outcome.stopped_by or "hook", outcome.stop.reason)
+            return Refusal("held", "held for review", silent=True)
+        for name, flag in outcome.flags:
+            draft.after.append(self._after_send(draft, name, flag))
+        return None
+
+    def _after_send(self, draft: Draft, hook: str, flag: Flag) -> Any:
+        async def run(appended: Appended) -> None:
+            await self.raise_flag(
+                draft.room,
+                "hook",
+                draft.conn.user_id,
+                flag.reason,
+                draft.body,
+                message_id=draft.id,
+                hook=hook,
+            )
+            if flag.notice_author:
+                await self.notice(
+                    draft.room,
+                    draft.conn.user_id,
+                    "crisis_resources" if hook == "crisis" else hook,
+                    flag.notice_author,
+                )
+
+        return run
+
+    async def crisis_unheard(self, conn: Conn, room: RoomView, body: str, why: str) -> None:
+        """A crisis message refused (muted, locked, slow mode): never silence it — the
+        facilitators get it as a flag and the author gets the crisis resources."""
+        await self.raise_flag(
+            room, "hook", conn.user_id, f"crisis language (sent while {why})", body, hook="crisis"
+        )
+        await self.notice(room, conn.user_id, "crisis_resources", room.crisis_resources)
+
+    async def notice(self, room: RoomView, user_id: str, kind: str, text: str) -> None:
+        """A private `notice` to every socket of one user in the room."""
+        frame = encode({"type": "notice", "kind": kind, "text": text})
+        await self.rooms.publish(room.slug, {"a": "user", "u": user_id}, frame)
+
+    async def raise_flag(
+        self,
+        room: RoomView,
+        source: str,
+        user_id: str,
+        reason: str,
+        body: str | None,
+        message_id: str | None = None,
+        hook: str | None = None,
+        reported_by: str | None = None,
+    ) -> None:
+        """Keep a flag and send it to the room's facilitators on every process."""
+        flag: dict[str, Any] = {
+            "type": "flag",
+            "flag_id": secrets.token_hex(8),
+            "source": source,
+            "user_id": user_id,
+            "reason": reason,
+            "excerpt": body[:EXCERPT] if body is not None else None,
+            "ts": _now_ms(),
+        }
+        if hook is not None:
+            flag["hook"] = hook
+        if message_id is not None:
+            flag["message_id"] = message_id
+        if reported_by is not None:
+            flag["reported_by"] = reported_by
+        await self.state.add_flag(room.slug, flag)
+        await self.rooms.publish(room.slug, {"a": "mods"}, encode(flag))
+
+    async def report(self, conn: Conn, room: RoomView, message_id: str, reason: str) -> str | None:
+        """A member's report; None when done, else the error code (`not_found`)."""
+        found = await self.rooms.message(room, message_id)
+        if found is None:
+            return "not_found"
+        await self.raise_flag(
+            room,
+            "report",
+            str(found["author"]["id"]),
+            reason or "reported",
+            found.get("body"),
+            message_id=message_id,
+            reported_by=conn.user_id,
+        )
+        return None
+
+    async def hold(self, draft: Draft, hook: str, reason: str) -> None:
+        """Keep a message for review; facilitators see it, the author is told privately."""
+        held = {
+            "type": "held",
+            "held_id": draft.id,
+            "author": draft.conn.participant(),
+            "username": draft.conn.username,
+            "body": draft.body,
+            "reason": reason,
+            "hook": hook,
+            "ts": draft.ts,
+        }
+        await self.state.hold(draft.room.slug, held)
+        await self.rooms.publish(draft.room.slug, {"a": "mods"}, encode(held))
+        await self.notice(
+            draft.room,
+            draft.conn.user_id,
+            "held",
+            "Your message is waiting for a facilitator's review.",
+        )
+
+    async def open_items(self, conn: Conn) -> None:
+        """Queue open flags and held messages for a facilitator who just entered."""
+        for flag in await self.state.flags(conn.room):
+            conn.offer(encode(flag))
+        for held in await self.state.held(conn.room):
+            conn.offer(encode(held))
+
+    @staticmethod
+    def decode(frame: str) -> dict[str, Any]:
+        """A stored frame as a dict."""
+        value: dict[str, Any] = orjson.loads(frame)
+        return value

@@ -1,0 +1,551 @@
+"""The store on SQLite and PostgreSQL: migrations, the repositories, password hashing, the
+schema check at start-up, and one end-to-end run on PostgreSQL with Redis (PROTOCOL §1)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from server.accounts.passwords import Passwords
+from server.rooms.settings import RoomView
+from server.store import audit as audit_store
+from server.store import rooms as room_store
+from server.store import users as user_store
+from server.store.engine import DbSession, make_engine, make_sessions
+from server.store.models import Base
+from server.store.schema import SchemaState, alembic_config, schema_state
+from tests.conftest import make_room
+from tests.support.client import PASSWORD, WS, admin_token, new_user, unique
+from tests.support.pg import async_url, create_database, drop_database
+from tests.support.servers import HEARTH, ROOT, SCALE, Cluster, ServerProcess, hearth_cli
+
+pytestmark = pytest.mark.timeout(300)
+
+TEST_CONFIG = str(ROOT / "tests" / "support" / "hearth-test.toml")
+NewDatabase = Callable[[], Awaitable[str]]
+
+
+def cli_env(url: str, workdir: Path) -> dict[str, str]:
+    """Environment for `hearth` subcommands on database `url`, without Redis."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env.update({
+        "HEARTH_DATABASE_URL": url,
+        "HEARTH_SECRET_KEY": secrets.token_urlsafe(32),
+        "HEARTH_CONFIG": TEST_CONFIG,
+        "HEARTH_TEST_CWD": str(workdir),
+    })
+    return env
+
+
+def head_revision(url: str) -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    assert head is not None
+    return head
+
+
+async def table_names(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def stored_revision(url: str) -> list[str]:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            return [r[0] for r in rows]
+    finally:
+        await engine.dispose()
+
+
+# -- fixtures: one fresh database per backend, more on demand -------------------------------
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def new_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[NewDatabase]:
+    """Makes empty databases of this backend; PostgreSQL ones are dropped afterwards."""
+    backend: str = request.param
+    folder = tmp_path_factory.mktemp(f"store-{backend}")
+    made: list[str] = []
+
+    async def make() -> str:
+        if backend == "sqlite":
+            path = folder / f"{unique('db-')}.db"
+            return f"sqlite+aiosqlite:///{path}"
+        name = await create_database()
+        made.append(name)
+        return async_url(name)
+
+    yield make
+    for name in made:
+        await drop_database(name)
+
+
+@pytest.fixture(scope="module")
+async def migrated(new_database: NewDatabase, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database brought to the newest schema by `hearth migrate`."""
+    url = await new_database()
+    hearth_cli(cli_env(url, tmp_path_factory.mktemp("migrate")), "migrate")
+    return url
+
+
+@pytest.fixture
+async def sessions(migrated: str) -> AsyncIterator[async_sessionmaker[DbSession]]:
+    engine = make_engine(migrated)
+    yield make_sessions(engine)
+    await engine.dispose()
+
+
+async def a_user(sessions: async_sessionmaker[DbSession], prefix: str = "st") -> Any:
+    async with sessions() as db:
+        user = await user_store.create_user(db, unique(prefix), "Someone", "not-a-hash")
+    assert user is not None
+    return user
+
+
+async def a_room(sessions: async_sessionmaker[DbSession], **settings: Any) -> RoomView:
+    async with sessions() as db:
+        view = await room_store.create_room(
+            db, RoomView(id="", slug=unique("st-"), title="Store room", **settings))
+    assert view is not None
+    return view
+
+
+# -- migrations ------------------------------------------------------------------------------
+
+
+async def test_migrate_creates_every_table_and_is_idempotent(
+    new_database: NewDatabase, tmp_path: Path
+) -> None:
+    url = await new_database()
+    assert await schema_state(url) == SchemaState.EMPTY
+    env = cli_env(url, tmp_path)
+    result = hearth_cli(env, "migrate")
+    expected = set(Base.metadata.tables) | {"alembic_version"}
+    assert {"users", "sessions", "rooms", "room_roles", "audit_log"} <= expected
+    assert await table_names(url) == expected
+    assert await stored_revision(url) == [head_revision(url)]
+    assert await schema_state(url) == SchemaState.CURRENT
+    assert "current" in result.stdout
+
+    # Again: nothing to do, nothing broken, data kept.
+    engine = make_engine(url)
+    try:
+        async with make_sessions(engine)() as db:
+            assert await user_store.create_user(db, "keeper", "Keeper", "h") is not None
+    finally:
+        await engine.dispose()
+    hearth_cli(env, "migrate")
+    assert await table_names(url) == expected
+    assert await stored_revision(url) == [head_revision(url)]
+    engine = make_engine(url)
+    try:
+        async with make_sessions(engine)() as db:
+            kept = await user_store.user_by_username(db, "keeper")
+            assert kept is not None and kept.display_name == "Keeper"
+    finally:
+        await engine.dispose()
+
+
+async def test_migrated_columns_match_the_models(migrated: str) -> None:
+    engine = make_engine(migrated)
+    try:
+        async with engine.connect() as conn:
+            columns = await conn.run_sync(lambda c: {
+                name: {col["name"] for col in inspect(c).get_columns(name)}
+                for name in Base.metadata.tables
+            })
+    finally:
+        await engine.dispose()
+    for name, table in Base.metadata.tables.items():
+        assert columns[name] == {c.name for c in table.columns}, name
+
+
+async def test_serve_refuses_an_outdated_schema(new_database: NewDatabase, tmp_path: Path) -> None:
+    url = await new_database()
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(
+                "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+            await conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('old')"))
+    finally:
+        await engine.dispose()
+    assert await schema_state(url) == SchemaState.OUTDATED
+    env = cli_env(url, tmp_path)
+    started = time.monotonic()
+    done = subprocess.run(
+        [HEARTH, "serve", "--host", "127.0.0.1", "--port", "0"], env=env, cwd=tmp_path,
+        capture_output=True, text=True, timeout=60 * SCALE,
+    )
+    assert done.returncode != 0, done
+    assert "hearth migrate" in done.stderr + done.stdout, done
+    assert time.monotonic() - started < 30 * SCALE
+    # It touched nothing: no tables were made behind the operator's back.
+    assert await table_names(url) == {"alembic_version"}
+    assert await stored_revision(url) == ["old"]
+
+
+async def test_serve_migrates_an_empty_database(new_database: NewDatabase, tmp_path: Path) -> None:
+    url = await new_database()
+    server = ServerProcess(cli_env(url, tmp_path), tmp_path / "serve.log")
+    server.start()
+    try:
+        async with httpx.AsyncClient(base_url=server.base) as http:
+            r = await http.get("/healthz")
+            assert r.status_code == 200, r.text
+            assert r.json() == {"status": "ok", "protocol": 1, "broker": "memory",
+                                "database": "ok"}
+            r = await http.post("/api/auth/register",
+                                json={"username": unique("fresh"), "password": PASSWORD})
+            assert r.status_code == 201, r.text
+    finally:
+        server.stop()
+    assert await stored_revision(url) == [head_revision(url)]
+    assert set(Base.metadata.tables) <= await table_names(url)
+
+
+# -- users and sessions -------------------------------------------------------------------------
+
+
+async def test_users(sessions: async_sessionmaker[DbSession]) -> None:
+    username = unique("usr")
+    async with sessions() as db:
+        user = await user_store.create_user(db, username, "Ana", "hash-1")
+        assert user is not None
+        assert isinstance(user.id, str) and user.id
+        assert user.is_admin is False
+        user_id = user.id
+        # The same username again: None, and the session stays usable (its rollback expires
+        # what it had loaded, so only ids read before are used below).
+        assert await user_store.create_user(db, username, "Other", "hash-2") is None
+        admin = await user_store.create_user(db, unique("adm"), "Boss", "hash-3", is_admin=True)
+        assert admin is not None and admin.is_admin is True
+    async with sessions() as db:
+        found = await user_store.user_by_username(db, username)
+        assert found is not None
+        assert (found.id, found.display_name, found.password_hash) == (user_id, "Ana", "hash-1")
+        assert await user_store.user_by_username(db, username.upper()) is None  # pre-folded
+        assert await user_store.user_by_username(db, unique("nobody")) is None
+        by_id = await user_store.user_by_id(db, user_id)
+        assert by_id is not None and by_id.username == username
+        assert await user_store.user_by_id(db, "0" * 16) is None
+        many = await user_store.users_by_ids(db, [user_id, admin.id, "missing"])
+        assert set(many) == {user_id, admin.id}
+        assert many[admin.id].username == admin.username
+        assert await user_store.users_by_ids(db, []) == {}
+        await user_store.set_password(db, found, "hash-new", is_admin=True)
+    async with sessions() as db:
+        again = await user_store.user_by_username(db, username)
+        assert again is not None
+        assert (again.password_hash, again.is_admin) == ("hash-new", True)
+
+
+async def test_sessions(sessions: async_sessionmaker[DbSession]) -> None:
+    user = await a_user(sessions)
+    other = await a_user(sessions)
+    token_hash, other_hash = secrets.token_hex(32), secrets.token_hex(32)
+    async with sessions() as db:
+        session = await user_store.create_session(db, user.id, token_hash, 30)
+        await user_store.create_session(db, other.id, other_hash, 30)
+        assert session.user_id == user.id
+        assert session.expires_at - session.created_at == 30 * 86_400_000
+        expired = await user_store.create_session(db, user.id, secrets.token_hex(32), -1)
+    async with sessions() as db:
+        found = await user_store.session_user(db, token_hash)
+        assert found is not None
+        assert found[0].id == session.id and found[1].id == user.id
+        mate = await user_store.session_user(db, other_hash)
+        assert mate is not None and mate[1].id == other.id
+        assert await user_store.session_user(db, secrets.token_hex(32)) is None
+        assert await user_store.session_user(db, expired.token_hash) is None
+        await user_store.delete_session(db, session.id)
+    async with sessions() as db:
+        assert await user_store.session_user(db, token_hash) is None
+        assert await user_store.session_user(db, other_hash) is not None  # untouched
+
+
+# -- rooms --------------------------------------------------------------------------------------
+
+
+async def test_rooms(sessions: async_sessionmaker[DbSession]) -> None:
+    view = await a_room(sessions, retention_days=None, agreement="Be kind.",
+                        extra={"blocked_terms": ["spam"]})
+    assert view.id
+    assert view.retention_days is None
+    async with sessions() as db:
+        duplicate = RoomView(id="", slug=view.slug, title="Another")
+        assert await room_store.create_room(db, duplicate) is None
+        assert await room_store.room_by_slug(db, view.slug) == view
+        assert await room_store.room_by_slug(db, unique("none-")) is None
+    defaults = await a_room(sessions)
+    async with sessions() as db:
+        stored = await room_store.room_by_slug(db, defaults.slug)
+        assert stored is not None
+        assert stored.public() == RoomView(id="", slug=defaults.slug,
+                                           title="Store room").public()
+        assert stored.retention_days == 30
+    changed = replace(view, title="Renamed", locked=True, retention_days=7, agreement=None,
+                      agreement_version=2, slow_mode_seconds=60,
+                      extra={"blocked_terms": ["spam", "scam"], "contact_details": "hold"})
+    async with sessions() as db:
+        await room_store.save_room(db, changed)
+    async with sessions() as db:
+        assert await room_store.room_by_slug(db, view.slug) == changed
+        await room_store.save_room(db, replace(changed, retention_days=None))
+    async with sessions() as db:
+        again = await room_store.room_by_slug(db, view.slug)
+        assert again is not None and again.retention_days is None
+        listed = await room_store.list_rooms(db)
+        slugs = [r.slug for r in listed]
+        assert slugs == sorted(slugs)
+        assert {view.slug, defaults.slug} <= set(slugs)
+
+
+async def test_roles(sessions: async_sessionmaker[DbSession]) -> None:
+    room, other_room = await a_room(sessions), await a_room(sessions)
+    user, other = await a_user(sessions), await a_user(sessions)
+    async with sessions() as db:
+        assert await room_store.role_of(db, room.id, user.id) is None
+        assert await room_store.set_role(db, room.id, user.id, "member") is None
+        assert await room_store.set_role(db, other_room.id, user.id, "facilitator") is None
+        assert await room_store.set_role(db, room.id, other.id, "member") is None
+    async with sessions() as db:
+        assert await room_store.role_of(db, room.id, user.id) == "member"
+        assert await room_store.roles_of_user(db, user.id) == {
+            room.id: "member", other_room.id: "facilitator"}
+        assert await room_store.set_role(db, room.id, user.id, "facilitator") == "member"
+    async with sessions() as db:
+        assert await room_store.role_of(db, room.id, user.id) == "facilitator"
+        assert await room_store.set_role(db, room.id, user.id, None) == "facilitator"
+    async with sessions() as db:
+        assert await room_store.role_of(db, room.id, user.id) is None
+        assert await room_store.set_role(db, room.id, user.id, None) is None
+        assert await room_store.roles_of_user(db, user.id) == {other_room.id: "facilitator"}
+        assert await room_store.role_of(db, room.id, other.id) == "member"
+
+
+async def test_bans(sessions: async_sessionmaker[DbSession]) -> None:
+    room, other_room = await a_room(sessions), await a_room(sessions)
+    user, facilitator = await a_user(sessions), await a_user(sessions)
+    async with sessions() as db:
+        assert await room_store.is_banned(db, room.id, user.id) is False
+        await room_store.ban(db, room.id, user.id, facilitator.id, "spam")
+        await room_store.ban(db, room.id, user.id, facilitator.id, "again")  # idempotent
+    async with sessions() as db:
+        assert await room_store.is_banned(db, room.id, user.id) is True
+        assert await room_store.is_banned(db, other_room.id, user.id) is False
+        assert await room_store.is_banned(db, room.id, facilitator.id) is False
+        await room_store.unban(db, room.id, user.id)
+        await room_store.unban(db, room.id, user.id)  # idempotent
+    async with sessions() as db:
+        assert await room_store.is_banned(db, room.id, user.id) is False
+
+
+async def test_agreements_and_consent(sessions: async_sessionmaker[DbSession]) -> None:
+    room, other_room = await a_room(sessions), await a_room(sessions)
+    user, other = await a_user(sessions), await a_user(sessions)
+    async with sessions() as db:
+        assert await room_store.accepted_version(db, room.id, user.id) is None
+        await room_store.accept_agreement(db, room.id, user.id, 1)
+    async with sessions() as db:
+        assert await room_store.accepted_version(db, room.id, user.id) == 1
+        await room_store.accept_agreement(db, room.id, user.id, 3)
+    async with sessions() as db:
+        assert await room_store.accepted_version(db, room.id, user.id) == 3
+        assert await room_store.accepted_version(db, other_room.id, user.id) is None
+        assert await room_store.accepted_version(db, room.id, other.id) is None
+
+        assert await room_store.consent_of(db, room.id, user.id) is False
+        await room_store.set_consent(db, room.id, user.id, True)
+        await room_store.set_consent(db, room.id, other.id, True)
+        await room_store.set_consent(db, other_room.id, user.id, True)
+    async with sessions() as db:
+        assert await room_store.consent_of(db, room.id, user.id) is True
+        await room_store.set_consent(db, room.id, user.id, False)
+    async with sessions() as db:
+        assert await room_store.consent_of(db, room.id, user.id) is False
+        await room_store.set_consent(db, room.id, user.id, True)
+        await room_store.withdraw_all_consents(db, room.id)
+    async with sessions() as db:
+        assert await room_store.consent_of(db, room.id, user.id) is False
+        assert await room_store.consent_of(db, room.id, other.id) is False
+        assert await room_store.consent_of(db, other_room.id, user.id) is True
+
+
+# -- audit ----------------------------------------------------------------------------------------
+
+
+async def test_audit_entries(sessions: async_sessionmaker[DbSession]) -> None:
+    slug, other_slug = unique("aud-"), unique("aud-")
+    actor = ("a1", "alice")
+    async with sessions() as db:
+        await audit_store.write_entry(db, actor, "room.create", slug)
+        await audit_store.write_entry(db, actor, "room.update", slug,
+                                      details={"changes": {"locked": [False, True],
+                                                           "title": ["Old", "Ünïcode ✓"]}})
+        await audit_store.write_entry(db, actor, "lock", other_slug)
+        await audit_store.write_entry(db, actor, "mute", slug, ("b2", "bob"),
+                                      {"seconds": 60, "reason": None})
+    async with sessions() as db:
+        entries = await audit_store.list_entries(db, slug, 10, None)
+        assert [e.action for e in entries] == ["mute", "room.update", "room.create"]
+        views = [audit_store.entry_view(e) for e in entries]
+        mute, update, create = views
+        assert mute["target"] == {"id": "b2", "username": "bob"}
+        assert mute["details"] == {"seconds": 60, "reason": None}
+        assert mute["actor"] == {"id": "a1", "username": "alice"}
+        assert mute["room"] == slug
+        assert isinstance(mute["id"], str)
+        assert int(mute["id"]) > int(update["id"]) > int(create["id"])
+        assert update["details"]["changes"] == {"locked": [False, True],
+                                                "title": ["Old", "Ünïcode ✓"]}
+        assert "target" not in create and create["details"] == {}
+        assert abs(create["ts"] - time.time() * 1000) < 60_000
+
+        page = await audit_store.list_entries(db, slug, 2, None)
+        assert [e.action for e in page] == ["mute", "room.update"]
+        rest = await audit_store.list_entries(db, slug, 2, page[-1].id)
+        assert [e.action for e in rest] == ["room.create"]
+        everything = await audit_store.list_entries(db, None, 500, None)
+        actions = [(e.room_slug, e.action) for e in everything]
+        assert actions.index((slug, "mute")) < actions.index((other_slug, "lock"))
+        assert actions.index((other_slug, "lock")) < actions.index((slug, "room.update"))
+        ids = [e.id for e in everything]
+        assert ids == sorted(ids, reverse=True)
+
+
+# -- argon2id -------------------------------------------------------------------------------------
+
+
+async def test_argon2id_hash_and_verify() -> None:
+    passwords = Passwords(time_cost=1, memory_kib=8192)
+    stored = await passwords.hash("correct horse battery")
+    assert stored.startswith("$argon2id$")
+    assert "m=8192,t=1" in stored
+    assert stored != await passwords.hash("correct horse battery")  # salted
+    assert await passwords.verify(stored, "correct horse battery") == (True, None)
+    assert await passwords.verify(stored, "correct horse battery!") == (False, None)
+    assert await passwords.verify(stored, "") == (False, None)
+    assert await passwords.verify(None, "correct horse battery") == (False, None)
+    assert await passwords.verify("not-a-hash", "correct horse battery") == (False, None)
+    assert await passwords.verify(stored, "x" * 129) == (False, None)
+
+
+async def test_argon2id_rehash_when_parameters_change() -> None:
+    old = Passwords(time_cost=1, memory_kib=8192)
+    new = Passwords(time_cost=2, memory_kib=8192)
+    stored = await old.hash("correct horse battery")
+    ok, rehashed = await new.verify(stored, "correct horse battery")
+    assert ok is True
+    assert rehashed is not None and rehashed != stored
+    assert rehashed.startswith("$argon2id$") and "t=2" in rehashed
+    assert await new.verify(rehashed, "correct horse battery") == (True, None)
+    # A wrong password is never rehashed.
+    assert await new.verify(stored, "wrong horse battery") == (False, None)
+
+
+# -- end to end on PostgreSQL and Redis -----------------------------------------------------------
+
+
+@pytest.fixture
+async def pg_cluster(tmp_path: Path) -> AsyncIterator[tuple[Cluster, str]]:
+    import redis
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    client.flushdb()
+    client.close()
+    name = await create_database()
+    cluster = Cluster(workdir=tmp_path, database_url=async_url(name),
+                      redis_url="redis://127.0.0.1:6379/15", processes=1)
+    try:
+        cluster.start()
+        yield cluster, async_url(name)
+    finally:
+        cluster.stop()
+        await drop_database(name)
+
+
+async def test_end_to_end_on_postgresql_with_redis(pg_cluster: tuple[Cluster, str]) -> None:
+    cluster, url = pg_cluster
+    server = cluster.servers[0]
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        r = await http.get("/healthz")
+        assert r.json() == {"status": "ok", "protocol": 1, "broker": "redis",
+                            "database": "ok", "redis": "ok"}
+
+    # `hearth create-admin` made the admin; it signs in.
+    admin = await admin_token(server.base, cluster.admin)
+    assert admin.user["is_admin"] is True
+    room = await make_room(server.base, admin)
+    ana = await new_user(server.base, "ana", display_name="Ana")
+    ben = await new_user(server.base, "ben")
+    ws_ana, _ = await WS.enter(server.ws_base, room["slug"], ana)
+    ws_ben, welcome = await WS.enter(server.ws_base, room["slug"], ben)
+    try:
+        assert welcome["room"]["slug"] == room["slug"]
+        await ws_ana.send({"type": "send", "body": "hello over postgres", "ref": "r1"})
+        got = await ws_ben.next("message", 5.0)
+        assert got["body"] == "hello over postgres"
+        assert got["author"]["id"] == ana.id and got["author"]["display_name"] == "Ana"
+        assert got["room"] == room["slug"] and "ref" not in got
+        mine = await ws_ana.next("message", 5.0)
+        assert mine["ref"] == "r1" and mine["id"] == got["id"] and mine["seq"] == got["seq"]
+        await ws_ben.send({"type": "send", "body": "hi Ana"})
+        assert (await ws_ana.next("message", 5.0))["body"] == "hi Ana"
+    finally:
+        await ws_ana.close()
+        await ws_ben.close()
+
+    # `hearth create-admin` on an existing user promotes it and resets its password.
+    hearth_cli(cluster.env, "create-admin", ben.username, stdin="a brand new passphrase\n")
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        r = await http.post("/api/auth/login",
+                            json={"username": ben.username, "password": PASSWORD})
+        assert r.status_code == 401, r.text
+        r = await http.post("/api/auth/login",
+                            json={"username": ben.username, "password": "a brand new passphrase"})
+        assert r.status_code == 200, r.text
+        assert r.json()["user"]["is_admin"] is True
+
+    # A hash made with other parameters is replaced at the next login.
+    engine = make_engine(url)
+    try:
+        sessions = make_sessions(engine)
+        old_hash = await Passwords(time_cost=2, memory_kib=8192).hash("an older passphrase")
+        async with sessions() as db:
+            user = await user_store.create_user(db, unique("old"), "Old", old_hash)
+        assert user is not None
+        async with httpx.AsyncClient(base_url=server.base) as http:
+            r = await http.post("/api/auth/login", json={"username": user.username,
+                                                         "password": "an older passphrase"})
+            assert r.status_code == 200, r.text
+        async with sessions() as db:
+            fresh = await user_store.user_by_username(db, user.username)
+        assert fresh is not None
+        assert fresh.password_hash != old_hash
+        assert fresh.password_hash.startswith("$argon2id$")
+        assert "m=8192,t=1" in fresh.password_hash  # the server's (test) parameters
+        assert await Passwords(time_cost=1, memory_kib=8192).verify(
+            fresh.password_hash, "an older passphrase") == (True, None)
+    finally:
+        await engine.dispose()
