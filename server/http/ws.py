@@ -154,6 +154,9 @@ class _Session:
             await self._frames()
         except WebSocketDisconnect:
             self.conn.stop(1000)
+        except Exception:  # a dependency failed while entering: the client may retry
+            log.exception("entering room %s failed", self.conn.room)
+            self.conn.stop(1011, "the server could not let you in now; try again")
 
     async def _admission(self, view: RoomView) -> bool:
         """The waiting room of `approval` rooms: knock, then wait for `admit` or `deny`."""
