@@ -1,0 +1,183 @@
+// Writing: the message box, its quiet status line, raise hand, transcript consent,
+// and the private crisis-resources panel (which never blocks writing).
+
+import { el, uid } from './dom.js';
+import { humanSeconds } from './api.js';
+
+const TYPING_EVERY_MS = 3000;
+
+/** Human words for §3 error codes. */
+export function describeFrameError(frame) {
+  const wait = frame.retry_after ? ` You can send again in ${humanSeconds(frame.retry_after)}.` : '';
+  switch (frame.code) {
+    case 'slow_mode': return `Slow mode is on.${wait}`;
+    case 'rate_limited': return `That was a lot at once. Please pause for a moment.${wait}`;
+    case 'muted': return 'A facilitator has muted you for now, so your messages are not being sent.';
+    case 'locked': return 'The room is locked: only facilitators can post right now.';
+    case 'too_long': return 'That message is too long. Try splitting it into parts.';
+    case 'rejected': return `This message was not sent${frame.reason ? `: ${frame.reason}` : '.'}`;
+    case 'forbidden': return 'That is not allowed here.';
+    case 'not_found': return 'That is no longer here.';
+    case 'invalid': return 'That message could not be sent (it may be empty or contain unusual characters).';
+    default: return frame.message || 'Something went wrong.';
+  }
+}
+
+function codePoints(text) {
+  return [...text].length;
+}
+
+export class Composer {
+  /** `room` gives post(body), send(frame), settings(), and consent changes. */
+  constructor(room) {
+    this.room = room;
+    this.lastTyping = 0;
+    const id = uid('compose');
+    this.textarea = el('textarea', {
+      id, rows: 2, placeholder: 'Write a message…',
+      on: { keydown: (e) => this.keydown(e), input: () => this.input() },
+    });
+    this.textarea.setAttribute('aria-describedby', `${id}-keys`);
+    this.counter = el('span', { class: 'counter hint', attrs: { 'aria-live': 'polite' } });
+    this.status = el('p', { class: 'composer-status', attrs: { role: 'status', 'aria-live': 'polite' } });
+    this.mutedNote = el('p', { class: 'muted-note', hidden: true });
+    this.mutedTimer = null;
+    this.sendButton = el('button', { type: 'submit', class: 'primary', text: 'Send' });
+    this.handButton = el('button', {
+      type: 'button', class: 'quiet hand-button', text: 'Raise hand', aria: { pressed: 'false' },
+      on: { click: () => this.toggleHand() },
+    });
+    this.handRaised = false;
+    this.consent = new ConsentToggle(room);
+    this.crisis = new CrisisPanel();
+    this.form = el('form', { class: 'composer', on: { submit: (e) => { e.preventDefault(); this.submit(); } } },
+      el('label', { htmlFor: id, class: 'visually-hidden', text: 'Message' }),
+      el('div', { class: 'compose-row' }, this.textarea, this.sendButton),
+      el('div', { class: 'compose-tools' }, this.handButton, this.consent.node, this.counter,
+        el('span', { class: 'hint keys', id: `${id}-keys`, text: 'Enter to send · Shift+Enter for a new line' })),
+      this.mutedNote,
+      this.status);
+    this.node = el('div', { class: 'compose-area' }, this.crisis.node, this.form);
+  }
+
+  keydown(event) {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      this.submit();
+    }
+  }
+
+  input() {
+    const max = this.room.settings().max_message_chars;
+    const length = codePoints(this.textarea.value);
+    this.counter.textContent = max && length > max * 0.8 ? `${length} / ${max}` : '';
+    this.counter.classList.toggle('over', Boolean(max) && length > max);
+    const now = Date.now();
+    if (this.textarea.value && now - this.lastTyping > TYPING_EVERY_MS) {
+      this.lastTyping = now;
+      this.room.send({ type: 'typing' });
+    }
+  }
+
+  submit() {
+    const body = this.textarea.value;
+    if (!body.trim()) return;
+    const max = this.room.settings().max_message_chars;
+    if (max && codePoints(body) > max) {
+      this.say(`That message is ${codePoints(body) - max} characters too long. Try splitting it.`);
+      return;
+    }
+    this.room.post(body);
+    this.textarea.value = '';
+    this.lastTyping = 0;
+    this.input();
+    this.say('');
+  }
+
+  /** Put text back in the box (retrying a refused message). */
+  restore(body) {
+    this.textarea.value = body;
+    this.textarea.focus();
+    this.input();
+  }
+
+  say(text) {
+    this.status.textContent = text;
+  }
+
+  /** Show, calmly, that this person's messages are held back by a mute. */
+  setMuted(muted, until) {
+    clearTimeout(this.mutedTimer);
+    this.mutedNote.hidden = !muted;
+    if (!muted) return;
+    const time = until ? new Date(until).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : null;
+    this.mutedNote.textContent = time
+      ? `A facilitator has paused your messages until ${time}. You can still read along.`
+      : 'A facilitator has paused your messages for now. You can still read along.';
+    if (until) this.mutedTimer = setTimeout(() => this.setMuted(false), Math.max(0, until - Date.now()));
+  }
+
+  toggleHand() {
+    this.room.send({ type: 'hand', raised: !this.handRaised });
+  }
+
+  setHand(raised) {
+    this.handRaised = raised;
+    this.handButton.textContent = raised ? 'Lower hand' : 'Raise hand';
+    this.handButton.setAttribute('aria-pressed', String(raised));
+  }
+
+  focus() {
+    this.textarea.focus();
+  }
+}
+
+class ConsentToggle {
+  constructor(room) {
+    this.room = room;
+    this.checkbox = el('input', { type: 'checkbox', on: { change: () => this.change() } });
+    this.checkbox.setAttribute('role', 'switch');
+    this.label = el('label', { class: 'consent' }, this.checkbox, ' Record my messages in the transcript');
+    // In `off` rooms the header already says "This session is not recorded".
+    this.node = this.label;
+    this.update('off', false);
+  }
+
+  /** Show the toggle only in `opt_in` rooms. */
+  update(mode, recorded) {
+    const optIn = mode === 'opt_in';
+    this.label.hidden = !optIn;
+    this.set(optIn && recorded);
+  }
+
+  set(recorded) {
+    this.checkbox.checked = recorded;
+    this.checkbox.disabled = false;
+    this.label.classList.toggle('on', recorded);
+  }
+
+  change() {
+    const wanted = this.checkbox.checked;
+    // Stay truthful: show the old state until the server confirms the new one.
+    this.checkbox.checked = !wanted;
+    this.checkbox.disabled = true;
+    this.room.consent(wanted, () => { this.checkbox.disabled = false; });
+  }
+}
+
+class CrisisPanel {
+  constructor() {
+    this.text = el('p', { class: 'crisis-text' });
+    this.node = el('section', { class: 'crisis', hidden: true, aria: { labelledby: 'crisis-title' } },
+      el('h2', { id: 'crisis-title', text: 'You are not alone' }),
+      this.text,
+      el('p', { class: 'hint', text: 'Only you can see this.' }),
+      el('button', { type: 'button', class: 'quiet', text: 'Dismiss', on: { click: () => { this.node.hidden = true; } } }));
+    this.node.setAttribute('role', 'region');
+  }
+
+  show(text) {
+    this.text.textContent = text;
+    this.node.hidden = false;
+  }
+}

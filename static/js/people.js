@@ -1,0 +1,138 @@
+// Who is here: the member list with raised hands, and the typing indicator.
+
+import { el, replace } from './dom.js';
+
+const TYPING_EXPIRES_MS = 4000;
+
+export class MemberList {
+  /** `actionsFor(participant)` returns extra controls for facilitators, or null. */
+  constructor(room, actionsFor) {
+    this.room = room;
+    this.actionsFor = actionsFor;
+    this.members = new Map(); // id -> participant
+    this.hands = new Set();
+    this.muted = new Set();
+    // Facilitator controls per person, kept across re-renders so an open panel and a
+    // half-typed reason survive someone else raising a hand.
+    this.actionNodes = new Map(); // `${id}:${role}` -> node or null
+    this.count = el('span', { class: 'count-badge' });
+    this.list = el('ul', { class: 'member-list' });
+    this.node = el('section', { class: 'panel members', aria: { labelledby: 'members-title' } },
+      el('h2', { id: 'members-title' }, 'Here now ', this.count), this.list);
+  }
+
+  reset(participants) {
+    this.members = new Map(participants.map((p) => [p.id, p]));
+    for (const id of this.hands) if (!this.members.has(id)) this.hands.delete(id);
+    this.render();
+  }
+
+  join(participant) {
+    this.members.set(participant.id, participant);
+    this.render();
+  }
+
+  leave(participant) {
+    this.members.delete(participant.id);
+    this.hands.delete(participant.id);
+    this.actionNodes.delete(`${participant.id}:${participant.role}`);
+    this.render();
+  }
+
+  setHand(userId, raised) {
+    if (raised) this.hands.add(userId);
+    else this.hands.delete(userId);
+    this.render();
+  }
+
+  setMuted(userId, muted) {
+    if (muted) this.muted.add(userId);
+    else this.muted.delete(userId);
+    this.render();
+  }
+
+  name(userId) {
+    const p = this.members.get(userId);
+    return p ? p.display_name : null;
+  }
+
+  render() {
+    const me = this.room.me().id;
+    const people = [...this.members.values()].sort((a, b) => {
+      // Raised hands first (in the order raised), then facilitators, then by name.
+      const ha = this.hands.has(a.id) ? 0 : 1;
+      const hb = this.hands.has(b.id) ? 0 : 1;
+      if (ha !== hb) return ha - hb;
+      const fa = a.role === 'member' ? 1 : 0;
+      const fb = b.role === 'member' ? 1 : 0;
+      if (fa !== fb) return fa - fb;
+      return a.display_name.localeCompare(b.display_name);
+    });
+    this.count.textContent = String(people.length);
+    replace(this.list, people.map((p) => el('li', { class: 'member', dataset: { userId: p.id } },
+      el('div', { class: 'member-line' },
+        el('span', { class: 'member-name', text: p.display_name }),
+        p.id === me ? el('span', { class: 'hint', text: '(you)' }) : null,
+        p.role !== 'member' ? el('span', { class: `badge role-${p.role}`, text: p.role }) : null,
+        this.muted.has(p.id) ? el('span', { class: 'badge muted', text: 'muted' }) : null,
+        this.hands.has(p.id) ? el('span', { class: 'badge hand', text: 'hand raised' }) : null),
+      p.id === me ? null : this.actions(p))));
+  }
+
+  actions(person) {
+    const key = `${person.id}:${person.role}`;
+    if (!this.actionNodes.has(key)) this.actionNodes.set(key, this.actionsFor(person));
+    return this.actionNodes.get(key);
+  }
+}
+
+export class TypingIndicator {
+  constructor(nameOf) {
+    this.nameOf = nameOf;
+    this.typists = new Map(); // user id -> timer
+    this.node = el('p', { class: 'typing' });
+  }
+
+  show(userId) {
+    clearTimeout(this.typists.get(userId));
+    this.typists.set(userId, setTimeout(() => this.clear(userId), TYPING_EXPIRES_MS));
+    this.render();
+  }
+
+  clear(userId) {
+    if (!this.typists.has(userId)) return;
+    clearTimeout(this.typists.get(userId));
+    this.typists.delete(userId);
+    this.render();
+  }
+
+  render() {
+    const names = [...this.typists.keys()].map((id) => this.nameOf(id) || 'Someone');
+    let text = '';
+    if (names.length === 1) text = `${names[0]} is typing…`;
+    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+    else if (names.length > 2) text = 'Several people are typing…';
+    this.node.textContent = text;
+  }
+}
+
+export class PinList {
+  constructor(room) {
+    this.room = room;
+    this.list = el('ol', { class: 'pin-list' });
+    this.node = el('section', { class: 'panel pins', aria: { labelledby: 'pins-title' }, hidden: true },
+      el('h2', { id: 'pins-title', text: 'Pinned' }), this.list);
+  }
+
+  render(pins) {
+    this.node.hidden = pins.length === 0;
+    replace(this.list, pins.map((pin) => el('li', { class: 'pin', dataset: { pinId: pin.pin_id } },
+      el('p', { class: 'body', text: pin.body }),
+      el('div', { class: 'meta' },
+        el('span', { class: 'hint', text: `pinned by ${pin.by ? pin.by.display_name : 'a facilitator'}` }),
+        this.room.isFacilitator()
+          ? el('button', { type: 'button', class: 'link', text: 'Unpin',
+            on: { click: () => this.room.mod('unpin', { pin_id: pin.pin_id }) } })
+          : null))));
+  }
+}

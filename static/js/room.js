@@ -1,0 +1,279 @@
+// One room, while you are in it: wires the connection's frames to the parts of the page.
+
+import { el, randomId, replace } from './dom.js';
+import { RoomConnection } from './connection.js';
+import { MessageList } from './messages.js';
+import { MemberList, PinList, TypingIndicator } from './people.js';
+import { Composer, describeFrameError } from './composer.js';
+import { ModerationPanel, describeModeration } from './moderation.js';
+import { Gate, describeClose } from './gate.js';
+import { humanSeconds } from './api.js';
+
+const FACILITATING = new Set(['facilitator', 'admin']);
+
+/** Build the room page for `slug`; returns { node, destroy }. `app.signedOut()` on 4401. */
+export function roomView(slug, app) {
+  const state = {
+    me: app.user,
+    role: 'member',
+    settings: { slug, title: slug, transcripts: 'off', locked: false, slow_mode_seconds: 0 },
+    consent: false,
+    welcomed: false,
+  };
+  const modRefs = new Map(); // ref -> { action, onNotFound }
+  const consentRefs = new Map(); // ref -> onAnswered
+
+  const room = {
+    me: () => state.me,
+    role: () => state.role,
+    isFacilitator: () => FACILITATING.has(state.role),
+    settings: () => state.settings,
+    nameOf: (id) => members.name(id) || moderation?.knocks.get(id)?.display_name || messages.authorName(id),
+    send: (frame) => conn.send(frame),
+    post(body) {
+      const ref = conn.post(body);
+      messages.addPending(ref, body);
+    },
+    mod(action, fields, onNotFound) {
+      const ref = randomId();
+      modRefs.set(ref, { action, onNotFound });
+      if (!conn.send({ type: 'mod', action, ...fields, ref })) moderation?.say('Not connected right now; try again in a moment.');
+    },
+    consent(recorded, onAnswered) {
+      const ref = randomId();
+      consentRefs.set(ref, onAnswered);
+      if (!conn.send({ type: 'consent', recorded, ref })) {
+        consentRefs.delete(ref);
+        onAnswered();
+        composer.say('Not connected right now; try again in a moment.');
+      }
+    },
+  };
+
+  const gate = new Gate();
+  const messages = new MessageList(room);
+  const members = new MemberList(room, (p) => (moderation ? moderation.memberActions(p) : null));
+  const pins = new PinList(room);
+  const typing = new TypingIndicator((id) => members.name(id));
+  const composer = new Composer(room);
+  let moderation = null;
+  const earlyKnocks = []; // knocks that came before the welcome that makes the panel
+
+  const header = roomHeader();
+  const side = el('aside', { class: 'side', id: `side-${slug}`, aria: { label: 'People and tools' } },
+    pins.node, members.node);
+  const body = el('div', { class: 'room-body', hidden: true },
+    el('div', { class: 'chat' }, messages.scroller, typing.node, composer.node), side);
+  header.sideToggle.setAttribute('aria-controls', side.id);
+  header.sideToggle.addEventListener('click', () => {
+    const open = body.classList.toggle('show-side');
+    header.sideToggle.setAttribute('aria-expanded', String(open));
+  });
+  const node = el('section', { class: 'room', aria: { labelledby: 'room-title' } }, header.node, gate.node, body);
+
+  const conn = new RoomConnection(slug, {
+    onStatus: (status) => {
+      header.status.textContent = status === 'reconnecting' ? 'Reconnecting…' : '';
+      header.status.hidden = status !== 'reconnecting';
+      if (status !== 'open') moderation?.clearKnocks();
+      if (!state.welcomed) gate.connecting(status === 'reconnecting' ? 'Reconnecting…' : 'Connecting…');
+    },
+    onRestart: () => {
+      messages.restart();
+      messages.note('The connection restarted; some messages may be missing.');
+    },
+    onFinalClose: (code, reason) => finalClose(code, reason),
+    onFrame: (frame) => handlers[frame.type]?.(frame),
+  });
+
+  const handlers = {
+    agreement_required: (f) => {
+      body.hidden = true;
+      gate.agreement(f.agreement, () => conn.raw({ type: 'accept_agreement' }));
+    },
+    waiting: () => {
+      body.hidden = true;
+      gate.waiting();
+    },
+    welcome,
+    message: (f) => {
+      typing.clear(f.author.id);
+      messages.add(f);
+    },
+    deleted: (f) => {
+      messages.remove(f.message_id);
+      moderation?.messageGone(f.message_id);
+    },
+    reaction: (f) => messages.react(f),
+    hand: (f) => {
+      members.setHand(f.user_id, f.raised);
+      if (f.user_id === state.me.id) composer.setHand(f.raised);
+    },
+    typing: (f) => typing.show(f.user_id),
+    presence: (f) => {
+      if (f.user.id === state.me.id) return;
+      if (f.status === 'joined') {
+        members.join(f.user);
+        moderation?.answered(f.user.id);
+      } else {
+        members.leave(f.user);
+        typing.clear(f.user.id);
+      }
+    },
+    pinned: (f) => pins.render(f.pinned || []),
+    room: (f) => applySettings(f.room),
+    consent: (f) => {
+      state.consent = Boolean(f.recorded);
+      composer.consent.set(state.consent);
+      const done = consentRefs.get(f.ref);
+      consentRefs.delete(f.ref);
+      done?.();
+      composer.say(state.consent ? 'Your messages from now on will be recorded in the transcript.'
+        : 'Your messages from now on will not be recorded.');
+    },
+    moderation: onModeration,
+    knock: (f) => (moderation ? moderation.knock(f.user) : earlyKnocks.push(f.user)),
+    flag: (f) => moderation?.flag(f),
+    notice: (f) => {
+      if (f.kind === 'crisis_resources') composer.crisis.show(f.text);
+    },
+    error: onError,
+  };
+
+  function welcome(f) {
+    const first = !state.welcomed;
+    state.welcomed = true;
+    state.me = f.you.user;
+    state.role = f.you.role;
+    state.consent = Boolean(f.you.consent);
+    if (room.isFacilitator() && !moderation) {
+      moderation = new ModerationPanel(room);
+      side.append(moderation.node);
+      for (const user of earlyKnocks.splice(0)) moderation.knock(user);
+    }
+    applySettings(f.room);
+    members.reset([...(f.members || []), { id: f.you.user.id, display_name: f.you.user.display_name, role: f.you.role }]);
+    pins.render(f.pinned || []);
+    if (first) messages.refreshActions();
+    for (const message of f.history || []) messages.add(message);
+    if (f.gap) messages.note('Some messages were missed while you were away.');
+    composer.setMuted(Boolean(f.you.muted), f.you.muted_until);
+    gate.hide();
+    body.hidden = false;
+    if (first) composer.focus();
+  }
+
+  function applySettings(settings) {
+    state.settings = settings;
+    // Switching transcripts off withdraws every consent (and so does coming back on).
+    if (settings.transcripts !== 'opt_in') state.consent = false;
+    header.update(settings);
+    composer.consent.update(settings.transcripts, state.consent);
+    moderation?.update(settings);
+  }
+
+  function onModeration(f) {
+    const mine = f.user_id === state.me.id;
+    switch (f.action) {
+      case 'lock':
+      case 'unlock':
+        applySettings({ ...state.settings, locked: f.action === 'lock' });
+        messages.note(f.action === 'lock' ? 'The room is now locked: only facilitators can post.' : 'The room is open for everyone to post again.');
+        break;
+      case 'slow_mode':
+        applySettings({ ...state.settings, slow_mode_seconds: f.seconds });
+        messages.note(f.seconds ? `Slow mode is on: one message every ${humanSeconds(f.seconds)}.` : 'Slow mode is off.');
+        break;
+      case 'mute':
+      case 'unmute':
+        if (mine) composer.setMuted(f.action === 'mute', f.seconds ? Date.now() + f.seconds * 1000 : null);
+        else members.setMuted(f.user_id, f.action === 'mute');
+        break;
+      case 'admit':
+      case 'deny':
+        moderation?.answered(f.user_id);
+        break;
+      case 'delete':
+        messages.remove(f.message_id);
+        moderation?.messageGone(f.message_id);
+        break;
+      default:
+        break;
+    }
+    if (f.ref) modRefs.delete(f.ref);
+    if (moderation && !mine) {
+      const text = describeModeration(f, room.nameOf);
+      if (text) moderation.say(text);
+    }
+  }
+
+  function onError(f) {
+    const text = describeFrameError(f);
+    const ref = f.ref;
+    if (ref && conn.pending.has(ref)) {
+      conn.drop(ref);
+      messages.fail(ref, text, (body) => composer.restore(body));
+      composer.say(text);
+    } else if (ref && modRefs.has(ref)) {
+      const { action, onNotFound } = modRefs.get(ref);
+      modRefs.delete(ref);
+      if (f.code === 'not_found') onNotFound?.();
+      moderation?.say(`Could not ${action.replace('_', ' ')}: ${text}`);
+    } else if (ref && consentRefs.has(ref)) {
+      consentRefs.get(ref)();
+      consentRefs.delete(ref);
+      composer.consent.set(state.consent);
+      composer.say(f.code === 'forbidden' ? 'This room does not keep a transcript.' : text);
+    } else {
+      composer.say(text);
+    }
+  }
+
+  function finalClose(code, reason) {
+    if (code === 4401) {
+      app.signedOut();
+      return;
+    }
+    conn.pending.clear();
+    state.welcomed = false;
+    body.hidden = true;
+    header.status.hidden = true;
+    const [title, detail, canRejoin] = describeClose(code, reason);
+    gate.closed(title, detail, canRejoin ? rejoin : null);
+  }
+
+  function rejoin() {
+    conn.lastSeq = null;
+    conn.epoch = null;
+    conn.attempt = 0;
+    conn.open();
+  }
+
+  conn.open();
+  return { node, destroy: () => conn.close() };
+}
+
+function roomHeader() {
+  const title = el('h1', { id: 'room-title' });
+  const description = el('p', { class: 'room-description' });
+  const badges = el('ul', { class: 'room-badges', aria: { label: 'Room settings' } });
+  const status = el('span', { class: 'connection-status', hidden: true, attrs: { role: 'status' } });
+  const sideToggle = el('button', { type: 'button', class: 'quiet side-toggle', text: 'People', aria: { expanded: 'false' } });
+  const node = el('header', { class: 'room-header' },
+    el('div', { class: 'room-heading' }, title, status),
+    description,
+    el('div', { class: 'room-header-row' }, badges, sideToggle));
+  const update = (settings) => {
+    title.textContent = settings.title || settings.slug;
+    description.textContent = settings.description || '';
+    description.hidden = !settings.description;
+    const items = [];
+    if (settings.transcripts === 'opt_in') items.push(['recording', 'Transcript: only with your consent']);
+    else items.push(['not-recorded', 'This session is not recorded']);
+    if (settings.locked) items.push(['locked', 'Locked: only facilitators can post']);
+    if (settings.slow_mode_seconds) items.push(['slow', `Slow mode: ${humanSeconds(settings.slow_mode_seconds)}`]);
+    if (settings.access === 'approval') items.push(['approval', 'Waiting room']);
+    replace(badges, items.map(([kind, text]) => el('li', { class: `badge setting-${kind}`, text })));
+  };
+  return { node, status, sideToggle, update };
+}
