@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Limits", "Settings", "load_settings"]
+__all__ = ["Limits", "Settings", "load_settings", "transcript_keys"]
 
 log = logging.getLogger("hearth.config")
 
@@ -77,6 +80,34 @@ def _path(base: Path, value: Any) -> Path | None:
     return p if p.is_absolute() else (base / p)
 
 
+_KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+
+
+def transcript_keys(text: str) -> tuple[tuple[str, str], ...]:
+    """The `key_id:base64` lines of a transcript key file (the first is the current key),
+    as (key id, base64 text). Blank lines and `#` comments are skipped; anything else that is
+    not a unique key id and 32 bytes of base64 raises ValueError (naming the line, never the
+    key)."""
+    keys: list[tuple[str, str]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key_id, _, data = (part.strip() for part in line.partition(":"))
+        try:
+            size = len(base64.b64decode(data, validate=True))
+        except (binascii.Error, ValueError):
+            size = -1
+        if not _KEY_ID.match(key_id) or size != 32 or any(k == key_id for k, _ in keys):
+            raise ValueError(
+                f"transcript key file, line {number}: expected a unique key_id:base64 of 32 bytes"
+            )
+        keys.append((key_id, data))
+    if not keys:
+        raise ValueError("the transcript key file holds no key")
+    return tuple(keys)
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read the TOML file named by HEARTH_CONFIG (or config/hearth.toml), then the environment.
 
@@ -124,6 +155,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         settings = replace(settings, allowed_origins=tuple(o for o in origins if o))
     if env.get("HEARTH_TRANSCRIPT_KEY_FILE"):
         settings = replace(settings, transcript_key_file=Path(env["HEARTH_TRANSCRIPT_KEY_FILE"]))
+    if settings.transcript_key_file is not None:
+        keys = transcript_keys(settings.transcript_key_file.read_text(encoding="utf-8"))
+        settings = replace(settings, transcript_keys=keys)
 
     secret = env.get("HEARTH_SECRET_KEY", "")
     if not secret:

@@ -23,7 +23,8 @@ from ..config import Settings
 from ..moderation.setup import build_moderation
 from ..rooms.live import Rooms
 from ..store.engine import make_engine, make_sessions
-from . import api_accounts, api_admin, api_rooms
+from ..transcripts.setup import Transcripts
+from . import api_accounts, api_admin, api_rooms, api_transcripts
 from .errors import ApiError, error_response, json_response
 from .security import SecurityHeaders
 from .state import Hearth
@@ -102,11 +103,16 @@ def create_app(settings: Settings) -> Starlette:
         )
         app.state.hearth = hearth
         rooms.moderation = build_moderation(settings, rooms)
+        transcripts = Transcripts(settings, db, rooms)
+        transcripts.attach(rooms)  # the last pipeline step: after moderation
+        hearth.extras["transcripts"] = transcripts
+        await transcripts.start()
         await rooms.start()
         try:
             yield
         finally:
             await rooms.close()
+            await transcripts.close()
             await close_backplane()
             await engine.dispose()
 
@@ -116,6 +122,7 @@ def create_app(settings: Settings) -> Starlette:
         *api_accounts.routes,
         *api_rooms.routes,
         *api_admin.routes,
+        *api_transcripts.routes,
         WebSocketRoute("/ws/rooms/{slug}", room_socket),
         Mount("/static", app=StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]

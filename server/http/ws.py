@@ -169,10 +169,15 @@ class _Session:
         admitted = asyncio.Event()
         conn.waiting, conn.extra["admitted"] = True, admitted
         await rooms.hub.attach(conn)
-        await moderation.state.knock(view.slug, conn.participant())
-        await rooms.publish(
-            view.slug, {"a": "mods"}, encode({"type": "knock", "user": conn.participant()})
-        )
+        # A knock carries a §2 `user` (facilitators see the username of whom they admit).
+        user = {
+            "id": conn.user_id,
+            "username": conn.username,
+            "display_name": conn.display_name,
+            "is_admin": conn.is_admin,
+        }
+        await moderation.state.knock(view.slug, user)
+        await rooms.publish(view.slug, {"a": "mods"}, encode({"type": "knock", "user": user}))
         conn.offer(encode({"type": "waiting"}))
         waiter = asyncio.create_task(admitted.wait())
         try:

@@ -160,16 +160,13 @@ class Actions:
         if target is not None:
             moderation["user_id"] = target.id
         moderation.update(fields)
-        personal = action in ON_PERSON
-        header.update(
-            {"k": "mod", "act": action, "c": conn.id, "aud": "mods_user" if personal else "all"}
-        )
+        header.update({"k": "mod", "act": action, "c": conn.id, "aud": _audience(action)})
         if target is not None:
             header["u"] = target.id
         if frame.ref is not None:
             header["r"] = frame.ref
-        payload = {"frames": [[h, f] for h, f in extra], "moderation": encode(moderation)}
-        await self.rooms.publish(slug, header, orjson.dumps(payload).decode())
+        # Audit first: publishing `end` (or removing the actor's own session) closes the
+        # actor's socket, which cancels this very handler.
         audit_details = {k: v for k, v in fields.items() if k != "body"} | details
         async with self.rooms.db() as db:
             await audit_store.write_entry(
@@ -180,6 +177,8 @@ class Actions:
                 (target.id, target.username) if target is not None else None,
                 audit_details,
             )
+        payload = {"frames": [[h, f] for h, f in extra], "moderation": encode(moderation)}
+        await self.rooms.publish(slug, header, orjson.dumps(payload).decode())
 
     async def _target(self, conn: Conn, view: RoomView, frame: Mod) -> Any:
         user_id = _need(frame.user_id, "user_id")
@@ -211,6 +210,7 @@ class Actions:
             await self.rooms.backplane.log.remove(view.slug, seqs)
         for eraser in self.rooms.erasers:
             await eraser(view, message_ids)
+        await self.state.forget_excerpts(view.slug, set(message_ids))
 
     async def _erase_author(self, view: RoomView, user_id: str) -> list[str]:
         window = await self.rooms.backplane.log.read(view.slug, 0, view.resume_window_seconds)
@@ -273,6 +273,16 @@ class Actions:
                 "held_discarded",
                 "A facilitator did not approve your message.",
             )
+
+
+def _audience(action: str) -> str:
+    """Who receives an action's `moderation`: actions on one person go to facilitators and
+    that person, reviews of flags and held messages to facilitators, the rest to all."""
+    if action in ON_PERSON:
+        return "mods_user"
+    if action in ON_REVIEW:
+        return "mods"
+    return "all"
 
 
 def _need(value: str | None, name: str) -> str:

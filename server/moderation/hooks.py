@@ -55,7 +55,8 @@ def load_hook(path: str) -> Hook:
 
 
 class HookRunner:
-    """Runs hooks in order: the first Reject or Hold wins unless a protecting Flag came first."""
+    """Runs hooks in order (crisis first): the first Reject or Hold wins unless a protecting
+    Flag came first."""
 
     def __init__(self, hooks: list[ConfiguredHook]) -> None:
         self.hooks = {h.name: h for h in hooks}
@@ -86,8 +87,10 @@ class HookRunner:
         """Run the hooks (or the room's chosen subset, in its order) on one message."""
         outcome = HookOutcome()
         names = [n for n in (only if only is not None else self.order) if n in self.hooks]
-        if only is not None and "crisis" in self.hooks and "crisis" not in names:
-            names.insert(0, "crisis")  # no room can switch off crisis support
+        if "crisis" in self.hooks:
+            # No room can switch crisis support off, and it runs first wherever it is placed:
+            # its protecting flag must come before any hook that could silence the message.
+            names = ["crisis", *(n for n in names if n != "crisis")]
         for name in names:
             verdict = await self._one(self.hooks[name], ctx)
             if isinstance(verdict, Flag):
@@ -134,7 +137,7 @@ def runner_from_config(
     names: tuple[str, ...], crisis: CrisisLanguage, timeout: float, fail_open: tuple[str, ...]
 ) -> HookRunner:
     """The runner for `[moderation] hooks`: built-in names or `module:attribute` paths, in
-    order. Empty: the built-ins. Crisis support is always on, first unless placed."""
+    order. Empty: the built-ins. Crisis support is always on, and runs first."""
     extra = [
         ConfiguredHook(name, load_hook(name), timeout, name in fail_open)
         for name in names if ":" in name

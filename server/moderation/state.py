@@ -141,6 +141,12 @@ class ModerationState:
     async def flags(self, room: str) -> list[dict[str, Any]]:
         return await self._all_sealed(f"mod:{room}:flags")
 
+    async def forget_excerpts(self, room: str, message_ids: set[str]) -> None:
+        """Deleted messages: their open flags keep no excerpt (PROTOCOL: null once gone)."""
+        for flag in await self.flags(room):
+            if flag.get("message_id") in message_ids and flag.get("excerpt") is not None:
+                await self.add_flag(room, {**flag, "excerpt": None})
+
     async def resolve_flag(self, room: str, flag_id: str) -> dict[str, Any] | None:
         return await self._pop_sealed(f"mod:{room}:flags", flag_id)
 

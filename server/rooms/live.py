@@ -36,7 +36,7 @@ from ..wire.frames import (
 )
 from ..wire.out import encode, error_frame, with_ref
 from .access import effective_role, may_enter
-from .hub import Conn, Hub, publication, room_channel
+from .hub import Conn, ControlHandler, Hub, publication, room_channel
 from .resume import resume_history
 from .sending import Draft, Refusal, SendPipeline, Step
 from .settings import RoomView
@@ -73,6 +73,11 @@ class Rooms:
         # Called with (room view, user id, consent) to learn whether a user consents, and
         # when a room's transcripts are switched off (the transcript part registers here).
         self.consent_reader: Callable[[RoomView, str], Awaitable[bool]] | None = None
+        # Stores a consent frame's choice; False if the room keeps no transcript (the
+        # transcript part registers here and tells the other processes).
+        self.consent_writer: Callable[[RoomView, str, bool], Awaitable[bool]] | None = None
+        # Handlers of control events of other kinds (`k`), registered by other parts.
+        self.control_listeners: dict[str, ControlHandler] = {}
         # Erase every recorded message of one author in a room, returning their ids.
         self.author_erasers: list[Callable[[RoomView, str], Awaitable[list[str]]]] = []
         self.moderation: Moderation | None = None
@@ -186,8 +191,11 @@ class Rooms:
             start = after_seq if isinstance(after_seq, int) else 0
             window = await log_.read(view.slug, start, view.resume_window_seconds)
             history, gap = resume_history(after_seq, epoch, window, first_seq)
-        async with self.db() as db:
-            consent = await room_store.consent_of(db, view.id, conn.user_id)
+        if self.consent_reader is not None:
+            consent = await self.consent_reader(view, conn.user_id)
+        else:
+            async with self.db() as db:
+                consent = await room_store.consent_of(db, view.id, conn.user_id)
         muted = await self.muted_until(view.slug, conn.user_id)
         pinned: list[dict[str, Any]] = []
         hands: list[str] = []
@@ -316,11 +324,14 @@ class Rooms:
     async def _permissions(self, draft: Draft) -> Refusal | None:
         conn, room = draft.conn, self.views.get(draft.conn.room, draft.room)
         draft.room = room
-        if conn.moderator or draft.extra.get("approved"):
+        if draft.extra.get("approved"):
             return None
+        # Mutes bind facilitators too (an admin may mute one); lock and slow mode do not.
         muted = await self.muted_until(room.slug, conn.user_id)
         if muted is not False:
             return Refusal("muted", "a facilitator has muted you for now")
+        if conn.moderator:
+            return None
         if room.locked:
             return Refusal("locked", "only facilitators may post while the room is locked")
         if room.slow_mode_seconds > 0:
@@ -389,8 +400,12 @@ class Rooms:
     async def _consent(self, conn: Conn, view: RoomView, frame: Consent) -> list[str]:
         if view.transcripts != "opt_in":
             return [error_frame("forbidden", "this room keeps no transcript", frame.ref)]
-        async with self.db() as db:
-            await room_store.set_consent(db, view.id, conn.user_id, frame.recorded)
+        if self.consent_writer is not None:
+            if not await self.consent_writer(view, conn.user_id, frame.recorded):
+                return [error_frame("forbidden", "this room keeps no transcript", frame.ref)]
+        else:
+            async with self.db() as db:
+                await room_store.set_consent(db, view.id, conn.user_id, frame.recorded)
         conn.extra["consent"] = frame.recorded
         reply: dict[str, Any] = {"type": "consent", "recorded": frame.recorded}
         if frame.ref is not None:
@@ -417,6 +432,10 @@ class Rooms:
         self, room: str, header: dict[str, Any], frame: str, sockets: list[Conn]
     ) -> None:
         kind = header.get("k")
+        listener = self.control_listeners.get(str(kind))
+        if listener is not None:
+            listener(room, header, frame, sockets)
+            return
         if kind == "room":
             view = RoomView(**orjson.loads(frame))
             old = self.views.get(room)

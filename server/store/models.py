@@ -148,13 +148,15 @@ class RecordedMessage(Base):
     )
     room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
     message_id: Mapped[str] = mapped_column(String(32))
-    seq: Mapped[int] = mapped_column(BigInteger)
-    epoch: Mapped[str] = mapped_column(String(32))
+    # Null until the message is published and numbered (it is stored before it is sent).
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    epoch: Mapped[str | None] = mapped_column(String(32), nullable=True)
     author_id: Mapped[str] = mapped_column(String(32))
     author: Mapped[dict[str, Any]] = mapped_column(JSON)
     key_id: Mapped[str] = mapped_column(String(32))
     body_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     ts: Mapped[int] = mapped_column(BigInteger)
+    stored_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class AuditEntry(Base):

@@ -1,0 +1,114 @@
+"""Transcript endpoints (PROTOCOL §2; the export is a Hearth addition, see the README):
+read a room's recorded messages, erase one's own, export a period as Markdown or JSON."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..rooms.access import effective_role, may_enter, may_moderate, may_read_transcript
+from ..rooms.settings import RoomView
+from ..store import rooms as room_store
+from ..store.ids import now_ms
+from ..transcripts.export import as_json, as_markdown, file_name
+from ..transcripts.setup import Transcripts
+from .auth import Caller, require_caller
+from .errors import ApiError, json_response
+from .state import Hearth
+
+__all__ = ["routes"]
+
+_WHOLE = re.compile(r"^[0-9]{1,15}$")  # 15 digits: past year 30000 in ms, and any seq
+
+
+def _transcripts(hearth: Hearth) -> Transcripts:
+    part: Transcripts = hearth.extras["transcripts"]
+    return part
+
+
+def _int_param(request: Request, name: str, low: int, high: int | None, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not _WHOLE.match(raw) or int(raw) < low or (high is not None and int(raw) > high):
+        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise ApiError("invalid", f"{name} must be a whole number {span}")
+    return int(raw)
+
+
+async def _readable_room(hearth: Hearth, caller: Caller, slug: str) -> tuple[RoomView, str]:
+    """The room and the caller's role there, if they may read its transcript: 404 if they may
+    not enter (no hint it exists), 403 if they may enter but not read."""
+    async with hearth.db() as db:
+        view = await room_store.room_by_slug(db, slug)
+        if view is None:
+            raise ApiError("not_found", "no such room")
+        room_role = await room_store.role_of(db, view.id, caller.user.id)
+        banned = await room_store.is_banned(db, view.id, caller.user.id)
+    enters = may_enter(view, caller.user.is_admin, room_role, banned)
+    if not enters:
+        raise ApiError("not_found", "no such room")
+    role = effective_role(caller.user.is_admin, room_role)
+    if not may_read_transcript(view, role, enters):
+        raise ApiError("forbidden", "only this room's facilitators may read its transcript")
+    return view, role
+
+
+async def read_transcript(request: Request) -> Response:
+    hearth: Hearth = request.app.state.hearth
+    caller = await require_caller(hearth, request)
+    view, _ = await _readable_room(hearth, caller, request.path_params["slug"])
+    after_seq = _int_param(request, "after_seq", 0, None, 0)
+    limit = _int_param(request, "limit", 1, 500, 100)
+    messages = await _transcripts(hearth).transcript.page(view, after_seq, limit)
+    return json_response({"messages": messages})
+
+
+async def erase_mine(request: Request) -> Response:
+    hearth: Hearth = request.app.state.hearth
+    caller = await require_caller(hearth, request, changes=True)
+    async with hearth.db() as db:
+        view = await room_store.room_by_slug(db, request.path_params["slug"])
+    if view is None:
+        raise ApiError("not_found", "no such room")
+    erased = await _transcripts(hearth).transcript.erase_author(view, caller.user.id)
+    return json_response({"deleted": len(erased)})
+
+
+async def export_transcript(request: Request) -> Response:
+    hearth: Hearth = request.app.state.hearth
+    caller = await require_caller(hearth, request)
+    view, role = await _readable_room(hearth, caller, request.path_params["slug"])
+    if not may_moderate(role):
+        raise ApiError("forbidden", "only this room's facilitators may export its transcript")
+    kind = request.query_params.get("format", "md")
+    if kind not in ("md", "json"):
+        raise ApiError("invalid", "format must be md or json")
+    now = now_ms()
+    since = _int_param(request, "since", 0, None, 0)
+    until = _int_param(request, "until", 0, None, now)
+    if since > until:
+        raise ApiError("invalid", "since must not be after until")
+    messages = await _transcripts(hearth).transcript.period(view, since, until)
+    if messages is None:
+        raise ApiError("invalid", "too many messages in that period: narrow since and until")
+    who = caller.user.username
+    headers = {
+        "Content-Disposition": f'attachment; filename="{file_name(view, since, until, kind)}"',
+        "Cache-Control": "no-store",
+    }
+    if kind == "json":
+        body = as_json(view, since, until, messages, who, now)
+        return Response(body, media_type="application/json", headers=headers)
+    text = as_markdown(view, since, until, messages, who, now)
+    return Response(text, media_type="text/markdown; charset=utf-8", headers=headers)
+
+
+routes = [
+    Route("/api/rooms/{slug}/transcript", read_transcript, methods=["GET"]),
+    Route("/api/rooms/{slug}/transcript/mine", erase_mine, methods=["DELETE"]),
+    Route("/api/rooms/{slug}/transcript/export", export_transcript, methods=["GET"]),
+]

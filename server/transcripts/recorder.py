@@ -1,0 +1,76 @@
+"""The recording step of the send pipeline (the last step: after moderation hooks).
+
+A message is recorded iff its author consents in the room, the room records (`opt_in`, read
+from the live room view) and the row is committed before the message is published. Nothing
+of a message that is not recorded reaches the database or the logs.
+
+When the database fails (or does not answer within the writer's wait, or a consent the
+cache does not hold cannot be read), the message is not sent at all: the author gets
+`unavailable` and may retry. Sending it unrecorded instead would silently break the
+author's choice to have it recorded; and marking it recorded would be a lie. The row of a
+message refused this way may still be committed later, unnumbered: it never enters the
+transcript and `orphans.py` deletes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from ..broker.base import Appended
+from ..rooms.sending import Draft, Refusal
+from ..sealing import Sealer
+from ..store.ids import now_ms
+from .bodies import sealed_row
+from .consent import ConsentBook
+from .writer import GroupWriter
+
+__all__ = ["NOT_STORED", "Recorder"]
+
+log = logging.getLogger("hearth.transcripts")
+
+NOT_STORED = Refusal(
+    "unavailable", "not sent: the transcript cannot be saved right now; try again in a moment"
+)
+
+
+class Recorder:
+    """Decides, seals and stores; numbers the row once the message is published."""
+
+    def __init__(self, book: ConsentBook, writer: GroupWriter, sealer: Sealer) -> None:
+        self.book = book
+        self.writer = writer
+        self.sealer = sealer
+
+    async def step(self, draft: Draft) -> Refusal | None:
+        """The pipeline step: sets `draft.recorded` once the row is durable; refuses the send
+        (`unavailable`) when it cannot be stored."""
+        room, user_id = draft.room, draft.conn.user_id
+        if room.transcripts != "opt_in":
+            return None
+        try:
+            if not await self.book.consents(room, user_id):
+                return None
+            stored = await self.writer.store(sealed_row(self.sealer, room.id, draft, now_ms()))
+        except Exception as exc:  # consent unknown (cache miss) or the row not stored
+            log.warning("a recorded message was not sent: storing it failed (%s)", _name(exc))
+            return NOT_STORED
+        if not stored:  # the database says the author no longer consents: our cache was old
+            self.book.forget(room.id, user_id)
+            return None
+        draft.recorded = True
+        draft.after.append(self._numbering(room.id, draft.id))
+        return None
+
+    def _numbering(self, room_id: str, message_id: str) -> Callable[[Appended], Awaitable[None]]:
+        async def number(appended: Appended) -> None:
+            try:
+                await self.writer.number(room_id, message_id, appended.seq, appended.epoch)
+            except Exception as exc:  # delivered already; `orphans.py` numbers it later
+                log.warning("numbering a recorded message failed (%s)", _name(exc))
+
+        return number
+
+
+def _name(exc: BaseException) -> str:
+    return type(exc).__name__

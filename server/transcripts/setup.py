@@ -1,0 +1,50 @@
+"""Builds a process's transcript part and plugs it into the rooms (from the app's lifespan)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from ..config import Settings
+from ..rooms.live import Rooms
+from ..store.engine import DbSession
+from .consent import CONSENT_EVENT, ConsentBook
+from .keys import transcript_sealer
+from .recorder import Recorder
+from .transcript import Transcript
+from .upkeep import Upkeep
+from .writer import GroupWriter
+
+__all__ = ["Transcripts"]
+
+
+class Transcripts:
+    """Consent, recording (group commit), the stored transcript and its upkeep."""
+
+    def __init__(self, settings: Settings, db: async_sessionmaker[DbSession], rooms: Rooms) -> None:
+        self.sealer = transcript_sealer(settings)
+        self.consents = ConsentBook(db, rooms.publish)
+        self.writer = GroupWriter(db)
+        self.recorder = Recorder(self.consents, self.writer, self.sealer)
+        self.transcript = Transcript(db, self.sealer)
+        self.upkeep = Upkeep(db, rooms.backplane.log, settings.purge_interval_seconds)
+
+    def attach(self, rooms: Rooms) -> None:
+        """Register with the rooms. Call after every other pipeline step is added: recording
+        must come last, so that nothing refused later is ever stored."""
+        rooms.add_step(self.recorder.step)
+        rooms.erasers.append(self.transcript.erase)
+        rooms.author_erasers.append(self.transcript.erase_author)
+        rooms.message_readers.append(self.transcript.message)
+        rooms.consent_reader = self.consents.on_entry
+        rooms.consent_writer = self.consents.change
+        rooms.control_listeners[CONSENT_EVENT] = self.consents.on_event
+
+    async def start(self) -> None:
+        """Start the group writer and the upkeep task."""
+        await self.writer.start()
+        await self.upkeep.start()
+
+    async def close(self) -> None:
+        """Write what is waiting and stop."""
+        await self.upkeep.close()
+        await self.writer.close()

@@ -1,0 +1,180 @@
+"""Group commit of transcript rows: concurrent sends share one transaction.
+
+A send whose author consents waits here until its row is committed (durable before
+delivered). The writer takes every row waiting when it wakes, lingers a moment for more
+(up to `max_rows`), then in one transaction numbers rows already published, checks the
+authors still consent (in the database, the truth), inserts their rows in one statement and
+commits; each waiter learns whether its row was stored. Rows of authors who no longer
+consent are not written. One row the database refuses does not sink the others: on an
+integrity error each is retried alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from ..store.engine import DbSession
+from . import store
+
+__all__ = ["GroupWriter"]
+
+log = logging.getLogger("hearth.transcripts")
+
+MAX_ROWS = 200
+LINGER_SECONDS = 0.002
+WAIT_SECONDS = 10.0
+
+
+@dataclass(slots=True)
+class _Insert:
+    row: dict[str, Any]
+    done: asyncio.Future[bool]
+
+
+@dataclass(slots=True)
+class _Number:
+    key: tuple[str, str, int, str]  # room id, message id, seq, epoch
+    done: asyncio.Future[bool]
+
+
+def _future() -> asyncio.Future[bool]:
+    future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    # A waiter that timed out no longer reads its outcome: mark it read so the loop does
+    # not log it (the error could name SQL parameters).
+    future.add_done_callback(lambda f: None if f.cancelled() else f.exception())
+    return future
+
+
+class GroupWriter:
+    """Writes transcript rows in batches; one transaction at a time per process."""
+
+    def __init__(
+        self,
+        db: async_sessionmaker[DbSession],
+        max_rows: int = MAX_ROWS,
+        linger: float = LINGER_SECONDS,
+        wait: float = WAIT_SECONDS,
+    ) -> None:
+        self._db = db
+        self._max_rows = max_rows
+        self._linger = linger
+        self._wait = wait
+        self._inserts: deque[_Insert] = deque()
+        self._numbers: deque[_Number] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.batches = 0  # transactions committed (for tests and metrics)
+
+    async def start(self) -> None:
+        """Start the background writer."""
+        self._task = asyncio.create_task(self._run(), name="hearth-transcript-writer")
+
+    async def close(self) -> None:
+        """Write what is waiting, then stop."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def store(self, row: dict[str, Any]) -> bool:
+        """Commit one sealed row with the others waiting. True: stored; False: its author no
+        longer consents (nothing written). Raises if the database failed or did not answer
+        in time (the row may still be written later, unnumbered; `orphans.py` clears it)."""
+        if self._closing:
+            raise RuntimeError("the transcript writer is closed")
+        item = _Insert(row, _future())
+        self._inserts.append(item)
+        self._wake.set()
+        return await asyncio.wait_for(asyncio.shield(item.done), self._wait)
+
+    async def number(self, room_id: str, message_id: str, seq: int, epoch: str) -> None:
+        """Give a stored row its place once published (batched like inserts)."""
+        item = _Number((room_id, message_id, seq, epoch), _future())
+        self._numbers.append(item)
+        self._wake.set()
+        await asyncio.wait_for(asyncio.shield(item.done), self._wait)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self._inserts and not self._numbers:
+                if self._closing:
+                    return
+                continue
+            if self._linger > 0 and len(self._inserts) + len(self._numbers) < self._max_rows:
+                await asyncio.sleep(self._linger)
+            inserts = _take(self._inserts, self._max_rows)
+            numbers = _take(self._numbers, self._max_rows - len(inserts))
+            try:
+                await self._flush(inserts, numbers)
+            except Exception as exc:  # never let the writer die: fail this batch only
+                _fail([*inserts, *numbers], exc)
+            if self._inserts or self._numbers or self._closing:
+                self._wake.set()
+
+    async def _flush(self, inserts: list[_Insert], numbers: list[_Number]) -> None:
+        try:
+            stored = await self._commit(inserts, numbers)
+        except IntegrityError:
+            log.warning("a transcript batch was refused; writing its rows one by one")
+            await self._one_by_one(inserts, numbers)
+            return
+        except Exception as exc:
+            log.warning("could not write a transcript batch (%s)", type(exc).__name__)
+            _fail([*inserts, *numbers], exc)
+            return
+        _settle(inserts, numbers, stored)
+
+    async def _one_by_one(self, inserts: list[_Insert], numbers: list[_Number]) -> None:
+        groups: list[tuple[list[_Insert], list[_Number]]] = [([], numbers)]
+        groups += [([item], []) for item in inserts]
+        for group_inserts, group_numbers in groups:
+            try:
+                stored = await self._commit(group_inserts, group_numbers)
+            except Exception as exc:
+                _fail([*group_inserts, *group_numbers], exc)
+            else:
+                _settle(group_inserts, group_numbers, stored)
+
+    async def _commit(self, inserts: list[_Insert], numbers: list[_Number]) -> set[str]:
+        """One transaction; the message ids of the rows inserted."""
+        async with self._db() as db:
+            await store.number_rows(db, [item.key for item in numbers])
+            rows = [item.row for item in inserts]
+            allowed = await store.consenting(db, ((r["room_id"], r["author_id"]) for r in rows))
+            kept = [r for r in rows if (r["room_id"], r["author_id"]) in allowed]
+            await store.insert_rows(db, kept)
+            await db.commit()
+        self.batches += 1
+        return {r["message_id"] for r in kept}
+
+
+def _take(queue: deque[Any], n: int) -> list[Any]:
+    return [queue.popleft() for _ in range(min(n, len(queue)))]
+
+
+def _settle(inserts: Sequence[_Insert], numbers: Sequence[_Number], stored: set[str]) -> None:
+    for item in inserts:
+        if not item.done.done():
+            item.done.set_result(item.row["message_id"] in stored)
+    for number in numbers:
+        if not number.done.done():
+            number.done.set_result(True)
+
+
+def _fail(items: Sequence[_Insert | _Number], exc: Exception) -> None:
+    for item in items:
+        if not item.done.done():
+            item.done.set_exception(exc)

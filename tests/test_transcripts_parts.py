@@ -1,0 +1,367 @@
+"""The transcript's parts on their own: key files and Markdown escaping (pure), then group
+commit, the consent cache, erasing and unnumbered rows against real SQLite and PostgreSQL
+databases in this process."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from server.broker.memory import memory_backplane
+from server.config import Settings, load_settings, transcript_keys
+from server.rooms.hub import Conn
+from server.rooms.sending import Draft
+from server.rooms.settings import RoomView
+from server.sealing import Sealer
+from server.store import rooms as room_store
+from server.store import users as user_store
+from server.store.engine import DbSession, make_engine, make_sessions
+from server.store.models import RecordedMessage
+from server.store.schema import upgrade_in_thread
+from server.transcripts.bodies import open_message, sealed_row
+from server.transcripts.consent import CONSENT_EVENT, ConsentBook
+from server.transcripts.keys import DERIVED_KEY_ID, transcript_sealer
+from server.transcripts.markdown import escape_line, quote_block
+from server.transcripts.orphans import settle_unnumbered
+from server.transcripts.transcript import Transcript
+from server.transcripts.writer import GroupWriter
+from tests.support.client import unique
+from tests.support.pg import async_url, create_database, drop_database
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def key_line(key_id: str, size: int = 32) -> str:
+    return f"{key_id}:{base64.b64encode(secrets.token_bytes(size)).decode()}"
+
+
+# -- pure: key files, sealing, Markdown ------------------------------------------------------
+
+
+def test_key_file_lines_current_first() -> None:
+    one, two = key_line("k2"), key_line("k1")
+    keys = transcript_keys(f"# rotated on Tuesday\n\n{one}\n  {two}  \n")
+    assert [k for k, _ in keys] == ["k2", "k1"]
+    assert keys[0][1] == one.split(":", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "# only a comment\n",
+        "k1\n",
+        key_line("k1", 16),
+        key_line("bad id!"),
+        f"{key_line('k1')}\n{key_line('k1')}",
+        "k1:not base64!",
+    ],
+    ids=["empty", "comment", "no-key", "short", "bad-id", "twice", "not-base64"],
+)
+def test_bad_key_files_are_refused(text: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        transcript_keys(text)
+    for line in text.splitlines():  # the error never shows key material
+        if ":" in line:
+            assert line.split(":", 1)[1] not in str(refused.value)
+
+
+def test_settings_read_the_key_file_named_by_the_environment(tmp_path: Path) -> None:
+    key_file = tmp_path / "t.key"
+    key_file.write_text(key_line("k9") + "\n")
+    env = {
+        "HEARTH_CONFIG": str(tmp_path / "none.toml"),
+        "HEARTH_SECRET_KEY": "s" * 32,
+        "HEARTH_TRANSCRIPT_KEY_FILE": str(key_file),
+    }
+    (tmp_path / "none.toml").write_text("")
+    settings = load_settings(env)
+    assert [k for k, _ in settings.transcript_keys] == ["k9"]
+    sealer = transcript_sealer(settings)
+    assert sealer.current == "k9"
+    # Rows sealed with the secret-derived key, before a key file existed, still open.
+    derived = transcript_sealer(Settings(secret_key="s" * 32))
+    assert derived.current == DERIVED_KEY_ID
+    key_id, sealed = derived.seal_bytes("before the key file")
+    assert sealer.open_bytes(key_id, sealed) == "before the key file"
+    (tmp_path / "bad.key").write_text("k1:short\n")
+    with pytest.raises(ValueError):
+        load_settings({**env, "HEARTH_TRANSCRIPT_KEY_FILE": str(tmp_path / "bad.key")})
+
+
+def test_markdown_escapes_every_construct() -> None:
+    assert escape_line("*a* _b_ `c` [d](e) <f> #g !h |i| ~j~ $k$ &l; \\m") == (
+        "\\*a\\* \\_b\\_ \\`c\\` \\[d\\]\\(e\\) \\<f\\> \\#g \\!h \\|i\\| \\~j\\~ \\$k\\$ "
+        "\\&l; \\\\m"
+    )
+    assert escape_line("plain, simple; what? 'yes' \"no\" 50% a/b") == (
+        "plain, simple; what? 'yes' \"no\" 50% a/b"
+    )
+    assert escape_line("two\nlines\ttab") == "two lines tab"
+    assert escape_line("    four spaces") == "&#32;&#32;&#32;&#32;four spaces"
+
+
+def test_quote_block_keeps_lines_literal() -> None:
+    assert quote_block("one\ntwo\r\n\n  three\rfour\\") == (
+        "> one\\\n> two\n>\n> &#32;&#32;three\\\n> four\\\\"
+    )
+    assert quote_block("") == ">"
+
+
+def test_a_sealed_body_opens_only_in_its_own_row() -> None:
+    sealer = Sealer({"k1": secrets.token_bytes(32)}, "k1")
+    conn = Conn("c", "room", "u1", "alice", "Alice", False, "member", "s", 1)
+    draft = Draft(conn, RoomView(id="r1", slug="room", title="T"), "my words", None)
+    row = RecordedMessage(**sealed_row(sealer, "r1", draft, 0))
+    row.seq = 7
+    assert b"my words" not in row.body_sealed
+    assert open_message(sealer, row, "room")["body"] == "my words"
+    moved = RecordedMessage(**sealed_row(sealer, "r1", draft, 0))
+    moved.message_id, moved.seq = "another", 8
+    moved.body_sealed = row.body_sealed
+    with pytest.raises(Exception):  # noqa: B017 - cryptography's InvalidTag
+        open_message(sealer, moved, "room")
+
+
+# -- against real databases ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A migrated database of each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'parts.db'}"
+        await upgrade_in_thread(url)
+        yield url
+        return
+    name = await create_database()
+    url = async_url(name)
+    await upgrade_in_thread(url)
+    yield url
+    await drop_database(name)
+
+
+@pytest.fixture
+async def sessions(database: str) -> AsyncIterator[async_sessionmaker[DbSession]]:
+    engine = make_engine(database)
+    yield make_sessions(engine)
+    await engine.dispose()
+
+
+async def a_room(db: async_sessionmaker[DbSession], transcripts: str = "opt_in") -> RoomView:
+    async with db() as session:
+        view = await room_store.create_room(
+            session, RoomView(id="", slug=unique("tp-"), title="Parts", transcripts=transcripts)
+        )
+    assert view is not None
+    return view
+
+
+async def a_user(db: async_sessionmaker[DbSession], consents_in: RoomView | None = None) -> Any:
+    async with db() as session:
+        user = await user_store.create_user(session, unique("tp"), "Someone", "not-a-hash")
+        assert user is not None
+        if consents_in is not None:
+            await room_store.set_consent(session, consents_in.id, user.id, True)
+    return user
+
+
+def draft_of(room: RoomView, user: Any, body: str) -> Draft:
+    conn = Conn("c", room.slug, user.id, user.username, "Someone", False, "member", "s", 1)
+    return Draft(conn, room, body, None)
+
+
+SEALER = Sealer({"k1": secrets.token_bytes(32)}, "k1")
+
+
+async def test_group_commit_writes_concurrent_rows_in_few_transactions(
+    sessions: async_sessionmaker[DbSession],
+) -> None:
+    room = await a_room(sessions)
+    yes = [await a_user(sessions, consents_in=room) for _ in range(3)]
+    no = await a_user(sessions)
+    writer = GroupWriter(sessions)
+    await writer.start()
+    try:
+        drafts = [draft_of(room, yes[i % 3], f"words {i}") for i in range(120)]
+        drafts += [draft_of(room, no, "not consenting")]
+        rows = [sealed_row(SEALER, room.id, d, int(time.time() * 1000)) for d in drafts]
+        results = await asyncio.gather(*(writer.store(r) for r in rows))
+        assert results == [True] * 120 + [False]
+        assert writer.batches <= 3
+        before = writer.batches
+        await asyncio.gather(
+            *(writer.number(room.id, d.id, i + 1, "e1") for i, d in enumerate(drafts[:120]))
+        )
+        assert writer.batches - before <= 3
+    finally:
+        await writer.close()
+    page = await Transcript(sessions, SEALER).page(room, 0, 500)
+    assert [m["body"] for m in page] == [f"words {i}" for i in range(120)]
+    assert [m["seq"] for m in page] == list(range(1, 121))
+    assert all(m["author"]["id"] != no.id for m in page)
+
+
+async def test_one_refused_row_does_not_sink_its_batch(
+    sessions: async_sessionmaker[DbSession],
+) -> None:
+    room = await a_room(sessions)
+    user = await a_user(sessions, consents_in=room)
+    writer = GroupWriter(sessions)
+    await writer.start()
+    try:
+        twin = draft_of(room, user, "first")
+        rows = [sealed_row(SEALER, room.id, twin, 1), sealed_row(SEALER, room.id, twin, 1)]
+        rows += [sealed_row(SEALER, room.id, draft_of(room, user, "ok"), 1)]
+        results = await asyncio.gather(*(writer.store(r) for r in rows), return_exceptions=True)
+        assert results[0] is True and results[2] is True
+        assert isinstance(results[1], IntegrityError)
+    finally:
+        await writer.close()
+
+
+async def test_the_writer_checks_consent_in_the_database(
+    sessions: async_sessionmaker[DbSession],
+) -> None:
+    room = await a_room(sessions)
+    user = await a_user(sessions, consents_in=room)
+    writer = GroupWriter(sessions)
+    await writer.start()
+    try:
+        assert await writer.store(sealed_row(SEALER, room.id, draft_of(room, user, "a"), 1))
+        async with sessions() as db:
+            await room_store.set_consent(db, room.id, user.id, False)
+        assert not await writer.store(sealed_row(SEALER, room.id, draft_of(room, user, "b"), 1))
+        # A room switched off records nobody, whatever consent is left in the database.
+        off = await a_room(sessions, transcripts="off")
+        async with sessions() as db:
+            await room_store.set_consent(db, off.id, user.id, True)  # left from before
+        assert not await writer.store(sealed_row(SEALER, off.id, draft_of(off, user, "c"), 1))
+    finally:
+        await writer.close()
+
+
+async def test_consent_is_cached_and_changes_are_announced(
+    sessions: async_sessionmaker[DbSession],
+) -> None:
+    room = await a_room(sessions)
+    user = await a_user(sessions)
+    announced: list[tuple[str, dict[str, Any]]] = []
+
+    async def publish(slug: str, header: dict[str, Any], frame: str) -> None:
+        announced.append((slug, header))
+
+    now = [1000.0]
+    book = ConsentBook(sessions, publish, ttl=60, clock=lambda: now[0])
+    assert await book.consents(room, user.id) is False
+    async with sessions() as db:  # changed behind the cache's back
+        await room_store.set_consent(db, room.id, user.id, True)
+    assert await book.consents(room, user.id) is False  # answered without a query
+    now[0] += 61
+    assert await book.consents(room, user.id) is True  # expired: read again
+
+    assert await book.change(room, user.id, False) is True
+    assert await book.consents(room, user.id) is False
+    assert announced == [
+        (room.slug, {"k": CONSENT_EVENT, "room_id": room.id, "u": user.id, "p": book.process})
+    ]
+    async with sessions() as db:
+        assert await room_store.consent_of(db, room.id, user.id) is False
+        await room_store.set_consent(db, room.id, user.id, True)
+    book.on_event(room.slug, announced[0][1], "{}", [])  # its own event: ignored
+    assert await book.consents(room, user.id) is False
+    book.on_event(room.slug, {**announced[0][1], "p": "another process"}, "{}", [])
+    assert await book.consents(room, user.id) is True
+
+    off = await a_room(sessions, transcripts="off")
+    assert await book.change(off, user.id, True) is False
+    async with sessions() as db:
+        assert await room_store.consent_of(db, off.id, user.id) is False
+    assert await book.consents(off, user.id) is False
+
+
+async def test_erasing_from_the_transcript(sessions: async_sessionmaker[DbSession]) -> None:
+    room = await a_room(sessions)
+    alice = await a_user(sessions, consents_in=room)
+    bob = await a_user(sessions, consents_in=room)
+    writer = GroupWriter(sessions)
+    await writer.start()
+    drafts = [draft_of(room, who, f"m{i}") for i, who in enumerate([alice, bob, alice, bob])]
+    try:
+        for seq, d in enumerate(drafts, 1):
+            assert await writer.store(sealed_row(SEALER, room.id, d, 1))
+            await writer.number(room.id, d.id, seq, "e")
+    finally:
+        await writer.close()
+    transcript = Transcript(sessions, SEALER)
+    assert (await transcript.message(room, drafts[1].id) or {})["body"] == "m1"
+    await transcript.erase(room, [drafts[1].id, "unknown"])
+    assert await transcript.message(room, drafts[1].id) is None
+    assert sorted(await transcript.erase_author(room, alice.id)) == sorted(
+        [drafts[0].id, drafts[2].id]
+    )
+    assert [m["id"] for m in await transcript.page(room, 0, 10)] == [drafts[3].id]
+
+
+async def test_unnumbered_rows_are_numbered_or_deleted(
+    sessions: async_sessionmaker[DbSession],
+) -> None:
+    room = await a_room(sessions)
+    user = await a_user(sessions, consents_in=room)
+    plane = memory_backplane()
+    published, never, recent = (draft_of(room, user, w) for w in ("sent", "lost", "recent"))
+    old = int(time.time() * 1000) - 120_000
+    writer = GroupWriter(sessions)
+    await writer.start()
+    try:
+        for d, stored_at in ((published, old), (never, old), (recent, int(time.time() * 1000))):
+            assert await writer.store(sealed_row(SEALER, room.id, d, stored_at))
+    finally:
+        await writer.close()
+    appended = await plane.log.append(
+        room.slug,
+        "ch",
+        "{}",
+        '{"type":"message","seq":',
+        "}",
+        published.id,
+        user.id,
+        None,
+        300,
+        None,
+    )
+    numbered, deleted = await settle_unnumbered(sessions, plane.log)
+    assert numbered == 1 and deleted >= 1  # other tests' rows here were never published
+    async with sessions() as db:
+        rows = {
+            r.message_id: r
+            for r in (
+                await db.execute(select(RecordedMessage).where(RecordedMessage.room_id == room.id))
+            ).scalars()
+        }
+    assert set(rows) == {published.id, recent.id}
+    assert rows[published.id].seq == appended.seq and rows[recent.id].seq is None
+    page = await Transcript(sessions, SEALER).page(room, 0, 10)
+    assert [m["id"] for m in page] == [published.id]
+    async with sessions() as db:  # rows from before stored_at existed are aged by ts
+        await db.execute(
+            update(RecordedMessage)
+            .where(RecordedMessage.message_id == recent.id)
+            .values(stored_at=None, ts=old)
+        )
+        await db.commit()
+    assert await settle_unnumbered(sessions, plane.log) == (0, 1)
+    async with sessions() as db:
+        left = (await db.execute(select(RecordedMessage.message_id))).scalars().all()
+    assert published.id in left and recent.id not in left
