@@ -140,7 +140,8 @@ def runner_from_config(
     order. Empty: the built-ins. Crisis support is always on, and runs first."""
     extra = [
         ConfiguredHook(name, load_hook(name), timeout, name in fail_open)
-        for name in names if ":" in name
+        for name in names
+        if ":" in name
     ]
     order = list(names) if names else None
     if order is not None and "crisis" not in order:

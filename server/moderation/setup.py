@@ -19,10 +19,10 @@ __all__ = ["build_moderation"]
 def build_moderation(settings: Settings, rooms: Rooms) -> Moderation:
     """Moderation with the configured hooks; its shared state sealed with the secret."""
     crisis = CrisisLanguage(load_phrases(settings.crisis_phrases_file))
-    runner = runner_from_config(settings.hooks, crisis, settings.hook_timeout_seconds,
-                                settings.hooks_fail_open)
+    runner = runner_from_config(
+        settings.hooks, crisis, settings.hook_timeout_seconds, settings.hooks_fail_open
+    )
     sealer = Sealer({"m1": derive_key(settings.secret_key, "moderation-state")}, "m1")
     moderation = Moderation(rooms, rooms.backplane.counters, sealer, runner)
     rooms.add_step(moderation.review.step)  # after permissions, before recording
     return moderation
-

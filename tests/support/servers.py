@@ -108,6 +108,7 @@ class Cluster:
     admin: tuple[str, str] = ("admin", "admin-password-1")
     servers: list[ServerProcess] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. PYTHONPATH for test hooks
 
     def start(self) -> Cluster:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
@@ -123,6 +124,7 @@ class Cluster:
         )
         if self.redis_url:
             env["HEARTH_REDIS_URL"] = self.redis_url
+        env.update(self.extra_env)
         self.env = env
         hearth_cli(env, "migrate")
         hearth_cli(env, "create-admin", self.admin[0], stdin=self.admin[1] + "\n")
