@@ -1,7 +1,9 @@
-"""The rooms this process serves: entering, the frames members send, and shared events.
+"""The rooms this process serves: their state, entering and leaving, publishing.
 
 Owns the hub and the send pipeline; talks to the backplane and (for consent and settings)
-the store. Every frame is authorized here, not only the handshake.
+the store. The frames members send are handled in `member_frames.py`, events from other
+processes in `events.py` (mixins of `Rooms`). Every frame is authorized, not only the
+handshake.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -18,27 +19,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..broker.base import Backplane
 from ..config import Settings
-from ..moderation.effects import apply_mod_event
 from ..store import rooms as room_store
 from ..store.engine import DbSession
-from ..wire.frames import (
-    REACTIONS,
-    AcceptAgreement,
-    ClientFrame,
-    Consent,
-    Hand,
-    Mod,
-    Ping,
-    React,
-    Report,
-    Send,
-    Typing,
-)
-from ..wire.out import encode, error_frame, with_ref
-from .access import effective_role, may_enter
+from ..wire.out import encode
+from .events import CONTROL_CHANNEL, RoomEvents
 from .hub import Conn, ControlHandler, Hub, publication, room_channel
+from .member_frames import MemberFrames
 from .resume import resume_history
-from .sending import Draft, Refusal, SendPipeline, Step
+from .sending import SendPipeline, Step
 from .settings import RoomView
 
 if TYPE_CHECKING:
@@ -48,13 +36,9 @@ __all__ = ["CONTROL_CHANNEL", "Rooms"]
 
 log = logging.getLogger("hearth.rooms")
 
-CONTROL_CHANNEL = "hearth:control"
-# Refusals after which a crisis message still reaches the facilitators.
-UNHEARD = {"muted": "muted", "locked": "the room was locked", "slow_mode": "slow mode was on"}
 
-
-class Rooms:
-    """Live rooms of this process."""
+class Rooms(MemberFrames, RoomEvents):
+    """Live rooms of this process: state, entering and leaving, publishing."""
 
     def __init__(
         self, settings: Settings, backplane: Backplane, db: async_sessionmaker[DbSession]
@@ -127,10 +111,6 @@ class Rooms:
         for conns in list(self.hub.rooms.values()):
             for conn in conns:
                 conn.stop(1001, "server shutting down")
-
-    def all_sockets(self) -> list[Conn]:
-        """Every local socket."""
-        return [c for conns in self.hub.rooms.values() for c in conns]
 
     # -- room settings -------------------------------------------------------------------
 
@@ -254,250 +234,6 @@ class Rooms:
         except Exception:  # the backend is down: heartbeat expiry announces it later
             log.warning("could not record a departure; presence expiry will", exc_info=True)
 
-    # -- frames from members -------------------------------------------------------------
-
-    async def handle(self, conn: Conn, frame: ClientFrame) -> list[str]:
-        """Act on one decoded frame; returns the frames for this socket alone (errors...)."""
-        view = self.views.get(conn.room)
-        if view is None:
-            return [error_frame("not_found", "room is gone", frame.ref)]
-        match frame:
-            case Ping():
-                return [_pong(frame.ref)]
-            case Send():
-                return await self._send(conn, view, frame)
-            case Typing():
-                text = encode({"type": "typing", "user_id": conn.user_id})
-                await self.publish(view.slug, {"a": "others", "u": conn.user_id}, text)
-                return []
-            case React():
-                return await self._react(conn, view, frame)
-            case Hand():
-                if self.moderation is not None:
-                    await self.moderation.state.set_hand(view.slug, conn.user_id, frame.raised)
-                text = encode({"type": "hand", "user_id": conn.user_id, "raised": frame.raised})
-                await self.publish(view.slug, _origin(conn, frame.ref), text)
-                return []
-            case Consent():
-                return await self._consent(conn, view, frame)
-            case AcceptAgreement():
-                return []
-            case Report() | Mod():
-                return await self.moderation_frame(conn, view, frame)
-        return [error_frame("invalid", "unknown frame type", frame.ref)]
-
-    async def moderation_frame(self, conn: Conn, view: RoomView, frame: Report | Mod) -> list[str]:
-        """Reports (any member) and facilitator actions."""
-        if self.moderation is None:
-            return [error_frame("forbidden", "moderation is not available here", frame.ref)]
-        if isinstance(frame, Mod):
-            return await self.moderation.actions.handle(conn, view, frame)
-        problem = await self.moderation.review.report(conn, view, frame.message_id, frame.reason)
-        if problem is not None:
-            return [error_frame(problem, "no such message", frame.ref)]
-        reply: dict[str, Any] = {"type": "report_received", "message_id": frame.message_id}
-        if frame.ref is not None:
-            reply["ref"] = frame.ref
-        return [encode(reply)]
-
-    async def _send(self, conn: Conn, view: RoomView, frame: Send) -> list[str]:
-        result = await self.pipeline.run(Draft(conn, view, frame.body, frame.ref))
-        if isinstance(result, Refusal):
-            if result.silent:
-                return []
-            if result.code in UNHEARD and self.moderation is not None:
-                crisis = self.moderation.runner.hooks.get("crisis")
-                if crisis is not None and getattr(crisis.hook, "matches", None) is not None:
-                    if crisis.hook.matches(frame.body):  # type: ignore[attr-defined]
-                        await self.moderation.review.crisis_unheard(
-                            conn, view, frame.body, UNHEARD[result.code]
-                        )
-            return [
-                error_frame(
-                    result.code, result.message, frame.ref, result.retry_after, result.reason
-                )
-            ]
-        if result.duplicate:
-            return [with_ref(result.frame, frame.ref) if frame.ref is not None else result.frame]
-        return []
-
-    async def _permissions(self, draft: Draft) -> Refusal | None:
-        conn, room = draft.conn, self.views.get(draft.conn.room, draft.room)
-        draft.room = room
-        if draft.extra.get("approved"):
-            return None
-        # Mutes bind facilitators too (an admin may mute one); lock and slow mode do not.
-        muted = await self.muted_until(room.slug, conn.user_id)
-        if muted is not False:
-            return Refusal("muted", "a facilitator has muted you for now")
-        if conn.moderator:
-            return None
-        if room.locked:
-            return Refusal("locked", "only facilitators may post while the room is locked")
-        if room.slow_mode_seconds > 0:
-            last = await self.backplane.log.last_sent(room.slug, conn.user_id)
-            if last is not None:
-                wait = last + room.slow_mode_seconds - time.time()
-                if wait > 0:
-                    return Refusal("slow_mode", "slow mode is on", wait)
-        return None
-
-    async def muted_until(self, slug: str, user_id: str) -> int | None | bool:
-        """False if not muted; else when the mute ends (ms), None for until unmuted."""
-        if self.moderation is None:
-            return False
-        mutes = self.mutes.get(slug)
-        if mutes is None or slug not in self.hub.rooms:
-            mutes = await self.moderation.state.mutes(slug)
-            if slug in self.hub.rooms:
-                self.mutes[slug] = mutes
-        if user_id not in mutes:
-            return False
-        until = mutes[user_id]
-        if until is not None and until <= time.time() * 1000:
-            mutes.pop(user_id, None)
-            return False
-        return until
-
-    async def publish_held(self, view: RoomView, held: dict[str, Any]) -> None:
-        """Send a held message a facilitator approved, as its author, through the rest of
-        the pipeline (recording included)."""
-        author = held["author"]
-        conn = Conn(
-            id="held",
-            room=view.slug,
-            user_id=str(author["id"]),
-            username=str(held.get("username", "")),
-            display_name=str(author["display_name"]),
-            is_admin=False,
-            role=str(author["role"]),
-            session_id="",
-            queue_size=1,
-        )
-        draft = Draft(
-            conn, view, str(held["body"]), None, id=str(held["held_id"]), ts=int(held["ts"])
-        )
-        draft.extra["approved"] = True
-        await self.pipeline.run(draft)
-
-    async def _react(self, conn: Conn, view: RoomView, frame: React) -> list[str]:
-        if frame.reaction not in REACTIONS:
-            return [error_frame("invalid", "reaction must be nod, heart, hug or clap", frame.ref)]
-        found = await self.backplane.log.locate(frame.message_id)
-        if found is None or found[0] != view.slug:
-            return [error_frame("not_found", "no such message", frame.ref)]
-        text = encode(
-            {
-                "type": "reaction",
-                "message_id": frame.message_id,
-                "user_id": conn.user_id,
-                "reaction": frame.reaction,
-            }
-        )
-        await self.publish(view.slug, _origin(conn, frame.ref), text)
-        return []
-
-    async def _consent(self, conn: Conn, view: RoomView, frame: Consent) -> list[str]:
-        if view.transcripts != "opt_in":
-            return [error_frame("forbidden", "this room keeps no transcript", frame.ref)]
-        if self.consent_writer is not None:
-            if not await self.consent_writer(view, conn.user_id, frame.recorded):
-                return [error_frame("forbidden", "this room keeps no transcript", frame.ref)]
-        else:
-            async with self.db() as db:
-                await room_store.set_consent(db, view.id, conn.user_id, frame.recorded)
-        conn.extra["consent"] = frame.recorded
-        reply: dict[str, Any] = {"type": "consent", "recorded": frame.recorded}
-        if frame.ref is not None:
-            reply["ref"] = frame.ref
-        return [encode(reply)]
-
-    # -- events from the backplane -------------------------------------------------------
-
-    def _deliver(self, channel: str, data: str) -> None:
-        if channel == CONTROL_CHANNEL:
-            event = orjson.loads(data)
-            if event.get("k") == "logout":
-                for conn in self.all_sockets():
-                    if conn.session_id == event.get("s"):
-                        conn.stop(4401, "logged out")
-            return
-        self.hub.deliver(channel, data)
-
-    def _on_epoch(self, room: str, sockets: list[Conn]) -> None:
-        for conn in sockets:
-            conn.stop(1012, "numbering restarted: enter again")
-
-    def _on_control(
-        self, room: str, header: dict[str, Any], frame: str, sockets: list[Conn]
-    ) -> None:
-        kind = header.get("k")
-        listener = self.control_listeners.get(str(kind))
-        if listener is not None:
-            listener(room, header, frame, sockets)
-            return
-        if kind == "room":
-            view = RoomView(**orjson.loads(frame))
-            old = self.views.get(room)
-            self.views[room] = view
-            text = encode({"type": "room", "room": view.public()})
-            for conn in sockets:
-                if conn.live:
-                    conn.offer(text)
-            if old is None or old.access != view.access:
-                for conn in sockets:
-                    asyncio.create_task(self._recheck(conn))
-        elif kind == "recheck":
-            for conn in sockets:
-                if conn.user_id == header.get("u"):
-                    asyncio.create_task(self._recheck(conn))
-        elif kind == "mod":
-            apply_mod_event(self.hub, self.mutes, room, header, frame, sockets)
-        elif kind == "close":
-            for conn in sockets:
-                if conn.user_id == header.get("u"):
-                    conn.stop(int(header.get("code", 4403)), str(header.get("reason", "")))
-
-    async def _recheck(self, conn: Conn) -> None:
-        """Close a socket whose user may no longer be in the room; refresh its role."""
-        try:
-            async with self.db() as db:
-                view = self.views.get(conn.room) or await room_store.room_by_slug(db, conn.room)
-                if view is None:
-                    conn.stop(4404, "room is gone")
-                    return
-                role = await room_store.role_of(db, view.id, conn.user_id)
-                banned = await room_store.is_banned(db, view.id, conn.user_id)
-        except Exception:
-            log.exception("re-checking access failed")
-            return
-        if not may_enter(view, conn.is_admin, role, banned):
-            conn.stop(4403, "no longer allowed in this room")
-            return
-        conn.role = effective_role(conn.is_admin, role)
-
-    async def _presence_loop(self) -> None:
-        interval = max(self.settings.presence_ttl_seconds / 3, 0.5)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                live = [
-                    (c.room, c.user_id, c.id, encode(c.participant()))
-                    for c in self.all_sockets()
-                    if c.live
-                ]
-                await self.backplane.presence.heartbeat(live)
-                for room in list(self.hub.rooms):
-                    for gone in await self.backplane.presence.sweep(room):
-                        frame = encode(
-                            {"type": "presence", "user": orjson.loads(gone), "status": "left"}
-                        )
-                        await self.publish(room, {"a": "all"}, frame)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("presence heartbeat failed", exc_info=True)
-
 
 def _view_state(view: RoomView) -> dict[str, Any]:
     return {name: getattr(view, name) for name in view.__dataclass_fields__}
@@ -510,14 +246,3 @@ def _user_view(conn: Conn) -> dict[str, Any]:
         "display_name": conn.display_name,
         "is_admin": conn.is_admin,
     }
-
-
-def _origin(conn: Conn, ref: str | None) -> dict[str, Any]:
-    header: dict[str, Any] = {"a": "all", "c": conn.id}
-    if ref is not None:
-        header["r"] = ref
-    return header
-
-
-def _pong(ref: str | None) -> str:
-    return encode({"type": "pong", "ref": ref} if ref is not None else {"type": "pong"})

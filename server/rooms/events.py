@@ -1,0 +1,135 @@
+"""Events from the backplane: logouts, settings, access re-checks, moderation effects,
+numbering restarts, and keeping presence true across processes.
+
+A mixin of `Rooms` (server/rooms/live.py), which holds the state these methods use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ..broker.base import Backplane
+from ..config import Settings
+from ..moderation.effects import apply_mod_event
+from ..store import rooms as room_store
+from ..store.engine import DbSession
+from ..wire.out import encode
+from .access import effective_role, may_enter
+from .hub import Conn, ControlHandler, Hub
+from .settings import RoomView
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+__all__ = ["CONTROL_CHANNEL", "RoomEvents"]
+
+log = logging.getLogger("hearth.rooms")
+
+CONTROL_CHANNEL = "hearth:control"
+
+
+class RoomEvents:
+    """What a process does with publications that are not frames to pass on."""
+
+    settings: Settings
+    backplane: Backplane
+    db: async_sessionmaker[DbSession]
+    hub: Hub
+    views: dict[str, RoomView]
+    mutes: dict[str, dict[str, int | None]]
+    control_listeners: dict[str, ControlHandler]
+
+    def all_sockets(self) -> list[Conn]:
+        """Every local socket."""
+        return [c for conns in self.hub.rooms.values() for c in conns]
+
+    async def publish(self, slug: str, header: dict[str, Any], frame: str) -> None:
+        raise NotImplementedError
+
+    def _deliver(self, channel: str, data: str) -> None:
+        if channel == CONTROL_CHANNEL:
+            event = orjson.loads(data)
+            if event.get("k") == "logout":
+                for conn in self.all_sockets():
+                    if conn.session_id == event.get("s"):
+                        conn.stop(4401, "logged out")
+            return
+        self.hub.deliver(channel, data)
+
+    def _on_epoch(self, room: str, sockets: list[Conn]) -> None:
+        for conn in sockets:
+            conn.stop(1012, "numbering restarted: enter again")
+
+    def _on_control(
+        self, room: str, header: dict[str, Any], frame: str, sockets: list[Conn]
+    ) -> None:
+        kind = header.get("k")
+        listener = self.control_listeners.get(str(kind))
+        if listener is not None:
+            listener(room, header, frame, sockets)
+            return
+        if kind == "room":
+            view = RoomView(**orjson.loads(frame))
+            old = self.views.get(room)
+            self.views[room] = view
+            text = encode({"type": "room", "room": view.public()})
+            for conn in sockets:
+                if conn.live:
+                    conn.offer(text)
+            if old is None or old.access != view.access:
+                for conn in sockets:
+                    asyncio.create_task(self._recheck(conn))
+        elif kind == "recheck":
+            for conn in sockets:
+                if conn.user_id == header.get("u"):
+                    asyncio.create_task(self._recheck(conn))
+        elif kind == "mod":
+            apply_mod_event(self.hub, self.mutes, room, header, frame, sockets)
+        elif kind == "close":
+            for conn in sockets:
+                if conn.user_id == header.get("u"):
+                    conn.stop(int(header.get("code", 4403)), str(header.get("reason", "")))
+
+    async def _recheck(self, conn: Conn) -> None:
+        """Close a socket whose user may no longer be in the room; refresh its role."""
+        try:
+            async with self.db() as db:
+                view = self.views.get(conn.room) or await room_store.room_by_slug(db, conn.room)
+                if view is None:
+                    conn.stop(4404, "room is gone")
+                    return
+                role = await room_store.role_of(db, view.id, conn.user_id)
+                banned = await room_store.is_banned(db, view.id, conn.user_id)
+        except Exception:
+            log.exception("re-checking access failed")
+            return
+        if not may_enter(view, conn.is_admin, role, banned):
+            conn.stop(4403, "no longer allowed in this room")
+            return
+        conn.role = effective_role(conn.is_admin, role)
+
+    async def _presence_loop(self) -> None:
+        interval = max(self.settings.presence_ttl_seconds / 3, 0.5)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                live = [
+                    (c.room, c.user_id, c.id, encode(c.participant()))
+                    for c in self.all_sockets()
+                    if c.live
+                ]
+                await self.backplane.presence.heartbeat(live)
+                for room in list(self.hub.rooms):
+                    for gone in await self.backplane.presence.sweep(room):
+                        frame = encode(
+                            {"type": "presence", "user": orjson.loads(gone), "status": "left"}
+                        )
+                        await self.publish(room, {"a": "all"}, frame)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("presence heartbeat failed", exc_info=True)
