@@ -43,7 +43,10 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         ws_per_message_deflate=False,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
-        proxy_headers=False,
+        # Behind a load balancer: trust its X-Forwarded-For/-Proto (client address for
+        # throttles, https for Secure cookies) only from the addresses configured.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=5,

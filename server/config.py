@@ -61,6 +61,7 @@ class Settings:
     crisis_phrases_file: Path | None = None
     purge_interval_seconds: int = 3600
     presence_ttl_seconds: int = 30
+    forwarded_allow_ips: str = ""
     password_time_cost: int = 3
     password_memory_kib: int = 65536
 
@@ -136,6 +137,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         password_time_cost=int(accounts.get("password_hash_time_cost", 3)),
         password_memory_kib=int(accounts.get("password_hash_memory_kib", 65536)),
         presence_ttl_seconds=int(server.get("presence_ttl_seconds", 30)),
+        forwarded_allow_ips=str(server.get("forwarded_allow_ips", "")),
         limits=_limits_from(data.get("limits", {})),
         rooms_file=_path(base, data.get("rooms", {}).get("seed_file")),
         transcript_key_file=_path(base, transcripts.get("key_file")),
@@ -153,6 +155,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if env.get("HEARTH_ALLOWED_ORIGINS"):
         origins = tuple(o.strip().rstrip("/") for o in env["HEARTH_ALLOWED_ORIGINS"].split(","))
         settings = replace(settings, allowed_origins=tuple(o for o in origins if o))
+    if env.get("HEARTH_FORWARDED_ALLOW_IPS"):
+        settings = replace(settings, forwarded_allow_ips=env["HEARTH_FORWARDED_ALLOW_IPS"])
     if env.get("HEARTH_TRANSCRIPT_KEY_FILE"):
         settings = replace(settings, transcript_key_file=Path(env["HEARTH_TRANSCRIPT_KEY_FILE"]))
     if settings.transcript_key_file is not None:

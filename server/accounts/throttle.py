@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import zlib
+
 from ..broker.base import Counters
 from ..config import Limits
 
@@ -14,6 +17,11 @@ class Throttle:
     def __init__(self, counters: Counters, limits: Limits) -> None:
         self._c = counters
         self._l = limits
+        self._locks = [asyncio.Lock() for _ in range(64)]
+
+    def guard(self, username: str) -> asyncio.Lock:
+        """A lock serializing this process's login attempts for one username (striped)."""
+        return self._locks[zlib.crc32(username.encode()) % len(self._locks)]
 
     async def login_blocked(self, username: str, address: str) -> float | None:
         """Seconds to wait if logins for this username or from this address are throttled."""

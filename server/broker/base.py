@@ -101,11 +101,18 @@ class RoomLog(Protocol):
     async def last_sent(self, room: str, user_id: str) -> float | None:
         """Unix time (s) of the user's last appended message in the room, if within a day."""
 
-    async def position(self, room: str) -> tuple[str, int]:
-        """The room's (epoch, latest seq); creates the epoch if there is none yet."""
+    async def position(self, room: str, known: tuple[str, int] | None = None) -> tuple[str, int]:
+        """The room's (epoch, latest seq); creates the epoch if there is none yet, resuming
+        from `known` (this process's last (epoch, seq)) when the backend lost it."""
 
-    async def read(self, room: str, after_seq: int, window_seconds: int) -> WindowRead:
-        """The window's messages after `after_seq`, dropping those older than the window."""
+    async def read(
+        self, room: str, after_seq: int, window_seconds: int, upto: int | None = None
+    ) -> WindowRead:
+        """The window's messages after `after_seq` (and at most `upto`), oldest first,
+        dropping those older than the window."""
+
+    async def recall(self, room: str, ref_key: str) -> Appended | None:
+        """The message appended with this ref within the window, or None (no side effects)."""
 
     async def locate(self, message_id: str) -> tuple[str, int, str] | None:
         """(room, seq, author id) of a message sent within the last 24 hours, or None."""

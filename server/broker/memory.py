@@ -75,8 +75,11 @@ class MemoryRoomLog:
         cutoff = now - window_seconds
         while room.window and (len(room.window) > WINDOW_MAX or room.window[0][1] < cutoff):
             room.floor = max(room.floor, room.window.popleft()[0])
-        for key in [k for k, v in room.refs.items() if v[0] < cutoff]:
-            del room.refs[key]
+        while room.refs:  # refs are kept in the order they were sent
+            oldest = next(iter(room.refs))
+            if room.refs[oldest][0] >= cutoff:
+                break
+            del room.refs[oldest]
 
     async def append(
         self,
@@ -120,18 +123,28 @@ class MemoryRoomLog:
     async def last_sent(self, room: str, user_id: str) -> float | None:
         return self._rooms[room].last_sent.get(user_id)
 
-    async def position(self, room: str) -> tuple[str, int]:
+    async def position(self, room: str, known: tuple[str, int] | None = None) -> tuple[str, int]:
         state = self._rooms[room]
         return state.epoch, state.seq
 
-    async def read(self, room: str, after_seq: int, window_seconds: int) -> WindowRead:
+    async def read(
+        self, room: str, after_seq: int, window_seconds: int, upto: int | None = None
+    ) -> WindowRead:
         state = self._rooms[room]
         self._trim(state, window_seconds, time.monotonic())
         seqs = [s for s, _, _ in state.window]
         start = bisect.bisect_right(seqs, after_seq)
-        entries = [(s, f) for s, _, f in list(state.window)[start:]]
+        stop = len(seqs) if upto is None else bisect.bisect_right(seqs, upto)
+        entries = [(s, f) for s, _, f in list(state.window)[start:stop]]
         floor = state.floor if state.window else -1
         return WindowRead(state.epoch, state.seq, entries, floor)
+
+    async def recall(self, room: str, ref_key: str) -> Appended | None:
+        state = self._rooms[room]
+        found = state.refs.get(ref_key)
+        if found is None:
+            return None
+        return Appended(found[2], state.epoch, found[1], duplicate=True)
 
     async def locate(self, message_id: str) -> tuple[str, int, str] | None:
         found = self._ids.get(message_id)
@@ -196,9 +209,21 @@ class MemoryCounters:
         self._events: dict[str, deque[float]] = defaultdict(deque)
         self._values: dict[str, tuple[str, float | None]] = {}
         self._maps: dict[str, dict[str, str]] = {}
+        self._ops = 0
+
+    def _prune(self, now: float) -> None:
+        """Drop keys nobody will read again, so memory does not grow with every new key."""
+        self._ops += 1
+        if self._ops % 1000:
+            return
+        for key in [k for k, e in self._events.items() if not e or e[-1] < now - 86400]:
+            del self._events[key]
+        for key in [k for k, (_, exp) in self._values.items() if exp is not None and exp <= now]:
+            del self._values[key]
 
     async def hit(self, key: str, window_seconds: float, add: bool = True) -> int:
         now = time.monotonic()
+        self._prune(now)
         events = self._events[key]
         while events and events[0] <= now - window_seconds:
             events.popleft()
@@ -220,6 +245,7 @@ class MemoryCounters:
         return value
 
     async def put(self, key: str, value: str, ttl_seconds: float | None = None) -> None:
+        self._prune(time.monotonic())
         expires = None if ttl_seconds is None else time.monotonic() + ttl_seconds
         self._values[key] = (value, expires)
 

@@ -39,6 +39,12 @@ if not epoch then
     redis.call('DEL', KEYS[1])
   end
   redis.call('SET', KEYS[2], epoch)
+elseif ARGV[2] == epoch then
+  -- Redis came back from an older snapshot: never number below what was already seen.
+  local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if cur < tonumber(ARGV[3]) then
+    redis.call('SET', KEYS[1], tonumber(ARGV[3]) + RESTORE_MARGIN)
+  end
 end
 """
 
@@ -172,22 +178,38 @@ class RedisRoomLog:
         found = await self._client.hget(f"hearth:room:{room}:last", user_id)
         return None if found is None else int(found) / 1000
 
-    async def position(self, room: str) -> tuple[str, int]:
+    async def position(self, room: str, known: tuple[str, int] | None = None) -> tuple[str, int]:
         seq_key, epoch_key, _, _ = _keys(room)
+        known_epoch, known_seq = known if known else ("", 0)
         result: list[Any] = await self._position(
-            keys=[seq_key, epoch_key], args=[secrets.token_hex(8), "", 0]
+            keys=[seq_key, epoch_key], args=[secrets.token_hex(8), known_epoch, known_seq]
         )
         return str(result[0]), int(result[1])
 
-    async def read(self, room: str, after_seq: int, window_seconds: int) -> WindowRead:
-        epoch, _ = await self.position(room)
-        seq_key, _, window_key, floor_key = _keys(room)
+    async def recall(self, room: str, ref_key: str) -> Appended | None:
+        found = await self._client.get(f"hearth:room:{room}:ref:{ref_key}")
+        if found is None:
+            return None
+        epoch = await self._client.get(_keys(room)[1])
+        seq_text, _, sealed = str(found).partition("|")
+        seq = int(seq_text)
+        frame = self._open(MESSAGE_PREFIX, seq, sealed, room)
+        return Appended(seq, str(epoch or ""), frame, duplicate=True)
+
+    async def read(
+        self, room: str, after_seq: int, window_seconds: int, upto: int | None = None
+    ) -> WindowRead:
+        seq_key, epoch_key, window_key, floor_key = _keys(room)
         async with self._client.pipeline(transaction=True) as pipe:
+            pipe.get(epoch_key)
             pipe.get(seq_key)
             pipe.get(floor_key)
-            pipe.zrangebyscore(window_key, f"({after_seq}", "+inf")
+            pipe.zrangebyscore(window_key, f"({after_seq}", "+inf" if upto is None else upto)
             pipe.zcard(window_key)
-            seq_raw, floor_raw, members, kept = await pipe.execute()
+            epoch_raw, seq_raw, floor_raw, members, kept = await pipe.execute()
+        if epoch_raw is None:
+            epoch_raw, _ = await self.position(room)
+        epoch = str(epoch_raw)
         cutoff = int(time.time() * 1000) - window_seconds * 1000
         floor = int(floor_raw or 0)
         entries: list[tuple[int, str]] = []

@@ -20,6 +20,8 @@ __all__ = ["RedisPubSub"]
 log = logging.getLogger("hearth.broker")
 
 CONTROL_CHANNEL = "hearth:control"
+# Delivered (with empty data) after the connection came back: publications may be lost.
+RECONNECTED = "hearth:reconnected"
 
 
 class RedisPubSub:
@@ -79,14 +81,20 @@ class RedisPubSub:
 
     async def _read(self) -> None:
         backoff = 0.05
+        lost = False
         while True:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
                 backoff = 0.05
+                if lost:
+                    lost = False
+                    if self._deliver is not None:
+                        self._deliver(RECONNECTED, "")
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
                 log.warning("pub/sub connection lost (%s); reconnecting", type(exc).__name__)
+                lost = True
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue

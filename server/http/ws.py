@@ -12,22 +12,61 @@ import contextlib
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..rooms.access import effective_role, may_enter
-from ..rooms.hub import Conn
+from ..rooms.hub import SLOW_CLIENT_CLOSE, Conn
 from ..rooms.limits import SocketLimits
 from ..rooms.resume import parse_after_seq
 from ..rooms.settings import RoomView
 from ..store import rooms as room_store
-from ..wire.frames import AcceptAgreement, FrameError, Ping, Send, decode_client_frame
+from ..store.models import User
+from ..wire.frames import (
+    AcceptAgreement,
+    FrameError,
+    Ping,
+    Send,
+    decode_client_frame,
+    frame_type,
+)
 from ..wire.out import encode, error_frame
 from .auth import authenticate
 from .security import origin_allowed
 from .state import Hearth
 
 __all__ = ["room_socket"]
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A handshake refusal: the close code and reason."""
+
+    code: int
+    reason: str
+
+
+async def _entry_check(
+    hearth: Hearth, user: User, slug: str
+) -> tuple[RoomView, str | None, int | None] | Refused:
+    """(room, room role, accepted agreement version) if the user may enter now."""
+    async with hearth.db() as db:
+        view = await hearth.rooms.view(slug)
+        if view is None:
+            return Refused(4404, "no such room")
+        room_role = await room_store.role_of(db, view.id, user.id)
+        banned = await room_store.is_banned(db, view.id, user.id)
+        accepted = await room_store.accepted_version(db, view.id, user.id)
+    if not may_enter(view, user.is_admin, room_role, banned):
+        return Refused(4403, "not allowed in this room")
+    moderation = hearth.rooms.moderation
+    if moderation is not None and not user.is_admin:
+        left = await moderation.state.cooling(view.slug, user.id)
+        if left is not None:
+            return Refused(4403, f"removed: you may rejoin in {int(left // 60) + 1} min")
+    return view, room_role, accepted
+
 
 log = logging.getLogger("hearth.ws")
 
@@ -49,24 +88,11 @@ async def room_socket(websocket: WebSocket) -> None:
     if caller is None:
         await websocket.close(4401, "sign in first")
         return
-    slug = websocket.path_params["slug"]
-    async with hearth.db() as db:
-        view = await hearth.rooms.view(slug)
-        if view is None:
-            await websocket.close(4404, "no such room")
-            return
-        room_role = await room_store.role_of(db, view.id, caller.user.id)
-        banned = await room_store.is_banned(db, view.id, caller.user.id)
-        accepted = await room_store.accepted_version(db, view.id, caller.user.id)
-    if not may_enter(view, caller.user.is_admin, room_role, banned):
-        await websocket.close(4403, "not allowed in this room")
+    entry = await _entry_check(hearth, caller.user, websocket.path_params["slug"])
+    if isinstance(entry, Refused):
+        await websocket.close(entry.code, entry.reason)
         return
-    moderation = hearth.rooms.moderation
-    if moderation is not None and not caller.user.is_admin:
-        left = await moderation.state.cooling(view.slug, caller.user.id)
-        if left is not None:
-            await websocket.close(4403, f"removed: you may rejoin in {int(left // 60) + 1} min")
-            return
+    view, room_role, accepted = entry
     user = caller.user
     conn = Conn(
         id=secrets.token_hex(8),
@@ -103,8 +129,10 @@ class _Session:
             for task in (reader, stopped):
                 task.cancel()
             # Let the writer flush what is queued (e.g. a final error) unless the client is slow.
-            if not self.conn.stopped.is_set() and not reader.cancelled():
-                with contextlib.suppress(BaseException):
+            # Flush what is queued (a last error, the `moderation` frame of a removal, `end`)
+            # before closing; not for a client cut off because it stopped reading.
+            if self.conn.close_code != SLOW_CLIENT_CLOSE:
+                with contextlib.suppress(Exception):
                     await asyncio.wait_for(self.conn.queue.join(), timeout=0.5)
             writer.cancel()
             for task in (writer, reader, stopped):
@@ -141,12 +169,21 @@ class _Session:
 
     async def _read(self, view: RoomView, accepted: int | None) -> None:
         try:
+            waited = False
             if view.agreement is not None and accepted != view.agreement_version:
                 self.conn.offer(encode({"type": "agreement_required", "agreement": view.agreement}))
                 if not await self._await_agreement(view):
                     return
-            if not await self._admission(view):
-                return
+                waited = True
+            if view.access == "approval" and not self.conn.moderator:
+                if not await self._admission(view):
+                    return
+                waited = True
+            if waited:  # time passed: the session, bans and access may have changed
+                fresh = await self._recheck()
+                if fresh is None:
+                    return
+                view = fresh
             params = self.ws.query_params
             await self.hearth.rooms.enter(
                 self.conn, view, parse_after_seq(params.get("after_seq")), params.get("epoch")
@@ -157,6 +194,20 @@ class _Session:
         except Exception:  # a dependency failed while entering: the client may retry
             log.exception("entering room %s failed", self.conn.room)
             self.conn.stop(1011, "the server could not let you in now; try again")
+
+    async def _recheck(self) -> RoomView | None:
+        """Check again, before entering, what the handshake checked."""
+        caller = await authenticate(self.hearth, self.ws)
+        if caller is None or caller.session.id != self.conn.session_id:
+            self.conn.stop(4401, "signed out")
+            return None
+        entry = await _entry_check(self.hearth, caller.user, self.conn.room)
+        if isinstance(entry, Refused):
+            self.conn.stop(entry.code, entry.reason)
+            return None
+        view, room_role, _ = entry
+        self.conn.role = effective_role(caller.user.is_admin, room_role)
+        return view
 
     async def _admission(self, view: RoomView) -> bool:
         """The waiting room of `approval` rooms: knock, then wait for `admit` or `deny`."""
@@ -231,7 +282,11 @@ class _Session:
                 continue
             frame = decode_client_frame(text)
             if isinstance(frame, FrameError):
-                self._error(frame.code, frame.message, frame.ref)
+                if not self.conn.moderator and frame_type(text) == "mod":
+                    # A member's `mod` is forbidden whatever its fields (PROTOCOL §3).
+                    self._error("forbidden", "only facilitators may do that", frame.ref)
+                else:
+                    self._error(frame.code, frame.message, frame.ref)
                 continue
             now = time.monotonic()
             if not isinstance(frame, Ping):

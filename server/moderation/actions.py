@@ -228,8 +228,8 @@ class Actions:
         live = self.rooms.views.get(view.slug, view)
         old = getattr(live, name)
         updated = replace(live, **{name: value})
-        async with self.rooms.db() as db:
-            await room_store.save_room(db, updated)
+        async with self.rooms.db() as db:  # this one column: never undo a concurrent change
+            await room_store.update_setting(db, view.id, name, value)
         if old != value:
             await self.rooms.settings_changed(updated)
 

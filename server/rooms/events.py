@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ..broker.base import Backplane
+from ..broker.redis_pubsub import RECONNECTED
 from ..config import Settings
 from ..moderation.effects import apply_mod_event
 from ..store import rooms as room_store
@@ -41,7 +43,16 @@ class RoomEvents:
     hub: Hub
     views: dict[str, RoomView]
     mutes: dict[str, dict[str, int | None]]
+    mute_changes: dict[str, int]
     control_listeners: dict[str, ControlHandler]
+
+    background_tasks: set[asyncio.Task[None]]
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` without awaiting it, keeping a reference until it is done."""
+        task = asyncio.create_task(work)
+        self.background_tasks.add(task)
+        task.add_done_callback(self.background_tasks.discard)
 
     def all_sockets(self) -> list[Conn]:
         """Every local socket."""
@@ -51,6 +62,13 @@ class RoomEvents:
         raise NotImplementedError
 
     def _deliver(self, channel: str, data: str) -> None:
+        if channel == RECONNECTED:
+            # Frames published meanwhile are lost to this process: caches are dropped and
+            # every socket resumes (clients reconnect with after_seq and get what they missed).
+            self.mutes.clear()
+            for conn in self.hub.backplane_interrupted():
+                conn.stop(1013, "connection between servers was interrupted: resume")
+            return
         if channel == CONTROL_CHANNEL:
             event = orjson.loads(data)
             if event.get("k") == "logout":
@@ -82,12 +100,14 @@ class RoomEvents:
                     conn.offer(text)
             if old is None or old.access != view.access:
                 for conn in sockets:
-                    asyncio.create_task(self._recheck(conn))
+                    self._background(self._recheck(conn))
         elif kind == "recheck":
             for conn in sockets:
                 if conn.user_id == header.get("u"):
-                    asyncio.create_task(self._recheck(conn))
+                    self._background(self._recheck(conn))
         elif kind == "mod":
+            if header.get("act") in ("mute", "unmute"):
+                self.mute_changes[room] = self.mute_changes.get(room, 0) + 1
             apply_mod_event(self.hub, self.mutes, room, header, frame, sockets)
         elif kind == "close":
             for conn in sockets:
@@ -104,8 +124,9 @@ class RoomEvents:
                     return
                 role = await room_store.role_of(db, view.id, conn.user_id)
                 banned = await room_store.is_banned(db, view.id, conn.user_id)
-        except Exception:
+        except Exception:  # fail closed: the client may re-enter and be checked afresh
             log.exception("re-checking access failed")
+            conn.stop(1011, "could not confirm your access: enter again")
             return
         if not may_enter(view, conn.is_admin, role, banned):
             conn.stop(4403, "no longer allowed in this room")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,6 +122,7 @@ class Hub:
         self._on_epoch = on_epoch
         self.rooms: dict[str, set[Conn]] = {}
         self.known: dict[str, tuple[str, int]] = {}
+        self.keep_known_until: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     def sockets(self, room: str) -> list[Conn]:
@@ -146,14 +148,28 @@ class Hub:
             members.discard(conn)
             if not members:
                 del self.rooms[conn.room]
-                self.known.pop(conn.room, None)
+                # Kept a while after a Redis outage, so re-entering clients find the same
+                # numbering; otherwise it could go stale while others keep numbering.
+                if self.keep_known_until.get(conn.room, 0.0) < time.monotonic():
+                    self.known.pop(conn.room, None)
+                    self.keep_known_until.pop(conn.room, None)
                 await self._pubsub.unsubscribe(room_channel(conn.room))
+        if conn.room not in self.rooms and not lock.locked():
+            self._locks.pop(conn.room, None)
 
     def numbered(self, room: str, appended: Appended) -> None:
         """Remember the numbering this process itself just used (for restoring it)."""
         known = self.known.get(room)
         if room in self.rooms and (known is None or known[0] == appended.epoch):
             self.known[room] = (appended.epoch, max(appended.seq, known[1] if known else 0))
+
+    def backplane_interrupted(self, grace_seconds: float = 60.0) -> list[Conn]:
+        """The pub/sub connection was lost: publications may be missing. Every local socket
+        must resume; the numbering is remembered a while so they find it again."""
+        until = time.monotonic() + grace_seconds
+        for room in self.rooms:
+            self.keep_known_until[room] = until
+        return [conn for conns in self.rooms.values() for conn in conns]
 
     def go_live(self, conn: Conn, seq: int) -> list[str]:
         """Mark `conn` welcomed at `seq`; return buffered frames it must still receive."""

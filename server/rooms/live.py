@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -24,7 +25,7 @@ from ..store.engine import DbSession
 from ..wire.out import encode
 from .events import CONTROL_CHANNEL, RoomEvents
 from .hub import Conn, ControlHandler, Hub, publication, room_channel
-from .member_frames import MemberFrames
+from .member_frames import RECALL_SENDS, MemberFrames
 from .resume import resume_history
 from .sending import SendPipeline, Step
 from .settings import RoomView
@@ -66,6 +67,8 @@ class Rooms(MemberFrames, RoomEvents):
         self.author_erasers: list[Callable[[RoomView, str], Awaitable[list[str]]]] = []
         self.moderation: Moderation | None = None
         self.mutes: dict[str, dict[str, int | None]] = {}
+        self.mute_changes: dict[str, int] = {}
+        self.background_tasks: set[asyncio.Task[None]] = set()
         # Readers of recorded messages by id (the transcript registers here).
         self.message_readers: list[Callable[[RoomView, str], Awaitable[dict[str, Any] | None]]] = []
 
@@ -80,7 +83,9 @@ class Rooms(MemberFrames, RoomEvents):
                     return kept
             return None
         _, seq, author = found
-        window = await self.backplane.log.read(view.slug, seq - 1, view.resume_window_seconds)
+        window = await self.backplane.log.read(
+            view.slug, seq - 1, view.resume_window_seconds, upto=seq
+        )
         if window.entries and window.entries[0][0] == seq:
             kept_frame: dict[str, Any] = orjson.loads(window.entries[0][1])
             return kept_frame
@@ -148,11 +153,17 @@ class Rooms(MemberFrames, RoomEvents):
     async def enter(
         self, conn: Conn, view: RoomView, after_seq: int | str | None, epoch: str | None
     ) -> None:
-        """Attach, announce presence and queue `welcome` (then everything after it, in order)."""
-        self.views[view.slug] = view
+        """Attach, announce presence and queue `welcome` (then everything after it, in order).
+
+        The live copy of the room's settings wins over `view` (read at the handshake)."""
+        if view.slug in self.hub.rooms and view.slug in self.views:
+            view = self.views[view.slug]
+        else:
+            self.views[view.slug] = view
         await self.hub.attach(conn)
         participant = encode(conn.participant())
         first = await self.backplane.presence.join(view.slug, conn.user_id, conn.id, participant)
+        conn.extra["present"] = True
         if first:
             frame = encode({"type": "presence", "user": conn.participant(), "status": "joined"})
             await self.publish(view.slug, {"a": "others", "u": conn.user_id}, frame)
@@ -162,14 +173,19 @@ class Rooms(MemberFrames, RoomEvents):
             if m["id"] != conn.user_id
         ]
         log_ = self.backplane.log
-        current_epoch, seq = await log_.position(view.slug)
-        self.hub.known.setdefault(view.slug, (current_epoch, seq))
+        current_epoch, seq = await log_.position(view.slug, self.hub.known.get(view.slug))
+        known = self.hub.known.get(view.slug)
+        if known is None or known[0] != current_epoch:
+            self.hub.known[view.slug] = (current_epoch, seq)
         first_seq = await log_.mark_first_entry(view.slug, conn.user_id, seq)
         history: list[str] = []
         gap = False
         if after_seq is not None:
+            conn.extra["recall_left"] = RECALL_SENDS
             start = after_seq if isinstance(after_seq, int) else 0
-            window = await log_.read(view.slug, start, view.resume_window_seconds)
+            # Only up to the welcome's seq: later ones arrive live, once.
+            window = await log_.read(view.slug, start, view.resume_window_seconds, upto=seq)
+            window = replace(window, seq=min(window.seq, seq))
             history, gap = resume_history(after_seq, epoch, window, first_seq)
         if self.consent_reader is not None:
             consent = await self.consent_reader(view, conn.user_id)
@@ -220,11 +236,13 @@ class Rooms(MemberFrames, RoomEvents):
         await self.hub.detach(conn)
         if conn.room not in self.hub.rooms:
             self.mutes.pop(conn.room, None)
+            self.mute_changes.pop(conn.room, None)
+            self.views.pop(conn.room, None)
         if conn.waiting and self.moderation is not None:
             await self.moderation.state.stop_waiting(conn.room, conn.user_id)
             frame = encode({"type": "knock_withdrawn", "user_id": conn.user_id})
             await self.publish(conn.room, {"a": "mods"}, frame)
-        if not conn.live:
+        if not conn.extra.get("present"):
             return
         try:
             last = await self.backplane.presence.leave(conn.room, conn.user_id, conn.id)

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MemberFrames"]
 
+# Sends checked for repeated refs before the pipeline, on a socket that resumed.
+RECALL_SENDS = 100
 # Refusals after which a crisis message still reaches the facilitators.
 UNHEARD = {"muted": "muted", "locked": "the room was locked", "slow_mode": "slow mode was on"}
 
@@ -51,10 +53,20 @@ class MemberFrames:
     views: dict[str, RoomView]
     moderation: Moderation | None
     mutes: dict[str, dict[str, int | None]]
+    mute_changes: dict[str, int]
     consent_writer: Callable[[RoomView, str, bool], Awaitable[bool]] | None
+
+    message_readers: list[Callable[[RoomView, str], Awaitable[dict[str, Any] | None]]]
 
     async def publish(self, slug: str, header: dict[str, Any], frame: str) -> None:
         raise NotImplementedError
+
+    async def _recorded(self, view: RoomView, message_id: str) -> bool:
+        """Whether the transcript keeps this message (known while recorded, past 24 h)."""
+        for read in self.message_readers:
+            if await read(view, message_id) is not None:
+                return True
+        return False
 
     async def handle(self, conn: Conn, frame: ClientFrame) -> list[str]:
         """Act on one decoded frame; returns the frames for this socket alone (errors...)."""
@@ -101,6 +113,13 @@ class MemberFrames:
         return [encode(reply)]
 
     async def _send(self, conn: Conn, view: RoomView, frame: Send) -> list[str]:
+        if frame.ref is not None and conn.extra.get("recall_left", 0) > 0:
+            # A resuming client resends what it saw no echo for: answer a repeat with the
+            # original before any step runs (slow mode, hooks), as the contract promises.
+            conn.extra["recall_left"] -= 1
+            original = await self.backplane.log.recall(view.slug, f"{conn.user_id}:{frame.ref}")
+            if original is not None:
+                return [with_ref(original.frame, frame.ref)]
         result = await self.pipeline.run(Draft(conn, view, frame.body, frame.ref))
         if isinstance(result, Refusal):
             if result.silent:
@@ -148,8 +167,10 @@ class MemberFrames:
             return False
         mutes = self.mutes.get(slug)
         if mutes is None or slug not in self.hub.rooms:
+            changes = self.mute_changes.get(slug, 0)
             mutes = await self.moderation.state.mutes(slug)
-            if slug in self.hub.rooms:
+            # Cache only if no mute event arrived while reading (it would be lost).
+            if slug in self.hub.rooms and self.mute_changes.get(slug, 0) == changes:
                 self.mutes[slug] = mutes
         if user_id not in mutes:
             return False
@@ -184,7 +205,9 @@ class MemberFrames:
         if frame.reaction not in REACTIONS:
             return [error_frame("invalid", "reaction must be nod, heart, hug or clap", frame.ref)]
         found = await self.backplane.log.locate(frame.message_id)
-        if found is None or found[0] != view.slug:
+        if (found is None or found[0] != view.slug) and not await self._recorded(
+            view, frame.message_id
+        ):
             return [error_frame("not_found", "no such message", frame.ref)]
         text = encode(
             {

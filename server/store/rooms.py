@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..rooms.settings import RoomView
@@ -74,6 +74,12 @@ async def save_room(db: DbSession, view: RoomView) -> None:
     for key, value in asdict(view).items():
         if key != "id":
             setattr(room, key, value)
+    await db.commit()
+
+
+async def update_setting(db: DbSession, room_id: str, name: str, value: object) -> None:
+    """Store one setting of a room, leaving the others as they are in the database."""
+    await db.execute(update(Room).where(Room.id == room_id).values({name: value}))
     await db.commit()
 
 

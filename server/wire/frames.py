@@ -26,6 +26,7 @@ __all__ = [
     "Send",
     "Typing",
     "decode_client_frame",
+    "frame_type",
 ]
 
 Ref = Annotated[str, msgspec.Meta(max_length=128)]
@@ -96,6 +97,16 @@ class FrameError:
     code: str
     message: str
     ref: str | None = None
+
+
+def frame_type(text: str | bytes) -> str | None:
+    """Best effort: the `type` of a frame that failed to decode (error path only)."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    kind = obj.get("type") if isinstance(obj, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def _ref_of(text: str | bytes) -> str | None:
