@@ -120,24 +120,42 @@ class _Session:
         self.limits = SocketLimits(hearth.settings.limits, time.monotonic())
 
     async def run(self, view: RoomView, accepted: int | None) -> None:
+        """Read in this task, write in one other; `Conn.stop` interrupts the reading."""
+        me = asyncio.current_task()
+        assert me is not None
         writer = asyncio.create_task(self._write())
-        reader = asyncio.create_task(self._read(view, accepted))
-        stopped = asyncio.create_task(self.conn.stopped.wait())
+        # The writer ends only when the client is gone; stopping cancels this task's read.
+        writer.add_done_callback(lambda _: self.conn.stop(1000))
+        pending = [False]  # a cancellation asked by `stop` and not yet delivered
+
+        def interrupt() -> None:
+            pending[0] = True
+            me.cancel()
+
+        self.conn.on_stop = interrupt
         try:
-            await asyncio.wait({writer, reader, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            await self._read(view, accepted)
+        except asyncio.CancelledError:
+            if not pending[0]:
+                raise  # the server itself is shutting down
+            pending[0] = False
+            me.uncancel()
         finally:
-            for task in (reader, stopped):
-                task.cancel()
-            # Let the writer flush what is queued (e.g. a final error) unless the client is slow.
+            self.conn.on_stop = None
+            if pending[0]:  # asked while not waiting: take it now so cleanup can await
+                try:
+                    await asyncio.sleep(0)
+                except asyncio.CancelledError:
+                    me.uncancel()
+            self.conn.on_stop = None
             # Flush what is queued (a last error, the `moderation` frame of a removal, `end`)
             # before closing; not for a client cut off because it stopped reading.
-            if self.conn.close_code != SLOW_CLIENT_CLOSE:
+            if self.conn.close_code != SLOW_CLIENT_CLOSE and not writer.done():
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self.conn.queue.join(), timeout=0.5)
             writer.cancel()
-            for task in (writer, reader, stopped):
-                with contextlib.suppress(BaseException):
-                    await task
+            with contextlib.suppress(BaseException):
+                await writer
             await self.hearth.rooms.leave(self.conn)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(

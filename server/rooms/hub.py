@@ -56,6 +56,7 @@ class Conn:
     close_code: int = 1000
     close_reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    on_stop: Callable[[], object] | None = None  # interrupts the connection loop's reading
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(maxsize=self.queue_size)
@@ -79,10 +80,12 @@ class Conn:
             self.stop(SLOW_CLIENT_CLOSE, "too slow: reconnect to resume")
 
     def stop(self, code: int, reason: str = "") -> None:
-        """Ask the connection loop to close this socket with `code`."""
+        """Ask the connection loop to close this socket with `code` (once)."""
         if not self.stopped.is_set():
             self.close_code, self.close_reason = code, reason[:120]
             self.stopped.set()
+            if self.on_stop is not None:
+                self.on_stop()
 
 
 def _message_seq(frame: str) -> int:
