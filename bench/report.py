@@ -1,0 +1,389 @@
+"""Turns the runs into figures: each one absolute and as a ratio to the floor, with its spread
+over the repeated runs; checks the targets; writes JSON and a Markdown table.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+__all__ = ["FIGURES", "build", "disturbances", "machine", "markdown", "write"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One reported figure: where it is in a run's scenario results, and how to show it."""
+
+    key: str
+    label: str
+    unit: str
+    scenario: str  # the Hearth scenario it comes from
+    floor_scenario: str  # the floor scenario it is compared with
+    path: tuple[str, ...]
+    scale: float = 1.0  # shown value = stored value x scale
+
+
+def _meeting(scenario: str, floor: str, title: str) -> list[Figure]:
+    s = scenario
+    return [
+        Figure(f"{s}.deliveries_per_s", f"{title}: deliveries/s", "/s", s, floor,
+               ("steady", "deliveries_per_s")),
+        Figure(f"{s}.delivery", f"{title}: delivery", "%", s, floor,
+               ("steady", "delivery"), 100.0),
+        Figure(f"{s}.p50", f"{title}: latency p50", "ms", s, floor,
+               ("steady", "latency_ms", "p50")),
+        Figure(f"{s}.p95", f"{title}: latency p95", "ms", s, floor,
+               ("steady", "latency_ms", "p95")),
+        Figure(f"{s}.p99", f"{title}: latency p99", "ms", s, floor,
+               ("steady", "latency_ms", "p99")),
+        Figure(f"{s}.max", f"{title}: latency max", "ms", s, floor,
+               ("steady", "latency_ms", "max")),
+        Figure(f"{s}.cpu", f"{title}: server+Redis CPU per 1,000 deliveries", "ms", s, floor,
+               ("steady", "cpu_ms_per_1k_deliveries", "server_redis")),
+        Figure(f"{s}.cpu_server", f"{title}: server CPU per 1,000 deliveries", "ms", s, floor,
+               ("steady", "cpu_ms_per_1k_deliveries", "server")),
+        Figure(f"{s}.cpu_redis", f"{title}: Redis CPU per 1,000 deliveries", "ms", s, floor,
+               ("steady", "cpu_ms_per_1k_deliveries", "redis")),
+        Figure(f"{s}.capacity", f"{title}: capacity (p99 ≤ 250 ms, ≥ 99 %)", "deliveries/s",
+               s, floor, ("capacity", "deliveries_per_s")),
+        Figure(f"{s}.capacity_cpu",
+               f"{title}: server+Redis CPU per 1,000 deliveries at capacity", "ms", s, floor,
+               ("capacity", "best", "cpu_ms_per_1k_deliveries", "server_redis")),
+    ]
+
+
+FIGURES: list[Figure] = [
+    Figure("idle.bytes_per_socket", "idle: server RSS per socket", "KiB", "idle", "idle",
+           ("bytes_per_socket",), 1 / 1024),
+    Figure("idle.redis_bytes_per_socket", "idle: Redis RSS per socket", "KiB", "idle", "idle",
+           ("redis_bytes_per_socket",), 1 / 1024),
+    Figure("idle.connect_s", "idle: time to open all sockets", "s", "idle", "idle",
+           ("connect_s",)),
+    Figure("idle.connect_cpu", "idle: server CPU per socket opened", "ms", "idle", "idle",
+           ("connect_cpu_ms_per_socket", "server")),
+    *_meeting("meeting", "meeting", "meeting"),
+    Figure("saturation.deliveries_per_s", "saturation: highest passing deliveries/s", "/s",
+           "saturation", "saturation", ("deliveries_per_s",)),
+    Figure("saturation.rate", "saturation: its rate per room", "msg/s", "saturation",
+           "saturation", ("best_rate_per_room",)),
+    Figure("saturation.p99", "saturation: p99 at that rate", "ms", "saturation", "saturation",
+           ("best", "latency_ms", "p99")),
+    Figure("saturation.cpu", "saturation: server+Redis CPU per 1,000 deliveries", "ms",
+           "saturation", "saturation", ("best", "cpu_ms_per_1k_deliveries", "server_redis")),
+    *_meeting("recorded", "meeting", "recorded (vs floor meeting)"),
+    Figure("recorded.cpu_postgres", "recorded: PostgreSQL CPU per 1,000 deliveries", "ms",
+           "recorded", "-", ("steady", "cpu_ms_per_1k_deliveries", "postgres")),
+]
+
+
+def _get(d: Any, path: tuple[str, ...]) -> float | None:
+    for key in path:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return float(d) if isinstance(d, int | float) and not isinstance(d, bool) else None
+
+
+def _stats(values: list[float]) -> dict[str, Any] | None:
+    if not values:
+        return None
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "stdev": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "n": len(values),
+        "values": values,
+    }
+
+
+def _values(runs: list[dict[str, Any]], system: str, scenario: str,
+            path: tuple[str, ...]) -> list[tuple[int, float]]:
+    """(position in the run order, value) of every run of `system` that has the figure."""
+    out = []
+    for pos, run in enumerate(runs):
+        if run["system"] != system:
+            continue
+        result = run.get("scenarios", {}).get(scenario)
+        if not isinstance(result, dict) or result.get("available") is False:
+            continue
+        v = _get(result, path)
+        if v is not None:
+            out.append((pos, v))
+    return out
+
+
+def _bracketed_ratios(hearth: list[tuple[int, float]],
+                      floor: list[tuple[int, float]]) -> list[float]:
+    """Each Hearth run over the mean of the floor runs right before and right after it."""
+    ratios = []
+    for pos, value in hearth:
+        before = [v for p, v in floor if p < pos][-1:]
+        after = [v for p, v in floor if p > pos][:1]
+        around = before + after
+        if around and statistics.fmean(around) > 0:
+            ratios.append(value / statistics.fmean(around))
+    return ratios
+
+
+def build(runs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The figures (absolute, ratio, spread) and the targets, from the runs in order."""
+    figures = []
+    by_key: dict[str, dict[str, Any]] = {}
+    for fig in FIGURES:
+        h = _values(runs, "hearth", fig.scenario, fig.path)
+        f = _values(runs, "floor", fig.floor_scenario, fig.path) if fig.floor_scenario != "-" \
+            else []
+        hs = _stats([v * fig.scale for _, v in h])
+        fs = _stats([v * fig.scale for _, v in f])
+        ratio = None
+        if hs and fs and fs["median"]:
+            ratio = hs["median"] / fs["median"]
+        bracketed = _bracketed_ratios(h, f)
+        entry = {
+            "key": fig.key,
+            "label": fig.label,
+            "unit": fig.unit,
+            "floor": fs,
+            "hearth": hs,
+            "ratio": ratio,
+            "ratio_per_run": bracketed,
+        }
+        if hs or fs:
+            figures.append(entry)
+            by_key[fig.key] = entry
+    return figures, _targets(runs, by_key)
+
+
+def _targets(runs: list[dict[str, Any]], by_key: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    def ratio(key: str) -> float | None:
+        e = by_key.get(key)
+        return None if e is None else e["ratio"]
+
+    def target(name: str, value: float | None, limit: float, ok: Callable[[float], bool],
+               detail: str) -> dict[str, Any]:
+        return {
+            "target": name,
+            "value": value,
+            "limit": limit,
+            "met": None if value is None else ok(value),
+            "detail": detail,
+        }
+
+    out = []
+    r = ratio("saturation.deliveries_per_s")
+    out.append(target("saturation ≥ 0.8 × floor deliveries/s", r, 0.8, lambda v: v >= 0.8,
+                      "Hearth ÷ floor, medians"))
+    r = ratio("meeting.p99")
+    out.append(target("meeting p99 ≤ 1.5 × floor's", r, 1.5, lambda v: v <= 1.5,
+                      "Hearth ÷ floor, medians"))
+    deliveries = [v for _, v in _values(runs, "hearth", "meeting", ("steady", "delivery"))]
+    out.append(target("meeting delivery 100 %", min(deliveries) if deliveries else None, 1.0,
+                      lambda v: v >= 1.0, "lowest over Hearth runs"))
+    r = ratio("idle.bytes_per_socket")
+    out.append(target("idle memory/socket ≤ 1.3 × floor's", r, 1.3, lambda v: v <= 1.3,
+                      "Hearth ÷ floor, medians"))
+    rec = by_key.get("recorded.capacity", {}).get("hearth")
+    meet = by_key.get("meeting.capacity", {}).get("hearth")
+    value = rec["median"] / meet["median"] if rec and meet and meet["median"] else None
+    out.append(target("recorded ≥ 0.85 × Hearth's meeting capacity", value, 0.85,
+                      lambda v: v >= 0.85, "recorded capacity ÷ meeting capacity, Hearth medians"))
+    return out
+
+
+def _phases(sc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    if isinstance(sc.get("steady"), dict):
+        out.append(("steady", sc["steady"]))
+    for ramp_name, ramp in (("", sc), ("capacity ", sc.get("capacity"))):
+        if isinstance(ramp, dict):
+            for step in ramp.get("steps", []):
+                out.append((f"{ramp_name}{step['rate_per_room']:g}/s/room", step))
+    return out
+
+
+def disturbances(runs: list[dict[str, Any]], threshold: float = 0.3) -> list[str]:
+    """Measured phases during which other work (not this benchmark) kept cores busy."""
+    notes = []
+    for i, run in enumerate(runs):
+        for name, sc in run.get("scenarios", {}).items():
+            if not isinstance(sc, dict):
+                continue
+            for label, phase in _phases(sc):
+                busy = phase.get("other_cores_busy") or 0.0
+                retried = phase.get("retried_because_other_cores_busy")
+                if busy > threshold:
+                    notes.append(
+                        f"run {i + 1} ({run['system']}) {name} {label}: other work kept "
+                        f"{busy:.2f} cores busy{' even on the second try' if retried else ''}"
+                    )
+    return notes
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _run(argv: list[str]) -> str | None:
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=20, cwd=ROOT)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def machine() -> dict[str, Any]:
+    """Versions and the machine, for the report's header."""
+    cpu_model = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kib = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    except OSError:
+        pass
+    dists = ["hearth", "starlette", "uvicorn", "websockets", "uvloop", "httptools", "redis",
+             "orjson", "msgspec", "sqlalchemy", "asyncpg", "argon2-cffi", "httpx"]
+    commit = _run(["git", "rev-parse", "HEAD"])
+    dirty = _run(["git", "status", "--porcelain", "--", "server"])
+    return {
+        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cpu_model": cpu_model,
+        "cores": os.cpu_count(),
+        "cores_usable": len(os.sched_getaffinity(0)),
+        "memory_gib": round(mem_kib / 2**20, 1) if mem_kib else None,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "packages": {d: _version(d) for d in dists},
+        "redis_server": _run(["redis-server", "--version"]),
+        "postgresql": _run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",
+                            "show server_version"]),
+        "git_commit": commit,
+        "server_tree_dirty": bool(dirty) if dirty is not None else None,
+    }
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "–"
+    a = abs(x)
+    if a >= 1000:
+        return f"{x:,.0f}"
+    if a >= 100:
+        return f"{x:.0f}"
+    if a >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def _cell(stats: dict[str, Any] | None) -> str:
+    if not stats:
+        return "–"
+    if stats["n"] == 1:
+        return _fmt(stats["median"])
+    return f"{_fmt(stats['median'])} ({_fmt(stats['min'])}–{_fmt(stats['max'])})"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The report as a Markdown page."""
+    m = result["machine"]
+    pk = m["packages"]
+    lines = [
+        f"# Hearth benchmark, {m['time_utc']}",
+        "",
+        f"Machine: {m['cpu_model']}, {m['cores']} cores ({m['cores_usable']} usable), "
+        f"{m['memory_gib']} GiB, Linux {m['kernel']}. Python {m['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in pk.items() if v)
+        + f"; {m['redis_server'] or 'redis ?'}; PostgreSQL {m['postgresql']}. "
+        f"Commit {str(m['git_commit'])[:12]}"
+        + (" (server/ has uncommitted changes)" if m.get("server_tree_dirty") else "")
+        + ".",
+        "",
+        f"Runs in order: {' → '.join(r['system'] for r in result['runs'])}; "
+        f"{result['config']['workers']} load-generator processes "
+        f"({result['config'].get('client', 'lean')} client); "
+        f"{'quick sizes' if result['config']['quick'] else 'full sizes'}. "
+        "Cells: median (min–max) over the runs; ratio = Hearth ÷ floor medians, then the "
+        "range of each Hearth run over the mean of the floor runs just before and after it. "
+        "Delivery: copies received by the end of the drain (≤ "
+        f"{result['config']['sizes']['drain_s']:g} s after the last send) ÷ messages sent × "
+        "members; latency: send to receipt, sender's copy included; CPU: utime + stime over "
+        "the phase and its drain. The `recorded` rows compare with the floor's meeting.",
+        "",
+        "| figure | unit | floor | Hearth | Hearth ÷ floor |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for f in result["figures"]:
+        ratio = "–" if f["ratio"] is None else f"{f['ratio']:.2f}"
+        per = f["ratio_per_run"]
+        if f["ratio"] is not None and len(per) > 1:
+            ratio += f" ({min(per):.2f}–{max(per):.2f})"
+        lines.append(
+            f"| {f['label']} | {f['unit']} | {_cell(f['floor'])} | {_cell(f['hearth'])} "
+            f"| {ratio} |"
+        )
+    lines += ["", "## Targets", "", "| target | value | met |", "| --- | ---: | --- |"]
+    for t in result["targets"]:
+        met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
+        lines.append(f"| {t['target']} | {_fmt(t['value'])} ({t['detail']}) | {met} |")
+    lines += ["", "## Steps of the ramps", ""]
+    for i, run in enumerate(result["runs"]):
+        for name, sc in run.get("scenarios", {}).items():
+            ramps = [("", sc)] if name == "saturation" else [(" capacity", sc.get("capacity"))]
+            for suffix, r in ramps:
+                if not isinstance(r, dict) or "steps" not in r:
+                    continue
+                steps = ", ".join(
+                    f"{s['rate_per_room']:g}→{s['deliveries_per_s']:,.0f}/s "
+                    f"p99 {_fmt(s['latency_ms']['p99'])} ms "
+                    f"{100 * s['delivery']:.1f} %{'' if s['passed'] else ' ✗'}"
+                    for s in r["steps"]
+                )
+                lines.append(f"- run {i + 1} {run['system']} {name}{suffix}: {steps}")
+    notes = result.get("notes") or []
+    if notes:
+        lines += ["", "## Notes and problems seen", ""]
+        lines += [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def write(result: dict[str, Any], out_dir: Path) -> list[Path]:
+    """latest.json, latest.md and a timestamped copy of each."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = result["machine"]["time_utc"].replace(":", "").replace("-", "")
+    data = orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+    md = markdown(result)
+    paths = []
+    for name in ("latest", stamp):
+        p = out_dir / f"{name}.json"
+        tmp = p.with_suffix(".json.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(p)
+        q = out_dir / f"{name}.md"
+        tmp = q.with_suffix(".md.tmp")
+        tmp.write_text(md, encoding="utf-8")
+        tmp.replace(q)
+        paths += [p, q]
+    return paths

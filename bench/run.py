@@ -1,0 +1,323 @@
+"""Hearth's benchmark: the same load against the floor (`bench/floor.py`) and against Hearth.
+
+Runs the floor, then Hearth (`--repeat` times), then the floor again, each as two server
+processes sharing a private Redis, with rooms spread over both so every room crosses
+processes; writes `bench/results/latest.{json,md}` and a timestamped copy. Every process it
+starts it stops, by PID; nothing is left running. See bench/README.md.
+
+    .venv/bin/python bench/run.py [--scenarios idle,meeting,saturation,recorded]
+                                  [--repeat 2] [--workers 2] [--quick] [--floor-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import report
+import scenarios
+from driver import Workers
+from procs import Children, install_signal_handlers, wait_quiet
+from scenarios import Context, Sizes
+from systems import Hearth, HearthAccounts, Postgres, Running, hearth_env, start_system
+
+BENCH = Path(__file__).resolve().parent
+ALL_SCENARIOS = ("idle", "meeting", "recorded", "saturation")
+QUIET_CORES = 0.3  # other work busier than this on average disturbs a measurement
+
+
+class Progress:
+    """One status line on stderr: elapsed time, run, step, seconds left in the step."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.run = ""
+        self.text = "starting"
+        self.until: float | None = None
+        self.tty = sys.stderr.isatty()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        if self.tty:
+            self._thread = threading.Thread(target=self._tick, daemon=True)
+            self._thread.start()
+
+    def _line(self) -> str:
+        elapsed = int(time.monotonic() - self.started)
+        left = ""
+        if self.until is not None:
+            left = f" ({max(0, round(self.until - time.monotonic()))} s left)"
+        return f"[{elapsed // 60:2d}:{elapsed % 60:02d}] {self.run} {self.text}{left}"
+
+    def _draw(self, final: bool = False) -> None:
+        with self._lock:
+            if self.tty:
+                sys.stderr.write("\r\x1b[2K" + self._line()[:200] + ("\n" if final else ""))
+            else:
+                sys.stderr.write(self._line() + "\n")
+            sys.stderr.flush()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(1.0):
+            self._draw()
+
+    def say(self, text: str, seconds: float | None = None) -> None:
+        """Show what is happening now, and for how long it will, if known."""
+        self.text = text
+        self.until = None if seconds is None else time.monotonic() + seconds
+        self._draw()
+
+    def note(self, text: str) -> None:
+        """A line that stays."""
+        self.text, self.until = text, None
+        self._draw(final=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Hearth benchmark against the floor.")
+    p.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
+                   help="comma-separated subset of " + ",".join(ALL_SCENARIOS))
+    p.add_argument("--repeat", type=int, default=2,
+                   help="Hearth runs, between a floor run before and one after")
+    p.add_argument("--workers", type=int, default=2, help="load-generator processes")
+    p.add_argument("--client", choices=("lean", "websockets"), default="lean",
+                   help="WebSocket client of the load generator (see bench/wsclient.py)")
+    p.add_argument("--quick", action="store_true", help="small sizes, short steps (~2-3 min)")
+    p.add_argument("--capacity", choices=("hearth", "all", "none"), default="hearth",
+                   help="whose meeting-shaped capacity to ramp after meeting and recorded "
+                        "(the recorded target compares Hearth's two)")
+    p.add_argument("--floor-only", action="store_true", help="do not run Hearth")
+    p.add_argument("--wait-quiet", type=float, default=60.0, metavar="S",
+                   help="before each run, wait up to S s for other work to leave the cores")
+    p.add_argument("--out", type=Path, default=BENCH / "results")
+    args = p.parse_args(argv)
+    chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = set(chosen) - set(ALL_SCENARIOS)
+    if unknown:
+        p.error(f"unknown scenarios: {sorted(unknown)}")
+    args.scenarios = [s for s in ALL_SCENARIOS if s in chosen]
+    if not 1 <= args.repeat <= 10 or not 1 <= args.workers <= 8:
+        p.error("--repeat must be 1-10 and --workers 1-8")
+    return args
+
+
+def log_problems(running: Running) -> list[str]:
+    """Distinct error lines in the servers' logs (tracebacks, ERROR records)."""
+    seen: dict[str, int] = {}
+    pattern = re.compile(r"Traceback|\bERROR\b|Error:|Exception")
+    for child in running.servers:
+        if child.log is None or not child.log.exists():
+            continue
+        for line in child.log.read_text(errors="replace").splitlines():
+            if pattern.search(line):
+                key = f"{child.name}: {line.strip()[:200]}"
+                seen[key] = seen.get(key, 0) + 1
+    return [f"{k} (x{v})" if v > 1 else k for k, v in list(seen.items())[:20]]
+
+
+def room_settings(sizes: Sizes) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Hearth's rooms: (plain ones, the `opt_in` ones of `recorded`)."""
+    plain = {slug: {} for slug in scenarios.idle_rooms(sizes)}
+    plain.update({slug: {} for slug in scenarios.meeting_rooms(sizes)})
+    plain.update({slug: {} for slug in scenarios.sat_rooms(sizes)})
+    recorded = {slug: {"transcripts": "opt_in"} for slug in scenarios.meeting_rooms(sizes, "rec")}
+    return plain, recorded
+
+
+def one_run(
+    system: str,
+    position: int,
+    args: argparse.Namespace,
+    sizes: Sizes,
+    children: Children,
+    progress: Progress,
+    accounts: HearthAccounts | None,
+    env: dict[str, str] | None,
+    notes: list[str],
+) -> dict[str, Any]:
+    """Start `system`, run the chosen scenarios against it, stop it."""
+    tag = f"{system[0]}{position}"
+    busy = wait_quiet(
+        args.wait_quiet,
+        QUIET_CORES,
+        lambda b, left: progress.say(f"waiting for a quiet machine: other work keeps {b:.2f} "
+                                     "cores busy", left),
+    )
+    if busy >= QUIET_CORES:
+        notes.append(f"run {position + 1} ({system}) started on a busy machine: other work kept "
+                     f"{busy:.2f} cores busy")
+    progress.say(f"starting {system}: Redis and two servers")
+    started = time.monotonic()
+    running = start_system(system, children, tag, env)
+    run: dict[str, Any] = {"system": system, "position": position, "scenarios": {},
+                           "other_cores_busy_at_start": round(busy, 2)}
+    workers: Workers | None = None
+    try:
+        workers = Workers(children, args.workers, tag, args.client)
+        tokens = None
+        unavailable: dict[str, str] = {}
+        if system == "hearth":
+            assert accounts is not None
+            plain, recorded = room_settings(sizes)
+            if "recorded" not in args.scenarios:
+                recorded = {}
+            progress.say(f"signing in {sizes.users_needed()} users")
+            timings, unavailable = accounts.prepare(
+                running, sizes.users_needed(), plain, recorded
+            )
+            run["setup"] = timings
+            tokens = accounts.tokens
+        ctx = Context(running, workers, sizes, tokens, progress.say, tag,
+                      quiet_cores=QUIET_CORES, quiet_wait_s=min(args.wait_quiet, 30.0))
+        capacity = args.capacity == "all" or args.capacity == system
+        jobs: dict[str, Callable[[], dict[str, Any]]] = {
+            "idle": lambda: scenarios.idle(ctx),
+            "meeting": lambda: scenarios.meeting(ctx, capacity=capacity),
+            "recorded": lambda: scenarios.meeting(ctx, recorded=True, capacity=capacity),
+            "saturation": lambda: scenarios.saturation(ctx),
+        }
+        for name in args.scenarios:
+            if name == "recorded" and system != "hearth":
+                continue
+            if name == "recorded" and unavailable:
+                run["scenarios"][name] = {
+                    "available": False,
+                    "reason": "; ".join(list(unavailable.values())[:1]),
+                }
+                continue
+            try:
+                run["scenarios"][name] = jobs[name]()
+            except Exception as exc:
+                tb = traceback.format_exc(limit=3)
+                run["scenarios"][name] = {"error": f"{type(exc).__name__}: {exc}", "trace": tb}
+                notes.append(f"run {position + 1} ({system}) {name} failed: {exc}")
+                progress.note(f"{name} failed: {exc}")
+                running.check_alive()
+                try:
+                    workers.disconnect()
+                except Exception:
+                    # A worker in an unknown state: replace them all.
+                    workers.close()
+                    workers = Workers(children, args.workers, f"{tag}r", args.client)
+                    ctx.workers = workers
+            sc = run["scenarios"][name]
+            if isinstance(sc, dict) and sc.get("available") is False:
+                notes.append(f"run {position + 1} ({system}) {name}: not available "
+                             f"({sc.get('reason')})")
+    finally:
+        if workers is not None:
+            workers.close()
+        running.stop()
+        run["seconds"] = round(time.monotonic() - started, 1)
+        run["server_log_problems"] = log_problems(running)
+    for line in run["server_log_problems"][:5]:
+        notes.append(f"run {position + 1} ({system}) log: {line}")
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    install_signal_handlers()
+    sizes = Sizes.quick() if args.quick else Sizes()
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    log_dir = Path(f"/tmp/hearth-bench-{stamp}")
+    children = Children(log_dir)
+    progress = Progress()
+    notes: list[str] = []
+    runs: list[dict[str, Any]] = []
+    database = Postgres()
+    db_created = False
+    hearth_ok = False
+    started = time.monotonic()
+    try:
+        accounts = env = None
+        if not args.floor_only:
+            hearth_ok, why = Hearth.available()
+            if not hearth_ok:
+                notes.append(f"Hearth not runnable, floor only: {why.strip()[:300]}")
+                progress.note("Hearth is not runnable; measuring the floor only")
+        if hearth_ok:
+            progress.say("creating database hearth_bench, migrating, creating the admin")
+            database.create()
+            db_created = True
+            env = hearth_env()
+            Hearth.migrate(env)
+            accounts = HearthAccounts()
+            Hearth.create_admin(env, accounts.admin, accounts.admin_password)
+        # The floor right before and right after Hearth's runs, with the same load generator.
+        order = ["floor", *(["hearth"] * args.repeat), "floor"] if hearth_ok else (
+            ["floor"] * args.repeat
+        )
+        for position, system in enumerate(order):
+            progress.run = f"run {position + 1}/{len(order)} {system}:"
+            try:
+                runs.append(
+                    one_run(system, position, args, sizes, children, progress, accounts, env,
+                            notes)
+                )
+                progress.note(f"done in {runs[-1]['seconds']:.0f} s")
+            except Exception as exc:  # a system that does not start is a finding, not a stop
+                runs.append({"system": system, "position": position, "scenarios": {},
+                             "error": f"{type(exc).__name__}: {exc}"})
+                notes.append(f"run {position + 1} ({system}) failed: {exc}")
+                progress.note(f"run failed: {exc}")
+    except KeyboardInterrupt:
+        notes.append("interrupted")
+        progress.note("interrupted; stopping everything")
+    finally:
+        progress.stop()
+        children.stop_all()
+        if db_created:
+            try:
+                database.drop()
+            except Exception as exc:
+                notes.append(f"could not drop database hearth_bench: {exc}")
+    if not runs:
+        print("no run completed; logs in", log_dir, file=sys.stderr)
+        return 1
+    figures, targets = report.build(runs)
+    notes += report.disturbances(runs, QUIET_CORES)
+    result = {
+        "machine": report.machine(),
+        "config": {
+            "quick": args.quick,
+            "repeat": args.repeat,
+            "workers": args.workers,
+            "client": args.client,
+            "scenarios": args.scenarios,
+            "capacity_ramps": args.capacity,
+            "sizes": sizes.as_dict(),
+            "hearth_config": (BENCH / "hearth-bench.toml").read_text(encoding="utf-8"),
+            "log_dir": str(log_dir),
+            "seconds": round(time.monotonic() - started, 1),
+        },
+        "figures": figures,
+        "targets": targets,
+        "notes": notes,
+        "runs": runs,
+    }
+    paths = report.write(result, args.out)
+    print(report.markdown(result))
+    print("written:", ", ".join(str(p) for p in paths), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
