@@ -152,7 +152,7 @@ class _Session:
             # before closing; not for a client cut off because it stopped reading.
             if self.conn.close_code != SLOW_CLIENT_CLOSE and not writer.done():
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self.conn.queue.join(), timeout=0.5)
+                    await asyncio.wait_for(self._drained(), timeout=0.5)
             writer.cancel()
             with contextlib.suppress(BaseException):
                 await writer
@@ -163,14 +163,19 @@ class _Session:
                 )
 
     async def _write(self) -> None:
-        queue = self.conn.queue
+        outbox = self.conn.queue
         send = self.ws.send_text
         while True:
-            text = await queue.get()
+            text = await outbox.get()
+            outbox.busy = True
             try:
                 await send(text)
             finally:
-                queue.task_done()
+                outbox.busy = False
+
+    async def _drained(self) -> None:
+        while not self.conn.queue.drained:
+            await asyncio.sleep(0.01)
 
     async def _receive(self) -> str | None:
         """The next text frame; None for a binary one; raises WebSocketDisconnect at close."""
@@ -250,7 +255,7 @@ class _Session:
         conn.offer(encode({"type": "waiting"}))
         waiter = asyncio.create_task(admitted.wait())
         try:
-            while not conn.stopped.is_set():
+            while not conn.stopped:
                 receiver = asyncio.create_task(self._receive())
                 done, _ = await asyncio.wait(
                     {receiver, waiter}, return_when=asyncio.FIRST_COMPLETED
@@ -282,7 +287,7 @@ class _Session:
         return None
 
     async def _await_agreement(self, view: RoomView) -> bool:
-        while not self.conn.stopped.is_set():
+        while not self.conn.stopped:
             if self._before_welcome(await self._receive()) is not None:
                 async with self.hearth.db() as db:
                     await room_store.accept_agreement(
@@ -293,7 +298,7 @@ class _Session:
 
     async def _frames(self) -> None:
         rooms = self.hearth.rooms
-        while not self.conn.stopped.is_set():
+        while not self.conn.stopped:
             text = await self._receive()
             if text is None:
                 self._error("invalid", "binary frames are not accepted", None)

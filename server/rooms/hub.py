@@ -34,6 +34,47 @@ def room_channel(slug: str) -> str:
     return f"hearth:room:{slug}"
 
 
+class Outbox:
+    """A socket's bounded queue of encoded frames, for its one writer.
+
+    Smaller than asyncio.Queue (a list and at most one waiting future): thousands of idle
+    sockets each hold one.
+    """
+
+    __slots__ = ("_items", "_limit", "_waiter", "busy")
+
+    def __init__(self, limit: int) -> None:
+        self._items: list[str] = []
+        self._limit = limit
+        self._waiter: asyncio.Future[None] | None = None
+        self.busy = False  # the writer is sending a frame it took
+
+    def put(self, text: str) -> bool:
+        """Queue a frame; False if the queue is full."""
+        if len(self._items) >= self._limit:
+            return False
+        self._items.append(text)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        return True
+
+    async def get(self) -> str:
+        """The next frame, waiting for one."""
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+    @property
+    def drained(self) -> bool:
+        """Nothing queued and nothing being sent."""
+        return not self._items and not self.busy
+
+
 @dataclass(eq=False, slots=True)
 class Conn:
     """One local WebSocket in a room, as the hub and the room logic see it."""
@@ -51,15 +92,15 @@ class Conn:
     waiting: bool = False  # in the waiting room
     welcome_seq: int = 0
     buffered: list[tuple[int | None, str]] = field(default_factory=list)
-    queue: asyncio.Queue[str] = field(init=False)
-    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    queue: Outbox = field(init=False)
+    stopped: bool = False
     close_code: int = 1000
     close_reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     on_stop: Callable[[], object] | None = None  # interrupts the connection loop's reading
 
     def __post_init__(self) -> None:
-        self.queue = asyncio.Queue(maxsize=self.queue_size)
+        self.queue = Outbox(self.queue_size)
 
     @property
     def moderator(self) -> bool:
@@ -72,18 +113,16 @@ class Conn:
 
     def offer(self, text: str) -> None:
         """Queue a frame; a full queue means the client stopped reading: cut it off."""
-        if self.stopped.is_set():
+        if self.stopped:
             return
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
+        if not self.queue.put(text):
             self.stop(SLOW_CLIENT_CLOSE, "too slow: reconnect to resume")
 
     def stop(self, code: int, reason: str = "") -> None:
         """Ask the connection loop to close this socket with `code` (once)."""
-        if not self.stopped.is_set():
+        if not self.stopped:
             self.close_code, self.close_reason = code, reason[:120]
-            self.stopped.set()
+            self.stopped = True
             if self.on_stop is not None:
                 self.on_stop()
 

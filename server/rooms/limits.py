@@ -18,8 +18,9 @@ class SocketLimits:
         self._cfg = cfg
         self._tokens = float(cfg.frame_burst)
         self._last = now
-        self._sends: deque[float] = deque()
-        self._errors: deque[float] = deque()
+        # Created at first use: most sockets never send an error, many never send at all.
+        self._sends: deque[float] | None = None
+        self._errors: deque[float] | None = None
 
     def frame(self, now: float) -> float | None:
         """Take one frame token; None if allowed, else seconds until one is available."""
@@ -36,6 +37,8 @@ class SocketLimits:
     def send(self, now: float) -> float | None:
         """Count one `send`; None if allowed, else seconds until the window frees one."""
         window = self._cfg.send_window_seconds
+        if self._sends is None:
+            self._sends = deque()
         while self._sends and self._sends[0] <= now - window:
             self._sends.popleft()
         if len(self._sends) >= self._cfg.sends_per_window:
@@ -46,6 +49,8 @@ class SocketLimits:
     def error(self, now: float) -> bool:
         """Count one error frame; True when the socket has earned a 4429 close."""
         window = self._cfg.error_window_seconds
+        if self._errors is None:
+            self._errors = deque()
         while self._errors and self._errors[0] <= now - window:
             self._errors.popleft()
         self._errors.append(now)
