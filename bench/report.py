@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["FIGURES", "build", "disturbances", "machine", "markdown", "write"]
+__all__ = ["FIGURES", "build", "disturbances", "machine", "markdown", "server_version", "write"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -125,6 +125,22 @@ def _values(runs: list[dict[str, Any]], system: str, scenario: str,
     return out
 
 
+def _disturbed(run: dict[str, Any], scenario: str, path: tuple[str, ...],
+               threshold: float) -> bool:
+    """Whether other work kept more than `threshold` cores busy in a phase the figure
+    comes from (the steady phase, or any step of the ramp that found it)."""
+    sc = run.get("scenarios", {}).get(scenario)
+    if not isinstance(sc, dict):
+        return False
+    if path[0] == "steady":
+        phases = [sc.get("steady") or {}]
+    elif path[0] == "capacity":
+        phases = (sc.get("capacity") or {}).get("steps", [])
+    else:
+        phases = sc.get("steps", [])
+    return any((p.get("other_cores_busy") or 0.0) > threshold for p in phases)
+
+
 def _bracketed_ratios(hearth: list[tuple[int, float]],
                       floor: list[tuple[int, float]]) -> list[float]:
     """Each Hearth run over the mean of the floor runs right before and right after it."""
@@ -138,7 +154,9 @@ def _bracketed_ratios(hearth: list[tuple[int, float]],
     return ratios
 
 
-def build(runs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def build(
+    runs: list[dict[str, Any]], threshold: float = 0.3
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The figures (absolute, ratio, spread) and the targets, from the runs in order."""
     figures = []
     by_key: dict[str, dict[str, Any]] = {}
@@ -152,6 +170,15 @@ def build(runs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[s
         if hs and fs and fs["median"]:
             ratio = hs["median"] / fs["median"]
         bracketed = _bracketed_ratios(h, f)
+        disturbed = {
+            system: sum(
+                1 for pos, _ in values
+                if _disturbed(runs[pos], scenario, fig.path, threshold)
+            )
+            for system, values, scenario in (
+                ("hearth", h, fig.scenario), ("floor", f, fig.floor_scenario)
+            )
+        }
         entry = {
             "key": fig.key,
             "label": fig.label,
@@ -160,6 +187,7 @@ def build(runs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[s
             "hearth": hs,
             "ratio": ratio,
             "ratio_per_run": bracketed,
+            "disturbed_runs": disturbed,
         }
         if hs or fs:
             figures.append(entry)
@@ -247,6 +275,13 @@ def _run(argv: list[str]) -> str | None:
     return r.stdout.strip() if r.returncode == 0 else None
 
 
+def server_version() -> str:
+    """The commit of the working tree, with `+dirty` when server/ has uncommitted changes."""
+    commit = (_run(["git", "rev-parse", "--short=12", "HEAD"]) or "unknown")
+    dirty = _run(["git", "status", "--porcelain", "--", "server"])
+    return commit + ("+dirty" if dirty else "")
+
+
 def machine() -> dict[str, Any]:
     """Versions and the machine, for the report's header."""
     cpu_model = None
@@ -298,12 +333,13 @@ def _fmt(x: float | None) -> str:
     return f"{x:.2f}"
 
 
-def _cell(stats: dict[str, Any] | None) -> str:
+def _cell(stats: dict[str, Any] | None, disturbed: int = 0) -> str:
     if not stats:
         return "–"
+    mark = " †" if disturbed else ""
     if stats["n"] == 1:
-        return _fmt(stats["median"])
-    return f"{_fmt(stats['median'])} ({_fmt(stats['min'])}–{_fmt(stats['max'])})"
+        return _fmt(stats["median"]) + mark
+    return f"{_fmt(stats['median'])} ({_fmt(stats['min'])}–{_fmt(stats['max'])}){mark}"
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -321,7 +357,13 @@ def markdown(result: dict[str, Any]) -> str:
         + (" (server/ has uncommitted changes)" if m.get("server_tree_dirty") else "")
         + ".",
         "",
-        f"Runs in order: {' → '.join(r['system'] for r in result['runs'])}; "
+        "Runs in order: "
+        + " → ".join(
+            r["system"] + (f" ({r['server_version']})" if r["system"] == "hearth"
+                           and r.get("server_version") else "")
+            for r in result["runs"]
+        )
+        + "; "
         f"{result['config']['workers']} load-generator processes "
         f"({result['config'].get('client', 'lean')} client); "
         f"{'quick sizes' if result['config']['quick'] else 'full sizes'}. "
@@ -340,10 +382,14 @@ def markdown(result: dict[str, Any]) -> str:
         per = f["ratio_per_run"]
         if f["ratio"] is not None and len(per) > 1:
             ratio += f" ({min(per):.2f}–{max(per):.2f})"
+        dist = f.get("disturbed_runs", {})
         lines.append(
-            f"| {f['label']} | {f['unit']} | {_cell(f['floor'])} | {_cell(f['hearth'])} "
-            f"| {ratio} |"
+            f"| {f['label']} | {f['unit']} | {_cell(f['floor'], dist.get('floor', 0))} "
+            f"| {_cell(f['hearth'], dist.get('hearth', 0))} | {ratio} |"
         )
+    if any(sum(f.get("disturbed_runs", {}).values()) for f in result["figures"]):
+        lines += ["", "† a run behind this cell was measured while other work on the machine "
+                  "kept more than 0.3 cores busy (even after measuring again); see the notes."]
     lines += ["", "## Targets", "", "| target | value | met |", "| --- | ---: | --- |"]
     for t in result["targets"]:
         met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]

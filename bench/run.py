@@ -120,12 +120,14 @@ def log_problems(running: Running) -> list[str]:
     """Distinct error lines in the servers' logs (tracebacks, ERROR records)."""
     seen: dict[str, int] = {}
     pattern = re.compile(r"Traceback|\bERROR\b|Error:|Exception")
+    stamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[,.]\d+ ")
     for child in running.servers:
         if child.log is None or not child.log.exists():
             continue
         for line in child.log.read_text(errors="replace").splitlines():
             if pattern.search(line):
-                key = f"{child.name}: {line.strip()[:200]}"
+                text = stamp.sub("", line.strip())[:200]
+                key = f"{child.name}: {text}"
                 seen[key] = seen.get(key, 0) + 1
     return [f"{k} (x{v})" if v > 1 else k for k, v in list(seen.items())[:20]]
 
@@ -165,7 +167,8 @@ def one_run(
     started = time.monotonic()
     running = start_system(system, children, tag, env)
     run: dict[str, Any] = {"system": system, "position": position, "scenarios": {},
-                           "other_cores_busy_at_start": round(busy, 2)}
+                           "other_cores_busy_at_start": round(busy, 2),
+                           "server_version": report.server_version()}
     workers: Workers | None = None
     try:
         workers = Workers(children, args.workers, tag, args.client)
@@ -292,8 +295,11 @@ def main(argv: list[str] | None = None) -> int:
     if not runs:
         print("no run completed; logs in", log_dir, file=sys.stderr)
         return 1
-    figures, targets = report.build(runs)
+    figures, targets = report.build(runs, QUIET_CORES)
     notes += report.disturbances(runs, QUIET_CORES)
+    versions = [r.get("server_version") for r in runs if r["system"] == "hearth"]
+    if len(set(versions)) > 1:
+        notes.append(f"Hearth's code changed between its runs: {versions}")
     result = {
         "machine": report.machine(),
         "config": {
