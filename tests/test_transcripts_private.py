@@ -9,7 +9,6 @@ import asyncio
 import base64
 import os
 import secrets
-import shutil
 import subprocess
 import tempfile
 import time
@@ -53,42 +52,10 @@ class DumpingRedis(PrivateRedis):
         super().__init__()
         self.folder = folder
 
-    def start(self) -> DumpingRedis:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is not installed (scripts/services.sh installs it)"
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder),
-                "--dbfilename",
-                "hearth.rdb",
-                "--rdbcompression",
-                "no",
-            ],  # compressed, plain words could hide from the check
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10 * SCALE
-        client = redis.Redis(port=self.port)
-        try:
-            while time.monotonic() < deadline:
-                try:
-                    if client.ping():
-                        return self
-                except redis.ConnectionError:
-                    time.sleep(0.05)
-        finally:
-            client.close()
-        raise RuntimeError("private redis-server did not start")
+    def extra_args(self) -> list[str]:
+        # Uncompressed, so plain words could not hide from the check.
+        return ["--dir", str(self.folder), "--dbfilename", "hearth.rdb",
+                "--rdbcompression", "no"]
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
+from typing import Self
 
 import redis
 
@@ -25,7 +26,11 @@ class PrivateRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> PrivateRedis:
+    def extra_args(self) -> list[str]:
+        """More redis-server arguments, for subclasses."""
+        return []
+
+    def start(self) -> Self:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed (scripts/services.sh installs it)"
         self.proc = subprocess.Popen(
@@ -39,6 +44,7 @@ class PrivateRedis:
                 "",
                 "--appendonly",
                 "no",
+                *self.extra_args(),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
