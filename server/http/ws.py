@@ -156,7 +156,10 @@ class _Session:
             writer.cancel()
             with contextlib.suppress(BaseException):
                 await writer
-            await self.hearth.rooms.leave(self.conn)
+            try:
+                await self.hearth.rooms.leave(self.conn)
+            except Exception:  # Redis down: presence expiry announces the departure later
+                log.warning("leaving room %s failed", self.conn.room, exc_info=True)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(
                     self.ws.close(self.conn.close_code, self.conn.close_reason), CLOSE_TIMEOUT
