@@ -74,15 +74,11 @@ async def update_room(request: Request) -> Response:
             if diff.get("transcripts", [None, None])[1] == "off":
                 await room_store.withdraw_all_consents(db, view.id)
             await audit_store.write_entry(
-                db, _actor(caller), "room.update", view.slug, details={"changes": _safe(diff)}
+                db, _actor(caller), "room.update", view.slug, details={"changes": diff}
             )
     if diff:
         await hearth.rooms.settings_changed(updated)
     return json_response({"room": updated.public()})
-
-
-def _safe(diff: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    return {k: v for k, v in diff.items()}
 
 
 async def _room_and_user(hearth: Hearth, request: Request) -> tuple[RoomView, Any]:

@@ -199,8 +199,9 @@ class Actions:
                 raise _Refused("not_found", "that user is not waiting")
         return user
 
-    async def erase(self, view: RoomView, message_ids: list[str]) -> None:
-        """Remove messages from the resume window and every other keeper (the transcript)."""
+    async def erase(self, view: RoomView, message_ids: list[str], transcript: bool = True) -> None:
+        """Remove messages from the resume window, flag excerpts and (unless the caller
+        already did) every other keeper (the transcript)."""
         seqs = []
         for message_id in message_ids:
             found = await self.rooms.backplane.log.locate(message_id)
@@ -208,8 +209,9 @@ class Actions:
                 seqs.append(found[1])
         if seqs:
             await self.rooms.backplane.log.remove(view.slug, seqs)
-        for eraser in self.rooms.erasers:
-            await eraser(view, message_ids)
+        if transcript:
+            for eraser in self.rooms.erasers:
+                await eraser(view, message_ids)
         await self.state.forget_excerpts(view.slug, set(message_ids))
 
     async def _erase_author(self, view: RoomView, user_id: str) -> list[str]:
@@ -221,7 +223,7 @@ class Actions:
         ]
         for eraser in self.rooms.author_erasers:
             ids.extend(i for i in await eraser(view, user_id) if i not in ids)
-        await self.erase(view, ids)
+        await self.erase(view, ids, transcript=False)  # the author erasers did that part
         return ids
 
     async def _setting(self, conn: Conn, view: RoomView, name: str, value: Any) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..broker.base import Backplane
-from ..broker.redis_pubsub import RECONNECTED
+from ..broker.redis_pubsub import CONTROL_CHANNEL, RECONNECTED
 from ..config import Settings
 from ..moderation.effects import apply_mod_event
 from ..store import rooms as room_store
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["CONTROL_CHANNEL", "RoomEvents"]
 
 log = logging.getLogger("hearth.rooms")
-
-CONTROL_CHANNEL = "hearth:control"
 
 
 class RoomEvents:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -131,7 +131,7 @@ class Rooms(MemberFrames, RoomEvents):
 
     async def settings_changed(self, view: RoomView) -> None:
         """Tell every process a room's settings changed (each applies them at once)."""
-        data = orjson.dumps(_view_state(view)).decode()
+        data = orjson.dumps(asdict(view)).decode()
         await self.publish(view.slug, {"k": "room"}, data)
 
     async def access_changed(self, slug: str, user_id: str) -> None:
@@ -251,10 +251,6 @@ class Rooms(MemberFrames, RoomEvents):
                 await self.publish(conn.room, {"a": "all"}, frame)
         except Exception:  # the backend is down: heartbeat expiry announces it later
             log.warning("could not record a departure; presence expiry will", exc_info=True)
-
-
-def _view_state(view: RoomView) -> dict[str, Any]:
-    return {name: getattr(view, name) for name in view.__dataclass_fields__}
 
 
 def _user_view(conn: Conn) -> dict[str, Any]:
