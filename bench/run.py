@@ -26,6 +26,7 @@ import report
 import scenarios
 from driver import Workers
 from procs import Children, install_signal_handlers, wait_quiet
+from profiling import Profiler
 from scenarios import Context, Sizes
 from systems import Hearth, HearthAccounts, Postgres, Running, hearth_env, start_system
 
@@ -105,12 +106,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--wait-quiet", type=float, default=60.0, metavar="S",
                    help="before each run, wait up to S s for other work to leave the cores")
     p.add_argument("--out", type=Path, default=BENCH / "results")
+    p.add_argument("--profile", type=Path, metavar="DIR",
+                   help="sample Hearth's servers with py-spy during every step into DIR "
+                        "(slows them: for finding hot spots, not for figures)")
     args = p.parse_args(argv)
     chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(chosen) - set(ALL_SCENARIOS)
     if unknown:
         p.error(f"unknown scenarios: {sorted(unknown)}")
     args.scenarios = [s for s in ALL_SCENARIOS if s in chosen]
+    if args.profile is not None and args.out == BENCH / "results":
+        args.out = args.profile  # a profiled run's figures never become the latest ones
     if not 1 <= args.repeat <= 10 or not 1 <= args.workers <= 8:
         p.error("--repeat must be 1-10 and --workers 1-8")
     return args
@@ -187,6 +193,8 @@ def one_run(
             tokens = accounts.tokens
         ctx = Context(running, workers, sizes, tokens, progress.say, tag,
                       quiet_cores=QUIET_CORES, quiet_wait_s=min(args.wait_quiet, 30.0))
+        if args.profile is not None and system == "hearth":
+            ctx.profiler = Profiler(args.profile)
         capacity = args.capacity == "all" or args.capacity == system
         jobs: dict[str, Callable[[], dict[str, Any]]] = {
             "idle": lambda: scenarios.idle(ctx),
@@ -309,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             "client": args.client,
             "scenarios": args.scenarios,
             "capacity_ramps": args.capacity,
+            "profiled": args.profile is not None,
             "sizes": sizes.as_dict(),
             "hearth_config": (BENCH / "hearth-bench.toml").read_text(encoding="utf-8"),
             "log_dir": str(log_dir),

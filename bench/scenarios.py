@@ -9,14 +9,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from driver import Conn, PhaseResult, Workers
 from procs import cpu_by_pid, cpu_delta, postgres_pids, rss_bytes, wait_quiet
+from profiling import Profiler
 from systems import Running
 
 __all__ = ["Context", "Sizes", "idle", "meeting", "saturation"]
@@ -99,6 +101,7 @@ class Context:
     quiet_cores: float = 0.3
     quiet_wait_s: float = 30.0
     retries_left: int = 8  # phases measured again because other work took the cores
+    profiler: Profiler | None = None  # `--profile`: py-spy on the servers during each step
     _phases: int = 0
 
     def phase_id(self) -> str:
@@ -150,11 +153,29 @@ class Context:
             result = again
         return result
 
+    def profiled(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """Sample the servers with py-spy while the block runs, if `--profile` asked."""
+        if self.profiler is None:
+            return contextlib.nullcontext()
+        profiler, pids = self.profiler, self.running.server_pids
+
+        @contextlib.contextmanager
+        def sampling() -> Iterator[None]:
+            profiler.start(f"{self.tag}-{name}", pids)
+            try:
+                yield
+            finally:
+                profiler.stop()
+
+        return sampling()
+
     def _phase(self, label: str, rate: float, duration: float, rooms: int) -> PhaseResult:
         self.say(f"{label}: {rate:g} msg/s per room", duration + self.sizes.drain_s)
-        result = self.workers.phase(
-            self.phase_id(), rate, duration, rooms, self.cpu_groups(), self.sizes.drain_s
-        )
+        phase_id = self.phase_id()
+        with self.profiled(f"{phase_id}-{label}-{rate:g}"):
+            result = self.workers.phase(
+                phase_id, rate, duration, rooms, self.cpu_groups(), self.sizes.drain_s
+            )
         self.running.check_alive()
         return result
 
@@ -172,7 +193,8 @@ class Context:
 
 def _connect(ctx: Context, conns: list[Conn], label: str, consent: bool = False) -> dict[str, Any]:
     ctx.say(f"{label}: connecting {len(conns)} sockets", None)
-    report = ctx.workers.connect(conns, consent=consent)
+    with ctx.profiled(f"connect-{label}"):
+        report = ctx.workers.connect(conns, consent=consent)
     ctx.running.check_alive()
     return report
 

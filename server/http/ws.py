@@ -1,8 +1,8 @@
 """The WebSocket connection loop of `/ws/rooms/{slug}` (PROTOCOL §3).
 
 Accept, then authenticate (Origin for cookies, credentials), check the room and access,
-run the agreement step, welcome, and then read frames until the socket closes. A writer
-task drains the socket's bounded queue; the reader never writes to the socket itself.
+run the agreement step, welcome, and then read frames until the socket closes. Frames go
+out through the socket's outbox (`rooms/outbox.py`), whoever sends them.
 """
 
 from __future__ import annotations
@@ -120,12 +120,11 @@ class _Session:
         self.limits = SocketLimits(hearth.settings.limits, time.monotonic())
 
     async def run(self, view: RoomView, accepted: int | None) -> None:
-        """Read in this task, write in one other; `Conn.stop` interrupts the reading."""
+        """Read in this task; `Conn.stop` interrupts the reading."""
         me = asyncio.current_task()
         assert me is not None
-        writer = asyncio.create_task(self._write())
-        # The writer ends only when the client is gone; stopping cancels this task's read.
-        writer.add_done_callback(lambda _: self.conn.stop(1000))
+        # A failed write means the client is gone; stopping cancels this task's read.
+        self.conn.queue.attach(self.ws.send_text, lambda: self.conn.stop(1000))
         pending = [False]  # a cancellation asked by `stop` and not yet delivered
 
         def interrupt() -> None:
@@ -150,12 +149,10 @@ class _Session:
             self.conn.on_stop = None
             # Flush what is queued (a last error, the `moderation` frame of a removal, `end`)
             # before closing; not for a client cut off because it stopped reading.
-            if self.conn.close_code != SLOW_CLIENT_CLOSE and not writer.done():
+            if self.conn.close_code != SLOW_CLIENT_CLOSE:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._drained(), timeout=0.5)
-            writer.cancel()
-            with contextlib.suppress(BaseException):
-                await writer
+            self.conn.queue.close()
             try:
                 await self.hearth.rooms.leave(self.conn)
             except Exception:  # Redis down: presence expiry announces the departure later
@@ -164,17 +161,6 @@ class _Session:
                 await asyncio.wait_for(
                     self.ws.close(self.conn.close_code, self.conn.close_reason), CLOSE_TIMEOUT
                 )
-
-    async def _write(self) -> None:
-        outbox = self.conn.queue
-        send = self.ws.send_text
-        while True:
-            text = await outbox.get()
-            outbox.busy = True
-            try:
-                await send(text)
-            finally:
-                outbox.busy = False
 
     async def _drained(self) -> None:
         while not self.conn.queue.drained:

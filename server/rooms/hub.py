@@ -1,8 +1,9 @@
 """The local socket hub: this process's sockets per room, fed from the backplane.
 
 Every publication arrives once per process (one subscription per room with local sockets);
-the hub writes the already-encoded frame to each local socket's bounded queue. A socket
-whose queue is full is cut off, never waited for (websockets' broadcast advice).
+the hub writes the already-encoded frame to each local socket's outbox (`outbox.py`): to
+the socket at once while it keeps up, to a bounded queue while it does not. A socket whose
+queue is full is cut off, never waited for (websockets' broadcast advice).
 
 Publication format: `<epoch>|<header JSON>\\n<frame JSON>`; only numbered messages carry
 an epoch. The header says who receives the frame (`a`, audience) and who caused it.
@@ -21,6 +22,7 @@ import orjson
 
 from ..broker.base import Appended, PubSub
 from ..wire.out import MESSAGE_PREFIX, with_ref
+from .outbox import Outbox
 
 __all__ = ["Conn", "Hub", "room_channel"]
 
@@ -32,47 +34,6 @@ SLOW_CLIENT_CLOSE = 1013  # Try Again Later: the client stopped reading; it may 
 def room_channel(slug: str) -> str:
     """The pub/sub channel of a room."""
     return f"hearth:room:{slug}"
-
-
-class Outbox:
-    """A socket's bounded queue of encoded frames, for its one writer.
-
-    Smaller than asyncio.Queue (a list and at most one waiting future): thousands of idle
-    sockets each hold one.
-    """
-
-    __slots__ = ("_items", "_limit", "_waiter", "busy")
-
-    def __init__(self, limit: int) -> None:
-        self._items: list[str] = []
-        self._limit = limit
-        self._waiter: asyncio.Future[None] | None = None
-        self.busy = False  # the writer is sending a frame it took
-
-    def put(self, text: str) -> bool:
-        """Queue a frame; False if the queue is full."""
-        if len(self._items) >= self._limit:
-            return False
-        self._items.append(text)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-        return True
-
-    async def get(self) -> str:
-        """The next frame, waiting for one."""
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._items.pop(0)
-
-    @property
-    def drained(self) -> bool:
-        """Nothing queued and nothing being sent."""
-        return not self._items and not self.busy
 
 
 @dataclass(eq=False, slots=True)

@@ -11,9 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 __all__ = ["DbSession", "make_engine", "make_sessions"]
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout (several
-    processes may share the file)."""
+    processes may share the file).
+
+    `pre_ping` tests each pooled connection before use (three round trips on asyncpg), so
+    that a request after a database restart does not fail; a caller that retries a
+    transaction whose connection was found dead (`connection_invalidated`) can do without."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
@@ -26,7 +30,10 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping,
+        pool_recycle=1800,
+    )
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[DbSession]:

@@ -64,10 +64,9 @@ class Recorder:
 
     def _numbering(self, room_id: str, message_id: str) -> Callable[[Appended], Awaitable[None]]:
         async def number(appended: Appended) -> None:
-            try:
-                await self.writer.number(room_id, message_id, appended.seq, appended.epoch)
-            except Exception as exc:  # delivered already; `orphans.py` numbers it later
-                log.warning("numbering a recorded message failed (%s)", _name(exc))
+            # Not awaited: the sender's next frame does not wait for a transaction. A failure
+            # is logged by the writer; `orphans.py` numbers the row later.
+            self.writer.number_soon(room_id, message_id, appended.seq, appended.epoch)
 
         return number
 

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..config import Settings
 from ..rooms.live import Rooms
-from ..store.engine import DbSession
+from ..store.engine import DbSession, make_engine, make_sessions
 from .consent import CONSENT_EVENT, ConsentBook
 from .keys import transcript_sealer
 from .recorder import Recorder
@@ -23,7 +23,10 @@ class Transcripts:
     def __init__(self, settings: Settings, db: async_sessionmaker[DbSession], rooms: Rooms) -> None:
         self.sealer = transcript_sealer(settings)
         self.consents = ConsentBook(db, rooms.publish)
-        self.writer = GroupWriter(db)
+        # The writer's own connection: no pre-ping (it retries a batch on a dead connection),
+        # and a busy HTTP pool never delays a recorded message.
+        self._writer_engine = make_engine(settings.database_url, pool_size=2, pre_ping=False)
+        self.writer = GroupWriter(make_sessions(self._writer_engine))
         self.recorder = Recorder(self.consents, self.writer, self.sealer)
         self.transcript = Transcript(db, self.sealer)
         self.upkeep = Upkeep(db, rooms.backplane.log, settings.purge_interval_seconds)
@@ -48,3 +51,4 @@ class Transcripts:
         """Write what is waiting and stop."""
         await self.upkeep.close()
         await self.writer.close()
+        await self._writer_engine.dispose()

@@ -6,7 +6,12 @@ delivered). The writer takes every row waiting when it wakes, lingers a moment f
 authors still consent (in the database, the truth), inserts their rows in one statement and
 commits; each waiter learns whether its row was stored. Rows of authors who no longer
 consent are not written. One row the database refuses does not sink the others: on an
-integrity error each is retried alone.
+integrity error each is retried alone. A batch whose connection turns out to be dead (the
+database restarted) is tried once more on a fresh one.
+
+Numbering a published row is nobody's wait: it rides along with the next batch of inserts,
+or goes alone after `number_linger` when no insert comes, so that under load every
+transaction both inserts and numbers (one transaction per batch, not two).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..store.engine import DbSession
@@ -31,6 +36,7 @@ log = logging.getLogger("hearth.transcripts")
 
 MAX_ROWS = 200
 LINGER_SECONDS = 0.002
+NUMBER_LINGER_SECONDS = 0.05
 WAIT_SECONDS = 10.0
 
 
@@ -63,14 +69,17 @@ class GroupWriter:
         max_rows: int = MAX_ROWS,
         linger: float = LINGER_SECONDS,
         wait: float = WAIT_SECONDS,
+        number_linger: float = NUMBER_LINGER_SECONDS,
     ) -> None:
         self._db = db
         self._max_rows = max_rows
         self._linger = linger
+        self._number_linger = number_linger
         self._wait = wait
         self._inserts: deque[_Insert] = deque()
         self._numbers: deque[_Number] = deque()
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # anything waits
+        self._insert_wake = asyncio.Event()  # a sender waits
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.batches = 0  # transactions committed (for tests and metrics)
@@ -83,6 +92,7 @@ class GroupWriter:
         """Write what is waiting, then stop."""
         self._closing = True
         self._wake.set()
+        self._insert_wake.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -96,14 +106,23 @@ class GroupWriter:
         item = _Insert(row, _future())
         self._inserts.append(item)
         self._wake.set()
+        self._insert_wake.set()
         return await asyncio.wait_for(asyncio.shield(item.done), self._wait)
 
-    async def number(self, room_id: str, message_id: str, seq: int, epoch: str) -> None:
-        """Give a stored row its place once published (batched like inserts)."""
+    def number_soon(
+        self, room_id: str, message_id: str, seq: int, epoch: str
+    ) -> asyncio.Future[bool]:
+        """Give a stored row its place once published, with a coming batch; nobody needs
+        to wait (a failure is logged, and `orphans.py` numbers the row later)."""
         item = _Number((room_id, message_id, seq, epoch), _future())
         self._numbers.append(item)
         self._wake.set()
-        await asyncio.wait_for(asyncio.shield(item.done), self._wait)
+        return item.done
+
+    async def number(self, room_id: str, message_id: str, seq: int, epoch: str) -> None:
+        """`number_soon`, waiting until the number is committed."""
+        done = self.number_soon(room_id, message_id, seq, epoch)
+        await asyncio.wait_for(asyncio.shield(done), self._wait)
 
     async def _run(self) -> None:
         while True:
@@ -113,8 +132,7 @@ class GroupWriter:
                 if self._closing:
                     return
                 continue
-            if self._linger > 0 and len(self._inserts) + len(self._numbers) < self._max_rows:
-                await asyncio.sleep(self._linger)
+            await self._linger_for_more()
             inserts = _take(self._inserts, self._max_rows)
             numbers = _take(self._numbers, self._max_rows - len(inserts))
             try:
@@ -124,9 +142,30 @@ class GroupWriter:
             if self._inserts or self._numbers or self._closing:
                 self._wake.set()
 
+    async def _linger_for_more(self) -> None:
+        """Wait a moment so that one transaction carries more rows: briefly when a sender
+        waits, longer when only numbers wait (until an insert comes along)."""
+        if self._closing or len(self._inserts) + len(self._numbers) >= self._max_rows:
+            return
+        if self._inserts:
+            if self._linger > 0:
+                await asyncio.sleep(self._linger)
+            return
+        self._insert_wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._insert_wake.wait(), self._number_linger)
+        if self._inserts and self._linger > 0:
+            await asyncio.sleep(self._linger)
+
     async def _flush(self, inserts: list[_Insert], numbers: list[_Number]) -> None:
         try:
-            stored = await self._commit(inserts, numbers)
+            try:
+                stored = await self._commit(inserts, numbers)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                log.warning("the database connection was lost; writing the batch again")
+                stored = await self._commit(inserts, numbers)
         except IntegrityError:
             log.warning("a transcript batch was refused; writing its rows one by one")
             await self._one_by_one(inserts, numbers)
