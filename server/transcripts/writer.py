@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..store.engine import DbSession
-from . import store
+from . import batch_pg, store
 
 __all__ = ["GroupWriter"]
 
@@ -190,6 +190,13 @@ class GroupWriter:
     async def _commit(self, inserts: list[_Insert], numbers: list[_Number]) -> set[str]:
         """One transaction; the message ids of the rows inserted."""
         async with self._db() as db:
+            if db.get_bind().dialect.name == "postgresql":
+                conn = await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                stored = await batch_pg.write_batch(
+                    conn, [item.row for item in inserts], [item.key for item in numbers]
+                )
+                self.batches += 1
+                return stored
             await store.number_rows(db, [item.key for item in numbers])
             rows = [item.row for item in inserts]
             allowed = await store.consenting(db, ((r["room_id"], r["author_id"]) for r in rows))
