@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -108,6 +109,10 @@ def create_app(settings: Settings) -> Starlette:
         hearth.extras["transcripts"] = transcripts
         await transcripts.start()
         await rooms.start()
+        # What start-up built (modules, tables, caches) lives as long as the process: out of
+        # the collector's sight, so that full collections under load do not walk it again.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -28,7 +28,8 @@ class Outbox:
     __slots__ = ("_broken", "_closed", "_drain", "_items", "_limit", "_send")
 
     def __init__(self, limit: int) -> None:
-        self._items: collections.deque[str] = collections.deque()
+        # Created when first needed: most sockets never have to queue anything.
+        self._items: collections.deque[str] | None = None
         self._limit = limit
         self._send: SendText | None = None
         self._broken: Callable[[], object] | None = None
@@ -39,7 +40,7 @@ class Outbox:
         """Start writing to a socket through `send`; `broken` is called once a write fails
         (the client is gone). Frames queued before are written first."""
         self._send, self._broken = send, broken
-        if self._items and self._drain is None:
+        if self._items is not None and self._drain is None:
             self._drain = asyncio.get_running_loop().create_task(self._write_queued(None))
 
     def put(self, text: str) -> bool:
@@ -48,7 +49,9 @@ class Outbox:
             return True
         send = self._send
         if send is None or self._drain is not None:
-            if len(self._items) >= self._limit:
+            if self._items is None:
+                self._items = collections.deque()
+            elif len(self._items) >= self._limit:
                 return False
             self._items.append(text)
             return True
@@ -69,12 +72,12 @@ class Outbox:
     @property
     def drained(self) -> bool:
         """Nothing queued and nothing being sent."""
-        return not self._items and self._drain is None
+        return self._items is None and self._drain is None
 
     def close(self) -> None:
         """Stop writing: drop what is queued, cancel a waiting send."""
         self._closed = True
-        self._items.clear()
+        self._items = None
         self._send = None
         if self._drain is not None:
             self._drain.cancel()
@@ -84,8 +87,11 @@ class Outbox:
         try:
             if resumed is not None:
                 await resumed
-            while self._items and self._send is not None:
-                await self._send(self._items.popleft())
+            while self._items is not None and self._send is not None:
+                text = self._items.popleft()
+                if not self._items:
+                    self._items = None
+                await self._send(text)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -96,7 +102,7 @@ class Outbox:
 
     def _fail(self) -> None:
         self._closed = True
-        self._items.clear()
+        self._items = None
         self._send = None
         broken, self._broken = self._broken, None
         if broken is not None:
