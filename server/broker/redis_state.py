@@ -73,6 +73,9 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+HEARTBEAT_CHUNK = 100  # sockets refreshed per round trip
+
+
 def _presence_keys(room: str, user_id: str) -> list[str]:
     base = f"hearth:presence:{room}"
     return [base, f"{base}:user:{user_id}", f"{base}:info"]
@@ -114,14 +117,17 @@ class RedisPresence:
         if not sockets:
             return
         now = _now_ms()
-        async with self._client.pipeline(transaction=False) as pipe:
-            for room, user_id, conn_id, participant in sockets:
-                await self._join(
-                    keys=_presence_keys(room, user_id),
-                    args=[user_id, conn_id, participant, now, now + self._ttl_ms],
-                    client=pipe,
-                )
-            await pipe.execute()
+        # In chunks: building one pipeline for every socket of the process would hold the
+        # event loop (and then Redis) for tens of milliseconds, a stall every member feels.
+        for start in range(0, len(sockets), HEARTBEAT_CHUNK):
+            async with self._client.pipeline(transaction=False) as pipe:
+                for room, user_id, conn_id, participant in sockets[start : start + HEARTBEAT_CHUNK]:
+                    await self._join(
+                        keys=_presence_keys(room, user_id),
+                        args=[user_id, conn_id, participant, now, now + self._ttl_ms],
+                        client=pipe,
+                    )
+                await pipe.execute()
 
     async def sweep(self, room: str) -> list[str]:
         base = f"hearth:presence:{room}"
