@@ -9,12 +9,14 @@ profiled run are not comparable with an unprofiled one; `report` notes it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["Profiler", "summarize"]
@@ -50,6 +52,15 @@ class Profiler:
                     stderr=subprocess.DEVNULL,
                 )
             )
+
+    @contextlib.contextmanager
+    def sampling(self, name: str, pids: list[int]) -> Iterator[None]:
+        """Sample `pids` while the block runs."""
+        self.start(name, pids)
+        try:
+            yield
+        finally:
+            self.stop()
 
     def stop(self) -> None:
         """Stop sampling (py-spy writes its file on SIGINT)."""

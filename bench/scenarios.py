@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -157,17 +157,7 @@ class Context:
         """Sample the servers with py-spy while the block runs, if `--profile` asked."""
         if self.profiler is None:
             return contextlib.nullcontext()
-        profiler, pids = self.profiler, self.running.server_pids
-
-        @contextlib.contextmanager
-        def sampling() -> Iterator[None]:
-            profiler.start(f"{self.tag}-{name}", pids)
-            try:
-                yield
-            finally:
-                profiler.stop()
-
-        return sampling()
+        return self.profiler.sampling(f"{self.tag}-{name}", self.running.server_pids)
 
     def _phase(self, label: str, rate: float, duration: float, rooms: int) -> PhaseResult:
         self.say(f"{label}: {rate:g} msg/s per room", duration + self.sizes.drain_s)

@@ -14,6 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..rooms.access import effective_role, may_enter
@@ -69,6 +70,14 @@ async def _entry_check(
 
 
 log = logging.getLogger("hearth.ws")
+
+
+def _text_of(message: Message) -> str | None:
+    """A received ASGI message's text; None for binary; raises WebSocketDisconnect at close."""
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    text = message.get("text")
+    return text if isinstance(text, str) else None
 
 CLOSE_TIMEOUT = 2.0
 
@@ -180,11 +189,7 @@ class _Session:
 
     async def _receive(self) -> str | None:
         """The next text frame; None for a binary one; raises WebSocketDisconnect at close."""
-        message = await self.ws.receive()
-        if message["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(message.get("code", 1000))
-        text = message.get("text")
-        return text if isinstance(text, str) else None
+        return _text_of(await self.ws.receive())
 
     def _error(self, code: str, message: str, ref: str | None, retry: float | None = None) -> None:
         self.conn.offer(error_frame(code, message, ref, retry))
@@ -300,11 +305,8 @@ class _Session:
     async def _frames(self) -> None:
         rooms, receive = self.hearth.rooms, self.ws.receive
         while not self.conn.stopped:
-            message = await receive()  # `_receive`, inline: one coroutine frame less per socket
-            if message["type"] == "websocket.disconnect":
-                raise WebSocketDisconnect(message.get("code", 1000))
-            text = message.get("text")
-            if not isinstance(text, str):
+            text = _text_of(await receive())  # not `_receive`: one frame less per idle socket
+            if text is None:
                 self._error("invalid", "binary frames are not accepted", None)
                 continue
             frame = decode_client_frame(text)

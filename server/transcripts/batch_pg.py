@@ -32,7 +32,6 @@ WITH numbered AS (
                 CAST(:n_seq AS bigint[]), CAST(:n_epoch AS text[]))
         AS n(room_id, message_id, seq, epoch)
     WHERE r.room_id = n.room_id AND r.message_id = n.message_id
-    RETURNING 1
 ), batch AS (
     SELECT * FROM unnest(
         CAST(:room AS text[]), CAST(:message AS text[]), CAST(:author AS text[]),

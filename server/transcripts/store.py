@@ -26,6 +26,7 @@ __all__ = [
     "period",
     "set_consent_if_recording",
     "unnumbered",
+    "write_batch",
 ]
 
 _TABLE = cast(Table, RecordedMessage.__table__)
@@ -103,6 +104,19 @@ async def number_rows(db: DbSession, numbers: Sequence[tuple[str, str, int, str]
         for room, message, seq, epoch in numbers
     ]
     await db.execute(statement, params)
+
+
+async def write_batch(
+    db: DbSession, rows: Sequence[dict[str, Any]], numbers: Sequence[tuple[str, str, int, str]]
+) -> set[str]:
+    """The group writer's batch, portably: number `numbers`, insert the `rows` whose authors
+    consent, commit; the message ids inserted (`batch_pg.py` does it in one statement)."""
+    await number_rows(db, numbers)
+    allowed = await consenting(db, ((r["room_id"], r["author_id"]) for r in rows))
+    kept = [r for r in rows if (r["room_id"], r["author_id"]) in allowed]
+    await insert_rows(db, kept)
+    await db.commit()
+    return {r["message_id"] for r in kept}
 
 
 async def page(db: DbSession, room_id: str, after_seq: int, limit: int) -> list[RecordedMessage]:

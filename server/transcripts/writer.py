@@ -189,22 +189,15 @@ class GroupWriter:
 
     async def _commit(self, inserts: list[_Insert], numbers: list[_Number]) -> set[str]:
         """One transaction; the message ids of the rows inserted."""
+        rows, keys = [item.row for item in inserts], [item.key for item in numbers]
         async with self._db() as db:
             if db.get_bind().dialect.name == "postgresql":
                 conn = await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-                stored = await batch_pg.write_batch(
-                    conn, [item.row for item in inserts], [item.key for item in numbers]
-                )
-                self.batches += 1
-                return stored
-            await store.number_rows(db, [item.key for item in numbers])
-            rows = [item.row for item in inserts]
-            allowed = await store.consenting(db, ((r["room_id"], r["author_id"]) for r in rows))
-            kept = [r for r in rows if (r["room_id"], r["author_id"]) in allowed]
-            await store.insert_rows(db, kept)
-            await db.commit()
+                stored = await batch_pg.write_batch(conn, rows, keys)
+            else:
+                stored = await store.write_batch(db, rows, keys)
         self.batches += 1
-        return {r["message_id"] for r in kept}
+        return stored
 
 
 def _take(queue: deque[Any], n: int) -> list[Any]:
