@@ -25,7 +25,7 @@ from server.store import users as user_store
 from server.store.engine import DbSession, make_engine, make_sessions
 from server.store.models import Base
 from server.store.schema import SchemaState, alembic_config, schema_state
-from tests.conftest import make_room
+from tests.conftest import SHARED_REDIS, make_room
 from tests.support.client import PASSWORD, WS, admin_token, new_user, unique
 from tests.support.pg import async_url, create_database, drop_database
 from tests.support.servers import HEARTH, ROOT, SCALE, Cluster, ServerProcess, hearth_cli
@@ -471,12 +471,12 @@ async def test_argon2id_rehash_when_parameters_change() -> None:
 async def pg_cluster(tmp_path: Path) -> AsyncIterator[tuple[Cluster, str]]:
     import redis
 
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    client = redis.Redis.from_url(f"{SHARED_REDIS}/15")
     client.flushdb()
     client.close()
     name = await create_database()
     cluster = Cluster(workdir=tmp_path, database_url=async_url(name),
-                      redis_url="redis://127.0.0.1:6379/15", processes=1)
+                      redis_url=f"{SHARED_REDIS}/15", processes=1)
     try:
         cluster.start()
         yield cluster, async_url(name)

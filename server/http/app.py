@@ -35,7 +35,7 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("hearth.app")
 
-STATIC = Path(__file__).resolve().parents[2] / "static"
+STATIC = Path(__file__).resolve().parents[1] / "static"
 
 
 async def healthz(request: Request) -> Response:
