@@ -9,6 +9,7 @@ import { authView } from './js/auth.js';
 import { roomsView } from './js/rooms.js';
 import { roomView } from './js/room.js';
 import { adminView } from './js/admin.js';
+import { t } from './js/i18n.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -62,10 +63,10 @@ function renderNav() {
     return;
   }
   replace(nav,
-    el('a', { href: '#/', text: 'Rooms' }),
-    app.user.is_admin ? el('a', { href: '#/admin', text: 'Admin' }) : null,
+    el('a', { href: '#/', text: t('nav.rooms') }),
+    app.user.is_admin ? el('a', { href: '#/admin', text: t('nav.admin') }) : null,
     el('span', { class: 'whoami', text: app.user.display_name }),
-    el('button', { type: 'button', class: 'quiet small', text: 'Sign out', on: { click: signOut } }));
+    el('button', { type: 'button', class: 'quiet small', text: t('nav.sign_out'), on: { click: signOut } }));
 }
 
 async function start() {
