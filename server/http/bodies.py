@@ -48,3 +48,5 @@ async def read_struct(request: Request, limit: int, kind: type[T]) -> T:
         return msgspec.convert(data, kind)
     except msgspec.ValidationError as exc:
         raise ApiError("invalid", str(exc)) from None
+    except RecursionError:
+        raise ApiError("invalid", "body is nested too deeply") from None

@@ -35,6 +35,7 @@ ON_REVIEW = frozenset({"resolve_flag", "approve", "discard"})
 MUST_BE_THERE = frozenset({"remove", "lower_hand"})
 MUST_BE_WAITING = frozenset({"admit", "deny"})
 MAX_COOL_DOWN = 7 * 86400
+MAX_MUTE = 365 * 86400  # longer is "until unmute"; larger values overflow time arithmetic
 
 
 class _Refused(Exception):
@@ -75,7 +76,7 @@ class Actions:
         slug = view.slug
         match action:
             case "mute":
-                seconds = _seconds(frame.seconds, required=False)
+                seconds = _seconds(frame.seconds, required=False, high=MAX_MUTE)
                 until = int(time.time() * 1000) + seconds * 1000 if seconds else None
                 await self.state.mute(slug, target.id, until)
                 fields = {"seconds": seconds} if seconds else {}
@@ -91,7 +92,7 @@ class Actions:
                     async with self.rooms.db() as db:
                         await room_store.ban(db, view.id, target.id, conn.user_id, frame.reason)
                 elif frame.seconds is not None:
-                    seconds = min(_seconds(frame.seconds, required=True), MAX_COOL_DOWN)
+                    seconds = _seconds(frame.seconds, required=True, high=MAX_COOL_DOWN)
                     await self.state.cool_down(slug, target.id, seconds)
                     fields["seconds"] = seconds
                 header["close"] = [4408, reason or ("banned" if action == "ban" else "removed")]
@@ -293,11 +294,11 @@ def _need(value: str | None, name: str) -> str:
     return value
 
 
-def _seconds(value: int | None, required: bool) -> int:
+def _seconds(value: int | None, required: bool, high: int) -> int:
     if value is None:
         if required:
             raise _Refused("invalid", "missing field: seconds")
         return 0
-    if value < 1:
-        raise _Refused("invalid", "seconds must be at least 1")
+    if not 1 <= value <= high:
+        raise _Refused("invalid", f"seconds must be from 1 to {high}")
     return value
