@@ -38,6 +38,7 @@ class Limits:
     login_window_seconds: int = 900
     logins_per_minute_per_address: int = 60
     registrations_per_minute_per_address: int = 60
+    sockets_per_user: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class Settings:
     forwarded_allow_ips: str = ""
     password_time_cost: int = 3
     password_memory_kib: int = 65536
+    password_hashes_at_once: int = 2
 
 
 def _limits_from(table: dict[str, Any]) -> Limits:
@@ -136,6 +138,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         session_days=int(accounts.get("session_days", 30)),
         password_time_cost=int(accounts.get("password_hash_time_cost", 3)),
         password_memory_kib=int(accounts.get("password_hash_memory_kib", 65536)),
+        password_hashes_at_once=int(accounts.get("password_hashes_at_once", 2)),
         presence_ttl_seconds=int(server.get("presence_ttl_seconds", 30)),
         forwarded_allow_ips=str(server.get("forwarded_allow_ips", "")),
         limits=_limits_from(data.get("limits", {})),

@@ -68,6 +68,15 @@ end
 return redis.call('ZCARD', KEYS[1])
 """
 
+# KEYS: the event log.  ARGV: now ms, window ms, limit, member.
+_CLAIM = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
@@ -143,6 +152,7 @@ class RedisCounters:
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
         self._hit = client.register_script(_HIT)
+        self._claim = client.register_script(_CLAIM)
 
     async def hit(self, key: str, window_seconds: float, add: bool = True) -> int:
         member = f"{_now_ms()}-{secrets.token_hex(4)}"
@@ -151,6 +161,17 @@ class RedisCounters:
             args=[_now_ms(), int(window_seconds * 1000), "1" if add else "0", member],
         )
         return int(count)
+
+    async def claim(self, key: str, window_seconds: float, limit: int) -> str | None:
+        now = _now_ms()
+        member = f"{now}-{secrets.token_hex(8)}"
+        claimed = await self._claim(
+            keys=[f"hearth:count:{key}"], args=[now, int(window_seconds * 1000), limit, member]
+        )
+        return member if int(claimed) else None
+
+    async def release(self, key: str, event_id: str) -> None:
+        await self._client.zrem(f"hearth:count:{key}", event_id)
 
     async def get(self, key: str) -> str | None:
         value = await self._client.get(f"hearth:value:{key}")

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..accounts.passwords import MAX_LENGTH, password_problem
+from ..accounts.throttle import LoginAttempt
 from ..accounts.tokens import new_token, token_hash
 from ..store import users as user_store
 from ..store.models import User
@@ -94,26 +95,25 @@ async def login(request: Request) -> Response:
     body = await read_struct(request, hearth.settings.limits.max_request_bytes, LoginBody)
     username = body.username.lower()
     address = _address(request)
-    # One attempt per username at a time in this process, so the failure count is read
-    # after the previous attempt was counted: parallel guesses cannot outrun the throttle.
-    async with hearth.throttle.guard(username):
-        wait = await hearth.throttle.login_blocked(username, address)
-        if wait is not None:
-            raise ApiError("rate_limited", "too many attempts; try again later", retry_after=wait)
-        user = None
-        if len(username) <= 64:
-            async with hearth.db() as db:
-                user = await user_store.user_by_username(db, username)
-        if len(body.password) > MAX_LENGTH:
-            ok, rehash = False, None
-        else:
-            ok, rehash = await hearth.passwords.verify(
-                user.password_hash if user else None, body.password
-            )
-        if not ok or user is None:
-            await hearth.throttle.login_failed(username, address)
-            raise ApiError("bad_credentials", "wrong username or password")
-        await hearth.throttle.login_succeeded(address)
+    attempt = await hearth.throttle.login_attempt(username, address)
+    if not isinstance(attempt, LoginAttempt):
+        raise ApiError("rate_limited", "too many attempts; try again later", retry_after=attempt)
+    # The attempt holds its places from here; one that fails midway (a dependency down)
+    # keeps them until its windows pass.
+    user = None
+    if len(username) <= 64:
+        async with hearth.db() as db:
+            user = await user_store.user_by_username(db, username)
+    if len(body.password) > MAX_LENGTH:
+        ok, rehash = False, None
+    else:
+        ok, rehash = await hearth.passwords.verify(
+            user.password_hash if user else None, body.password
+        )
+    if not ok or user is None:
+        await hearth.throttle.login_failed(attempt)
+        raise ApiError("bad_credentials", "wrong username or password")
+    await hearth.throttle.login_succeeded(attempt)
     token = new_token()
     async with hearth.db() as db:
         if rehash is not None:

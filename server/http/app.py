@@ -22,6 +22,7 @@ from ..accounts.throttle import Throttle
 from ..broker.select import open_backplane
 from ..config import Settings
 from ..moderation.setup import build_moderation
+from ..rooms.limits import UserSockets
 from ..rooms.live import Rooms
 from ..store.engine import make_engine, make_sessions
 from ..transcripts.setup import Transcripts
@@ -98,9 +99,13 @@ def create_app(settings: Settings) -> Starlette:
             db=db,
             backplane=backplane,
             rooms=rooms,
-            passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
+            passwords=Passwords(
+                settings.password_time_cost,
+                settings.password_memory_kib,
+                at_once=settings.password_hashes_at_once,
+            ),
             throttle=Throttle(backplane.counters, settings.limits),
-            extras={},
+            extras={"user_sockets": UserSockets(settings.limits.sockets_per_user)},
         )
         app.state.hearth = hearth
         rooms.moderation = build_moderation(settings, rooms)

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from starlette.types import Message
@@ -19,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..rooms.access import effective_role, may_enter
 from ..rooms.hub import SLOW_CLIENT_CLOSE, Conn
-from ..rooms.limits import SocketLimits
+from ..rooms.limits import SocketLimits, UserSockets
 from ..rooms.resume import parse_after_seq
 from ..rooms.settings import RoomView
 from ..store import rooms as room_store
@@ -93,7 +94,16 @@ async def room_socket(websocket: WebSocket) -> None:
     # Only the socket's own small state lives on from here (not the ORM rows of the
     # handshake): thousands of idle sockets each keep this frame.
     conn, view, accepted = admitted
-    await _Session(hearth, websocket, conn).run(view, accepted)
+    user_sockets: UserSockets = hearth.extras["user_sockets"]
+    sends = user_sockets.open(conn.user_id, conn.room)
+    if sends is None:
+        cap = hearth.settings.limits.sockets_per_user
+        await websocket.close(4429, f"too many sockets: at most {cap} at once")
+        return
+    try:
+        await _Session(hearth, websocket, conn, sends).run(view, accepted)
+    finally:
+        user_sockets.close(conn.user_id, conn.room)
 
 
 async def _handshake(
@@ -134,11 +144,13 @@ class _Session:
 
     __slots__ = ("conn", "hearth", "limits", "ws")
 
-    def __init__(self, hearth: Hearth, websocket: WebSocket, conn: Conn) -> None:
+    def __init__(
+        self, hearth: Hearth, websocket: WebSocket, conn: Conn, sends: deque[float]
+    ) -> None:
         self.hearth = hearth
         self.ws = websocket
         self.conn = conn
-        self.limits = SocketLimits(hearth.settings.limits, time.monotonic())
+        self.limits = SocketLimits(hearth.settings.limits, time.monotonic(), sends)
 
     async def run(self, view: RoomView, accepted: int | None) -> None:
         """Read in this task; `Conn.stop` interrupts the reading."""
