@@ -39,6 +39,10 @@ class Limits:
     logins_per_minute_per_address: int = 60
     registrations_per_minute_per_address: int = 60
     sockets_per_user: int = 5
+    max_header_bytes: int = 16384
+    max_headers: int = 100
+    request_head_seconds: float = 10.0
+    request_body_seconds: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)

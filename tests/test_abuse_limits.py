@@ -9,7 +9,6 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +17,7 @@ import redis
 
 from tests.conftest import SHARED_REDIS, make_room
 from tests.support.client import PASSWORD, WS, admin_token, expect_close, new_user
+from tests.support.hostile import memory
 from tests.support.servers import ROOT, Cluster
 
 MIB = 1024 * 1024
@@ -44,14 +44,6 @@ def _address() -> str:
     """A client address of its own (trusted X-Forwarded-For), so tests throttle apart."""
     n = uuid.uuid4().int
     return f"198.18.{n % 250}.{(n >> 8) % 250 + 1}"
-
-
-def _memory(pid: int) -> tuple[int, int]:
-    """(resident, peak resident) bytes of a process."""
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-    )
-    return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
 
 
 async def _post_all(
@@ -103,7 +95,7 @@ async def test_a_burst_of_logins_hashes_a_bounded_number_of_passwords_at_once(
     hashes' worth, not the ~6 a thread pool would run (nor 200)."""
     server = abuse_cluster.servers[0]
     assert server.proc is not None
-    resident_before, _ = _memory(server.proc.pid)
+    resident_before, _ = memory(server.proc.pid)
     bodies = [
         ({"username": f"nobody-{i}", "password": f"guess number {i}"}, _address())
         for i in range(200)
@@ -117,7 +109,7 @@ async def test_a_burst_of_logins_hashes_a_bounded_number_of_passwords_at_once(
             )
         )
     assert Counter(r.status_code for r in answers) == {401: 200}
-    _, peak = _memory(server.proc.pid)
+    _, peak = memory(server.proc.pid)
     assert peak - resident_before < 3 * 64 * MIB + 40 * MIB, (resident_before, peak)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeVar
 
 import msgspec
@@ -21,11 +22,16 @@ async def _read_bytes(request: Request, limit: int) -> bytes:
         raise ApiError("too_large", f"request body is over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError("too_large", f"request body is over {limit} bytes")
-        chunks.append(chunk)
+    seconds = request.app.state.hearth.settings.limits.request_body_seconds
+    try:
+        async with asyncio.timeout(seconds):  # a trickled body holds no request for long
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError("too_large", f"request body is over {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError("timeout", f"the request body took over {seconds} s to arrive") from None
     return b"".join(chunks)
 
 

@@ -35,6 +35,7 @@ from ..wire.frames import (
 )
 from ..wire.out import encode, error_frame
 from .auth import authenticate
+from .connections import ABORT
 from .security import origin_allowed
 from .state import Hearth
 
@@ -185,15 +186,22 @@ class _Session:
             if self.conn.close_code != SLOW_CLIENT_CLOSE:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._drained(), timeout=0.5)
+            # A send still waits on a client that stopped reading: no close frame can reach
+            # it, so its connection is dropped at once rather than kept with all it missed.
+            stuck = self.conn.close_code == SLOW_CLIENT_CLOSE and not self.conn.queue.drained
             self.conn.queue.close()
             try:
                 await self.hearth.rooms.leave(self.conn)
             except Exception:  # Redis down: presence expiry announces the departure later
                 log.warning("leaving room %s failed", self.conn.room, exc_info=True)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    self.ws.close(self.conn.close_code, self.conn.close_reason), CLOSE_TIMEOUT
-                )
+            abort = self.ws.scope.get("extensions", {}).get(ABORT)
+            if stuck and abort is not None:
+                abort()
+            else:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        self.ws.close(self.conn.close_code, self.conn.close_reason), CLOSE_TIMEOUT
+                    )
 
     async def _drained(self) -> None:
         while not self.conn.queue.drained:

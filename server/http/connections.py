@@ -1,0 +1,112 @@
+"""uvicorn's protocols with Hearth's guards: what a client may make the server hold before a
+request reaches a route, and a way to drop a WebSocket client that stopped reading.
+
+uvicorn bounds the request line and headers in bytes (h11's `max_incomplete_event_size`)
+but reads them for as long as the client trickles them in, and counts no headers:
+`GuardedH11Protocol` gives each request head `request_head_seconds` from the connection's
+(or the previous response's) first byte, and `HeaderCount` refuses more than `max_headers`
+headers (431 for HTTP; a refused upgrade, 403, for WebSockets). A trickled body is cut off
+where it is read (`bodies.py`).
+
+`AbortableWebSocketProtocol` offers the app, as the ASGI extension `hearth.abort`, a way
+to drop a connection at once: a client that stopped reading cannot take a close frame, and
+closing its transport politely would keep the socket (and megabytes unsent) until it reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import h11
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+
+__all__ = ["ABORT", "AbortableWebSocketProtocol", "GuardedH11Protocol", "HeaderCount"]
+
+ABORT = "hearth.abort"  # the scope extension: a callable dropping the connection at once
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, closing connections whose request head does not arrive whole
+    within `request_head_seconds` (set as a class attribute when the server is built)."""
+
+    request_head_seconds: float = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_timer is None and self.conn.their_state is h11.IDLE:
+            self._arm()  # the next request on a kept-alive connection begins
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:  # the head is in (or the connection done)
+            self._disarm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_timer = self.loop.call_later(self.request_head_seconds, self._head_too_slow)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.abort()  # nothing to answer: the request never arrived
+
+
+class HeaderCount:
+    """Refuses a request or upgrade carrying more than `max_headers` headers."""
+
+    def __init__(self, app: ASGIApp, max_headers: int) -> None:
+        self.app = app
+        self.max_headers = max_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and len(scope["headers"]) > self.max_headers:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            body = (
+                b'{"error":{"code":"too_large","message":"more than '
+                + str(self.max_headers).encode()
+                + b' headers"}}'
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 431,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"connection", b"close"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, offering `scope["extensions"]["hearth.abort"]`."""
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope: Any = getattr(self, "scope", None)  # absent when the upgrade was refused
+        if scope is not None:
+            scope["extensions"][ABORT] = self.transport.abort
