@@ -43,6 +43,9 @@ class Limits:
     max_headers: int = 100
     request_head_seconds: float = 10.0
     request_body_seconds: float = 30.0
+    reports_per_window: int = 5
+    report_window_seconds: float = 60.0
+    open_flags_per_room: int = 200
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,6 +120,10 @@ class RedisRoomLog:
         self._position = client.register_script(_POSITION)
         self._first = client.register_script(_FIRST)
 
+    def _ref_key(self, room: str, ref_key: str) -> str:
+        # The user id and the client's `ref` (any text) never appear in a key name.
+        return f"hearth:room:{room}:ref:{self._sealer.name(ref_key)}"
+
     def _open(self, prefix: str, seq: int, sealed_suffix: str, room: str) -> str:
         return prefix + str(seq) + self._sealer.open(sealed_suffix, room.encode())
 
@@ -137,7 +141,7 @@ class RedisRoomLog:
         known: tuple[str, int] | None,
     ) -> Appended:
         seq_key, epoch_key, window_key, floor_key = _keys(room)
-        ref = f"hearth:room:{room}:ref:{ref_key}" if ref_key is not None else ""
+        ref = self._ref_key(room, ref_key) if ref_key is not None else ""
         sealed = self._sealer.seal(suffix, room.encode())
         known_epoch, known_seq = known if known else ("", 0)
         result: list[Any] = await self._append(
@@ -187,7 +191,7 @@ class RedisRoomLog:
         return str(result[0]), int(result[1])
 
     async def recall(self, room: str, ref_key: str) -> Appended | None:
-        found = await self._client.get(f"hearth:room:{room}:ref:{ref_key}")
+        found = await self._client.get(self._ref_key(room, ref_key))
         if found is None:
             return None
         epoch = await self._client.get(_keys(room)[1])
