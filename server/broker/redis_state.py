@@ -13,6 +13,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from ..sealing import Sealer
+
 __all__ = ["RedisCounters", "RedisPresence"]
 
 MAP_TTL = 7 * 86400
@@ -93,9 +95,12 @@ def _presence_keys(room: str, user_id: str) -> list[str]:
 class RedisPresence:
     """Presence across processes with heartbeat expiry (`ttl_seconds`)."""
 
-    def __init__(self, client: aioredis.Redis, ttl_seconds: float) -> None:
+    def __init__(self, client: aioredis.Redis, ttl_seconds: float, sealer: Sealer) -> None:
         self._client = client
         self._ttl_ms = int(ttl_seconds * 1000)
+        # Who is present (a participant: id, display name, role) is kept sealed, as the
+        # words of the resume window are: a Redis snapshot names nobody.
+        self._sealer = sealer
         self._join = client.register_script(_JOIN)
         self._leave = client.register_script(_LEAVE)
         self._sweep = client.register_script(_SWEEP)
@@ -104,9 +109,18 @@ class RedisPresence:
         now = _now_ms()
         first = await self._join(
             keys=_presence_keys(room, user_id),
-            args=[user_id, conn_id, participant, now, now + self._ttl_ms],
+            args=[user_id, conn_id, self._seal(room, participant), now, now + self._ttl_ms],
         )
         return bool(first)
+
+    def _seal(self, room: str, participant: str) -> str:
+        return self._sealer.seal(participant, room.encode())
+
+    def _open(self, room: str, sealed: Any) -> str:
+        text = str(sealed)
+        if text.startswith("{"):  # written by a process from before sealing (a rolling update)
+            return text
+        return self._sealer.open(text, room.encode())
 
     async def leave(self, room: str, user_id: str, conn_id: str) -> bool:
         last = await self._leave(
@@ -120,7 +134,7 @@ class RedisPresence:
         if not users:
             return []
         infos: list[Any] = await self._client.hmget(f"{base}:info", users)
-        return [str(info) for info in infos if info is not None]
+        return [self._open(room, info) for info in infos if info is not None]
 
     async def heartbeat(self, sockets: list[tuple[str, str, str, str]]) -> None:
         if not sockets:
@@ -133,7 +147,13 @@ class RedisPresence:
                 for room, user_id, conn_id, participant in sockets[start : start + HEARTBEAT_CHUNK]:
                     await self._join(
                         keys=_presence_keys(room, user_id),
-                        args=[user_id, conn_id, participant, now, now + self._ttl_ms],
+                        args=[
+                            user_id,
+                            conn_id,
+                            self._seal(room, participant),
+                            now,
+                            now + self._ttl_ms,
+                        ],
                         client=pipe,
                     )
                 await pipe.execute()
@@ -143,7 +163,7 @@ class RedisPresence:
         gone: list[Any] = await self._sweep(
             keys=[base, f"{base}:info"], args=[_now_ms(), f"{base}:user:"]
         )
-        return [str(info) for info in gone]
+        return [self._open(room, info) for info in gone]
 
 
 class RedisCounters:

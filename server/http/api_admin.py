@@ -133,7 +133,12 @@ async def audit(request: Request) -> Response:
     room = request.query_params.get("room") or None
     async with hearth.db() as db:
         entries = await audit_store.list_entries(db, room, limit, before)
-    return json_response({"entries": [audit_store.entry_view(e) for e in entries]})
+    views = [audit_store.entry_view(e) for e in entries]
+    moderation = hearth.rooms.moderation
+    if moderation is not None:  # reasons rest sealed (moderation/reasons.py)
+        for view in views:
+            view["details"] = moderation.reasons.open_details(view["details"])
+    return json_response({"entries": views})
 
 
 routes = [

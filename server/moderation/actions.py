@@ -19,6 +19,7 @@ from ..store import rooms as room_store
 from ..store import users as user_store
 from ..wire.frames import Mod
 from ..wire.out import encode, error_frame
+from .reasons import Reasons
 from .review import Review
 from .state import ModerationState
 
@@ -47,10 +48,13 @@ class _Refused(Exception):
 class Actions:
     """Carries out `mod` frames of facilitators and admins."""
 
-    def __init__(self, rooms: Rooms, state: ModerationState, review: Review) -> None:
+    def __init__(
+        self, rooms: Rooms, state: ModerationState, review: Review, reasons: Reasons
+    ) -> None:
         self.rooms = rooms
         self.state = state
         self.review = review
+        self.reasons = reasons
 
     async def handle(self, conn: Conn, view: RoomView, frame: Mod) -> list[str]:
         """Frames for the actor's socket alone (errors); everything else is published."""
@@ -90,7 +94,9 @@ class Actions:
                 await self.state.stop_waiting(slug, target.id)
                 if action == "ban":
                     async with self.rooms.db() as db:
-                        await room_store.ban(db, view.id, target.id, conn.user_id, frame.reason)
+                        await room_store.ban(
+                            db, view.id, target.id, conn.user_id, self.reasons.seal(frame.reason)
+                        )
                 elif frame.seconds is not None:
                     seconds = _seconds(frame.seconds, required=True, high=MAX_COOL_DOWN)
                     await self.state.cool_down(slug, target.id, seconds)
@@ -176,7 +182,7 @@ class Actions:
                 action,
                 slug,
                 (target.id, target.username) if target is not None else None,
-                audit_details,
+                self.reasons.seal_details(audit_details),
             )
         payload = {"frames": [[h, f] for h, f in extra], "moderation": encode(moderation)}
         await self.rooms.publish(slug, header, orjson.dumps(payload).decode())
