@@ -40,7 +40,10 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     guarded = type(
         "HearthH11Protocol",
         (GuardedH11Protocol,),
-        {"request_head_seconds": limits.request_head_seconds},
+        {
+            "request_head_seconds": limits.request_head_seconds,
+            "request_body_seconds": limits.request_body_seconds,
+        },
     )
     uvicorn.run(
         HeaderCount(create_app(settings), limits.max_headers),

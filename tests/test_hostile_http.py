@@ -125,6 +125,26 @@ async def test_a_kept_alive_connection_waits_for_its_next_request(server: Server
         assert (await http.get("/healthz")).status_code == 200
 
 
+async def test_a_trickled_body_nobody_reads_is_cut_off(server: ServerProcess) -> None:
+    """A route that answers without reading the body (here: 401 before anything else) does
+    not let the rest of the body hold the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"POST /api/auth/logout HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+
+    async def trickle() -> None:
+        for _ in range(int(30 * SCALE / 0.2)):
+            writer.write(b"x")
+            await writer.drain()
+            await asyncio.sleep(0.2)
+
+    dripping = asyncio.create_task(trickle())
+    took, answer = await _closed_after(reader, 30 * SCALE)
+    dripping.cancel()
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 401")
+    assert took <= HEAD_SECONDS + 2 + 3 * SCALE  # request_body_seconds and the grace
+
+
 async def test_a_client_gone_mid_body_leaves_no_error_in_the_log(server: ServerProcess) -> None:
     before = len(server.log())
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)

@@ -4,9 +4,10 @@ request reaches a route, and a way to drop a WebSocket client that stopped readi
 uvicorn bounds the request line and headers in bytes (h11's `max_incomplete_event_size`)
 but reads them for as long as the client trickles them in, and counts no headers:
 `GuardedH11Protocol` gives each request head `request_head_seconds` from the connection's
-(or the previous response's) first byte, and `HeaderCount` refuses more than `max_headers`
-headers (431 for HTTP; a refused upgrade, 403, for WebSockets). A trickled body is cut off
-where it is read (`bodies.py`).
+(or the request's) first byte and its body `request_body_seconds`, and `HeaderCount` refuses
+more than `max_headers` headers (431 for HTTP; a refused upgrade, 403, for WebSockets). A
+route reading a trickled body answers 408 (`bodies.py`) just before the protocol would drop
+the connection.
 
 `AbortableWebSocketProtocol` offers the app, as the ASGI extension `hearth.abort`, a way
 to drop a connection at once: a client that stopped reading cannot take a close frame, and
@@ -27,46 +28,56 @@ from websockets.http11 import Request
 __all__ = ["ABORT", "AbortableWebSocketProtocol", "GuardedH11Protocol", "HeaderCount"]
 
 ABORT = "hearth.abort"  # the scope extension: a callable dropping the connection at once
+BODY_GRACE_SECONDS = 2.0
 
 
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, closing connections whose request head does not arrive whole
-    within `request_head_seconds` (set as a class attribute when the server is built)."""
+    """uvicorn's h11 protocol, dropping a connection whose request head does not arrive whole
+    within `request_head_seconds`, or whose body does not within `request_body_seconds`
+    (plus a grace, so that a route reading the body answers 408 first). Both are set as
+    class attributes when the server is built."""
 
     request_head_seconds: float = 10.0
+    request_body_seconds: float = 30.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head_timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
-        self._arm()
+        self._arm(self.request_head_seconds)
 
     def data_received(self, data: bytes) -> None:
-        if self._head_timer is None and self.conn.their_state is h11.IDLE:
-            self._arm()  # the next request on a kept-alive connection begins
+        before = self.conn.their_state
+        if self._timer is None and before is h11.IDLE:
+            self._arm(self.request_head_seconds)  # the next request on a kept-alive connection
         super().data_received(data)
-        if self.conn.their_state is not h11.IDLE:  # the head is in (or the connection done)
+        after = self.conn.their_state
+        if after is h11.SEND_BODY:
+            if before is not h11.SEND_BODY:
+                self._arm(self.request_body_seconds + BODY_GRACE_SECONDS)
+        elif after is not h11.IDLE:  # the request is in (or an upgrade, or an error)
             self._disarm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
 
-    def _arm(self) -> None:
+    def _arm(self, seconds: float) -> None:
         self._disarm()
-        self._head_timer = self.loop.call_later(self.request_head_seconds, self._head_too_slow)
+        self._timer = self.loop.call_later(seconds, self._too_slow)
 
     def _disarm(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
-    def _head_too_slow(self) -> None:
-        self._head_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            self.transport.abort()  # nothing to answer: the request never arrived
+    def _too_slow(self) -> None:
+        self._timer = None
+        waiting = self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
+        if waiting and not self.transport.is_closing():
+            self.transport.abort()  # a request that never arrived whole: nothing to answer
 
 
 class HeaderCount:
