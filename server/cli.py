@@ -10,7 +10,7 @@ import sys
 from dataclasses import replace
 
 from .config import Settings, check_log_level, check_port, load_settings
-from .ops.logs import configure_logging
+from .ops.logs import configure_logging, hold_early_records
 
 __all__ = ["main"]
 
@@ -103,10 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("username")
     sub.add_parser("purge", help="delete recorded messages past each room's retention")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    settings = load_settings()
+    hold_early_records()
+    try:
+        settings = load_settings()
+    except Exception:
+        configure_logging("info", "text")  # what was said before the refusal, then it
+        raise
     if args.command == "serve":
         if args.log_level is not None:
             settings = replace(settings, log_level=args.log_level)

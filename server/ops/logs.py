@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import logging.handlers
 import sys
 import time
 import traceback
 
 import orjson
 
-__all__ = ["JsonLines", "configure_logging", "log_context", "withheld_traceback"]
+__all__ = [
+    "JsonLines",
+    "TextLines",
+    "configure_logging",
+    "hold_early_records",
+    "log_context",
+    "withheld_traceback",
+]
 
 # (room id, user id) of the connection this task serves; the default: none.
 log_context: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
@@ -55,7 +63,16 @@ class JsonLines(logging.Formatter):
         return orjson.dumps(line).decode()
 
 
-class _Text(logging.Formatter):
+class TextLines(logging.Formatter):
+    """The familiar text line; a traceback without the exception's message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        cached, record.exc_text = record.exc_text, None  # another handler's, with the message
+        try:
+            return super().format(record)
+        finally:
+            record.exc_text = cached
+
     def formatException(self, ei: object) -> str:  # noqa: N802 (logging's name)
         exc = ei[1] if isinstance(ei, tuple) else None
         return withheld_traceback(exc) if isinstance(exc, BaseException) else ""
@@ -81,16 +98,33 @@ def withheld_traceback(exc: BaseException) -> str:
     return "".join(parts).rstrip("\n")
 
 
-def configure_logging(level: str, form: str) -> None:
-    """Route every logger (Hearth's, uvicorn's, libraries') to stderr in `form` at `level`."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLines() if form == "json" else _Text(TEXT_FORMAT))
-    handler.addFilter(_Context())
+def hold_early_records() -> None:
+    """Keep what is logged before the settings say how (reading them logs) until
+    `configure_logging` writes it in the configured form."""
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+    root.addHandler(logging.handlers.BufferingHandler(capacity=1000))
+    root.setLevel(logging.INFO)
+
+
+def configure_logging(level: str, form: str) -> None:
+    """Route every logger (Hearth's, uvicorn's, libraries') to stderr in `form` at `level`,
+    after the records held since `hold_early_records`."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines() if form == "json" else TextLines(TEXT_FORMAT))
+    handler.addFilter(_Context())
+    root = logging.getLogger()
+    held: list[logging.LogRecord] = []
+    for old in list(root.handlers):
+        if isinstance(old, logging.handlers.BufferingHandler):
+            held += old.buffer
+        root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for record in held:
+        if record.levelno >= root.level:
+            handler.handle(record)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
