@@ -106,7 +106,8 @@ def create_app(settings: Settings) -> Starlette:
         await transcripts.start()
         await rooms.start()
         hub = rooms.hub
-        watch_hub(lambda: sum(len(s) for s in hub.rooms.values()), lambda: len(hub.rooms))
+        # Read from the scrape's thread: list() copies the values in one step under the GIL.
+        watch_hub(lambda: sum(map(len, list(hub.rooms.values()))), lambda: len(hub.rooms))
         stop_metrics = serve_metrics(settings.metrics_host, settings.metrics_port)
         # What start-up built (modules, tables, caches) lives as long as the process: out of
         # the collector's sight, so that full collections under load do not walk it again.
