@@ -48,15 +48,19 @@ fail_open = ["tests.support.hooks:sleeps"]
 class Ops:
     """The module's processes: `json` (metrics, JSON lines, default level) and `text`."""
 
-    def __init__(self, cluster: Cluster, text: ServerProcess, redis: PrivateRedis, port: int):
-        self.cluster, self.text, self.redis, self.metrics_port = cluster, text, redis, port
+    def __init__(
+        self, cluster: Cluster, text: ServerProcess, redis: PrivateRedis, port: int, text_port: int
+    ) -> None:
+        self.cluster, self.text, self.redis = cluster, text, redis
+        self.metrics_port, self.text_metrics_port = port, text_port
 
     @property
     def json(self) -> ServerProcess:
         return self.cluster.servers[0]
 
-    def scrape(self) -> str:
-        r = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5 * SCALE)
+    def scrape(self, port: int | None = None) -> str:
+        port = port or self.metrics_port
+        r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5 * SCALE)
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/plain")
         return r.text
@@ -80,12 +84,14 @@ def ops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ops]:
         config=str(json_config),
         extra_env={"PYTHONPATH": str(ROOT)},
     )
+    text_metrics_port = free_port()
     text = ServerProcess(
         {},
         workdir / "text.log",
-        args=("--log-level", "info"),  # the command line wins over the file's `error`
+        # The command line wins over the file's `error`, and turns metrics on for this one.
+        args=("--log-level", "info", "--metrics-port", str(text_metrics_port)),
     )
-    ops = Ops(cluster, text, redis, metrics_port)
+    ops = Ops(cluster, text, redis, metrics_port, text_metrics_port)
     try:
         cluster.start()
         text.env = {**cluster.env, "HEARTH_CONFIG": str(text_config)}
@@ -220,6 +226,8 @@ async def test_text_lines_at_log_level_info_show_connections_but_no_body(ops: Op
     secret = unique("boom text-secret ")
     await say(ws, secret, "s")
     await ws.next("error", ref="s")
+    # `--metrics-port`: this process's own figures, on its own port.
+    assert value(ops.scrape(ops.text_metrics_port), "hearth_sockets") == 1
     await ws.close()
     deadline = time.monotonic() + 5 * SCALE
     while "tests.support.hooks:explodes failed" not in ops.text.log():
