@@ -1,15 +1,19 @@
 """What a request that fails unexpectedly gets (README, Protocol additions): a bug is 500
 `internal`, a failed dependency 503 `unavailable`, each logged once, without the exception's
 message (it could quote a body or a secret). The real app, called in process: routes that
-raise stand in for a bug and for Redis or the database going away."""
+raise stand in for a bug and for Redis or the database going away; and the connection loop's
+answer to a frame whose handling raised."""
 
 from __future__ import annotations
 
+import json
 import logging
+from types import SimpleNamespace
 
 import httpx
 import pytest
 import redis.exceptions
+from prometheus_client import REGISTRY
 from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,7 +22,10 @@ from starlette.routing import Route
 from server.config import Settings
 from server.http.app import create_app
 from server.http.errors import dependency_failed
+from server.http.ws import _Session
 from server.ops.logs import TEXT_FORMAT, JsonLines, TextLines, withheld_traceback
+from server.rooms.hub import Conn
+from server.wire.frames import Send
 
 SECRET = "hunter2-body-of-a-message"
 
@@ -120,3 +127,39 @@ def test_a_withheld_traceback_names_every_exception_of_the_chain() -> None:
     assert "builtins.RuntimeError (message withheld)" in text
     assert text.index("ValueError") < text.index("RuntimeError")
     assert SECRET not in text
+
+
+def refused_count(code: str) -> float:
+    return REGISTRY.get_sample_value("hearth_sends_refused_total", {"code": code}) or 0.0
+
+
+async def test_a_frame_that_hits_a_bug_gets_internal_and_a_failed_dependency_unavailable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The connection loop's answer when handling a frame raises (server/http/ws.py)."""
+    conn = Conn(
+        id="c1", room="room", user_id="u1", username="someone", display_name="Someone",
+        is_admin=False, role="member", session_id="s1", queue_size=8,
+    )
+    written_frames: list[dict[str, object]] = []
+
+    async def socket_send(text: str) -> None:
+        written_frames.append(json.loads(text))
+
+    conn.queue.attach(socket_send, lambda: None)
+    session = _Session(SimpleNamespace(settings=Settings()), None, conn)  # type: ignore[arg-type]
+    before = refused_count("internal"), refused_count("unavailable")
+    with caplog.at_level(logging.INFO):
+        session._failed(Send(body=SECRET, ref="bug"), KeyError(SECRET))
+        session._failed(Send(body=SECRET, ref="down"), redis.exceptions.ConnectionError(SECRET))
+    assert [(f["code"], f["ref"]) for f in written_frames] == [
+        ("internal", "bug"),
+        ("unavailable", "down"),
+    ]
+    assert (refused_count("internal"), refused_count("unavailable")) == (
+        before[0] + 1,
+        before[1] + 1,
+    )
+    levels = [(r.levelno, r.exc_info is not None) for r in caplog.records]
+    assert levels == [(logging.ERROR, True), (logging.WARNING, False)]
+    assert SECRET not in written(caplog) and SECRET not in json.dumps(written_frames)
