@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 import httpx
@@ -51,7 +52,7 @@ async def chained_bug(request: Request) -> Response:
 
 
 @pytest.fixture
-async def client() -> httpx.AsyncClient:
+async def client() -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(secret_key="k" * 32))
     for path, endpoint in (
         ("/bug", bug),
@@ -61,7 +62,9 @@ async def client() -> httpx.AsyncClient:
     ):
         app.router.routes.insert(0, Route(path, endpoint))
     # raise_app_exceptions stays on: nothing may reach the server after our answer.
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
 
 
 def written(caplog: pytest.LogCaptureFixture) -> str:
