@@ -148,6 +148,8 @@ async def test_metrics_count_real_traffic_on_their_own_port_and_name_nobody(ops:
     assert (await wb.next("error", ref="boom"))["code"] == "rejected"
     await say(wb, "x" * 5000, "long")  # over the room's max_message_chars: `too_long`
     assert (await wb.next("error", ref="long"))["code"] == "too_long"
+    await wb.send({"type": "send", "ref": "nobody"})  # no body: `invalid`
+    assert (await wb.next("error", ref="nobody"))["code"] == "invalid"
     async with httpx.AsyncClient(base_url=base) as http:
         for _ in range(3):  # the third is throttled (login_failures_per_user = 2)
             r = await http.post("/api/auth/login", json={"username": a.username, "password": "no"})
@@ -165,6 +167,7 @@ async def test_metrics_count_real_traffic_on_their_own_port_and_name_nobody(ops:
     assert grew("hearth_send_seconds_count") >= 6
     assert grew("hearth_sends_refused_total", code="rejected") == 1
     assert grew("hearth_sends_refused_total", code="too_long") == 1
+    assert grew("hearth_sends_refused_total", code="invalid") == 1
     assert grew("hearth_hook_seconds_count", hook="crisis") >= 5
     assert grew("hearth_hook_timeouts_total", hook="tests.support.hooks:sleeps") == 1
     assert grew("hearth_hook_timeouts_total", hook="tests.support.hooks:explodes") == 0

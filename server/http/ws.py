@@ -320,6 +320,8 @@ class _Session:
                     # A member's `mod` is forbidden whatever its fields (PROTOCOL §3).
                     self._error("forbidden", "only facilitators may do that", frame.ref)
                 else:
+                    if frame_type(text) == "send":  # a malformed send is a refused send
+                        refused(frame.code)
                     self._error(frame.code, frame.message, frame.ref)
                 continue
             now = time.monotonic()
