@@ -13,6 +13,7 @@ from starlette.routing import Route
 from ..accounts.passwords import MAX_LENGTH, password_problem
 from ..accounts.throttle import LoginAttempt
 from ..accounts.tokens import new_token, token_hash
+from ..ops.metrics import THROTTLED
 from ..store import users as user_store
 from ..store.models import User
 from ..wire.text import display_name_problem
@@ -81,6 +82,7 @@ async def register(request: Request) -> Response:
         raise ApiError(*refused)
     wait = await hearth.throttle.registration_blocked(_address(request))
     if wait is not None:
+        THROTTLED.labels("registration").inc()
         raise ApiError("rate_limited", "too many registrations; try again later", retry_after=wait)
     password_hash = await hearth.passwords.hash(body.password)
     async with hearth.db() as db:
@@ -97,6 +99,7 @@ async def login(request: Request) -> Response:
     address = _address(request)
     attempt = await hearth.throttle.login_attempt(username, address)
     if not isinstance(attempt, LoginAttempt):
+        THROTTLED.labels("login").inc()
         raise ApiError("rate_limited", "too many attempts; try again later", retry_after=attempt)
     # The attempt holds its places from here; one that fails midway (a dependency down)
     # keeps them until its windows pass.
