@@ -43,6 +43,7 @@ class GuardedH11Protocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._timer: asyncio.TimerHandle | None = None
+        self._upgraded = False  # handed to the WebSocket protocol: no more requests here
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
@@ -54,11 +55,20 @@ class GuardedH11Protocol(H11Protocol):
             self._arm(self.request_head_seconds)  # the next request on a kept-alive connection
         super().data_received(data)
         after = self.conn.their_state
-        if after is h11.SEND_BODY:
+        if self._upgraded:
+            self._disarm()
+        elif after is h11.SEND_BODY:
             if before is not h11.SEND_BODY:
                 self._arm(self.request_body_seconds + BODY_GRACE_SECONDS)
         elif after is not h11.IDLE:  # the request is in (or an upgrade, or an error)
             self._disarm()
+
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        # h11 still waits for the (empty) body of the upgrade request: without this, the
+        # body timer would go on to drop the WebSocket.
+        self._upgraded = True
+        self._disarm()
+        super().handle_websocket_upgrade(event)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -75,7 +85,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def _too_slow(self) -> None:
         self._timer = None
-        waiting = self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
+        waiting = not self._upgraded and self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
         if waiting and not self.transport.is_closing():
             self.transport.abort()  # a request that never arrived whole: nothing to answer
 
