@@ -35,13 +35,15 @@ class Throttle:
     async def login_attempt(self, username: str, address: str) -> LoginAttempt | float:
         """Claim a place for one login attempt; seconds to wait instead if any window is full."""
         limits, attempt = self._l, LoginAttempt()
+        failures = limits.login_window_seconds
         windows = (
-            (attempt.failure, f"login-fail-user:{username}", limits.login_window_seconds,
+            (attempt.failure, f"login-fail-user:{username}", failures,
              limits.login_failures_per_user),
-            (attempt.failure, f"login-fail-addr:{address}", limits.login_window_seconds,
+            (attempt.failure, f"login-fail-addr:{address}", failures,
              limits.login_failures_per_address),
-            (attempt.success, f"login-ok-addr:{address}", 60, limits.logins_per_minute_per_address),
-        )
+            (attempt.success, f"login-ok-addr:{address}", 60,
+             limits.logins_per_minute_per_address),
+        )  # fmt: skip
         for held, key, window, limit in windows:
             event = await self._c.claim(key, window, limit)
             if event is None:

@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 async def _read_bytes(request: Request, limit: int) -> bytes:
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
         raise ApiError("too_large", f"request body is over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
