@@ -1,12 +1,14 @@
 """Identities at rest: who waits in an approval room and who is present (display names),
-the `ref`s clients choose and the reasons facilitators give for a ban or removal are
-sealed in Redis and in the database, as words are (README Guarantees, Hostile input)."""
+the `ref`s clients choose, whom failed sign-ins were for, and the reasons facilitators give
+for a ban or removal are sealed (or only digested) in Redis and in the database, as words
+are (README Guarantees, Hostile input)."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -76,6 +78,13 @@ async def test_identities_stay_off_postgresql_and_redis_disks(
     for action, who, reason in (("ban", banned, ban_reason), ("remove", removed, remove_reason)):
         await mod.send({"type": "mod", "action": action, "user_id": who.id, "reason": reason})
         assert (await mod.next("moderation", action=action))["reason"] == reason
+    # A failed sign-in is counted (throttle) without naming whom it was for.
+    failing = "who" + uuid.uuid4().hex
+    async with httpx.AsyncClient(base_url=s0.base) as http:
+        refused = await http.post(
+            "/api/auth/login", json={"username": failing, "password": "not the password"}
+        )
+        assert refused.status_code == 401
     async with httpx.AsyncClient(base_url=s0.base, headers=admin.headers) as http:
         entries = (await http.get("/api/admin/audit", params={"room": open_room["slug"]})).json()
     reasons = {e["action"]: e["details"].get("reason") for e in entries["entries"]}
@@ -90,7 +99,15 @@ async def test_identities_stay_off_postgresql_and_redis_disks(
         client.close()
     rdb = (dumping_redis.folder / "hearth.rdb").read_bytes()
     assert canary.encode() in rdb and open_room["slug"].encode() in rdb
-    for secret in (waiting_name, present_name, ref, ban_reason, remove_reason, waiter.username):
+    for secret in (
+        waiting_name,
+        present_name,
+        ref,
+        ban_reason,
+        remove_reason,
+        waiter.username,
+        failing,
+    ):
         assert secret.encode() not in rdb, secret
 
     dump = subprocess.run(

@@ -8,10 +8,12 @@ of 50 failures, at most 50 passwords are ever checked in the window.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from ..broker.base import Counters
 from ..config import Limits
+from ..sealing import derive_key
 
 __all__ = ["LoginAttempt", "Throttle"]
 
@@ -28,20 +30,27 @@ class LoginAttempt:
 class Throttle:
     """Failed logins per username and per address; successes and registrations per address."""
 
-    def __init__(self, counters: Counters, limits: Limits) -> None:
+    def __init__(self, counters: Counters, limits: Limits, secret: str) -> None:
         self._c = counters
         self._l = limits
+        self._names_key = derive_key(secret, "throttle-names")
+
+    def _name(self, kind: str, who: str) -> str:
+        """A counter's key: usernames and client addresses never appear in key names (a
+        Redis snapshot would list who failed to sign in, from where), only keyed digests."""
+        digest = hashlib.blake2b(who.encode(), key=self._names_key, digest_size=16).hexdigest()
+        return f"{kind}:{digest}"
 
     async def login_attempt(self, username: str, address: str) -> LoginAttempt | float:
         """Claim a place for one login attempt; seconds to wait instead if any window is full."""
         limits, attempt = self._l, LoginAttempt()
         failures = limits.login_window_seconds
         windows = (
-            (attempt.failure, f"login-fail-user:{username}", failures,
+            (attempt.failure, self._name("login-fail-user", username), failures,
              limits.login_failures_per_user),
-            (attempt.failure, f"login-fail-addr:{address}", failures,
+            (attempt.failure, self._name("login-fail-addr", address), failures,
              limits.login_failures_per_address),
-            (attempt.success, f"login-ok-addr:{address}", 60,
+            (attempt.success, self._name("login-ok-addr", address), 60,
              limits.logins_per_minute_per_address),
         )  # fmt: skip
         for held, key, window, limit in windows:
@@ -63,7 +72,7 @@ class Throttle:
     async def registration_blocked(self, address: str) -> float | None:
         """Seconds to wait if registrations from this address are throttled; else counts one."""
         limit = self._l.registrations_per_minute_per_address
-        if await self._c.claim(f"register-addr:{address}", 60, limit) is None:
+        if await self._c.claim(self._name("register-addr", address), 60, limit) is None:
             return 60.0
         return None
 

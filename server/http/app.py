@@ -100,7 +100,7 @@ def create_app(settings: Settings) -> Starlette:
                 settings.password_memory_kib,
                 at_once=settings.password_hashes_at_once,
             ),
-            throttle=Throttle(backplane.counters, settings.limits),
+            throttle=Throttle(backplane.counters, settings.limits, settings.secret_key),
             extras={"user_sockets": UserSockets(settings.limits.sockets_per_user)},
         )
         app.state.hearth = hearth
