@@ -14,12 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 import websockets
 
-from tests.conftest import SHARED_REDIS, make_room
+from tests.conftest import make_room
 from tests.support.client import PASSWORD, WS, Member, admin_token, expect_close, new_user
 from tests.support.hostile import memory
+from tests.support.redis_server import PrivateRedis
 from tests.support.servers import ROOT, SCALE, Cluster
 
 MIB = 1024 * 1024
@@ -27,19 +27,18 @@ MIB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def abuse_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """Two processes on Redis with the production password-hash memory (see the toml)."""
-    client = redis.Redis.from_url(f"{SHARED_REDIS}/14")
-    client.flushdb()
-    client.close()
+    """Two processes on a Redis of their own with the production password-hash memory."""
+    redis_server = PrivateRedis().start()
     workdir = tmp_path_factory.mktemp("abuse")
     cluster = Cluster(
         workdir=workdir,
         database_url=f"sqlite+aiosqlite:///{workdir / 'hearth.db'}",
-        redis_url=f"{SHARED_REDIS}/14",
+        redis_url=redis_server.url,
         config=str(ROOT / "tests" / "support" / "hearth-abuse.toml"),
     ).start()
     yield cluster
     cluster.stop()
+    redis_server.stop()
 
 
 def _address() -> str:

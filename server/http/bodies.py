@@ -1,4 +1,4 @@
-"""Reading JSON request bodies: size limit (413), JSON (400), shape (422)."""
+"""Reading JSON request bodies: size limit (413), time limit (408), JSON (400), shape (422)."""
 
 from __future__ import annotations
 
