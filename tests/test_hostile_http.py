@@ -22,8 +22,8 @@ HEAD_SECONDS = 2.0  # request_head_seconds and request_body_seconds in hearth-ho
 
 
 @pytest.fixture(scope="module")
-def hostile() -> Iterator[Cluster]:
-    cluster = hostile_cluster()
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    cluster = hostile_cluster(tmp_path_factory.mktemp("hostile"))
     yield cluster
     cluster.stop()
 

@@ -19,8 +19,8 @@ from tests.support.servers import SCALE, Cluster, ServerProcess
 
 
 @pytest.fixture(scope="module")
-def hostile() -> Iterator[Cluster]:
-    cluster = hostile_cluster()
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    cluster = hostile_cluster(tmp_path_factory.mktemp("hostile"))
     yield cluster
     cluster.stop()
 

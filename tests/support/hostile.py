@@ -3,7 +3,6 @@ what tests need to look inside that process: its memory and its connections."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from .servers import ROOT, Cluster
@@ -11,9 +10,8 @@ from .servers import ROOT, Cluster
 __all__ = ["connection_open", "hostile_cluster", "memory"]
 
 
-def hostile_cluster() -> Cluster:
-    """Started; the caller stops it."""
-    workdir = Path(tempfile.mkdtemp(prefix="hearth-hostile-"))
+def hostile_cluster(workdir: Path) -> Cluster:
+    """Started, working in `workdir`; the caller stops it."""
     return Cluster(
         workdir=workdir,
         database_url=f"sqlite+aiosqlite:///{workdir / 'h.db'}",
