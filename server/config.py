@@ -50,6 +50,7 @@ class Limits:
     reports_per_window: int = 5
     report_window_seconds: float = 60.0
     open_flags_per_room: int = 200
+    open_held_per_room: int = 200
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,6 +197,29 @@ async def test_open_flags_are_bounded_per_room(server: ServerProcess, boss: Memb
         await ws.close()
 
 
+async def test_held_messages_are_bounded_per_room(server: ServerProcess, boss: Member) -> None:
+    """`open_held_per_room` (3 in this cluster): then a message to hold is rejected."""
+    room = await make_room(server.base, boss, contact_details="hold")
+    a, _ = await WS.enter(server.ws_base, room["slug"], await new_user(server.base))
+    for i in range(3):
+        await a.send({"type": "send", "body": f"mail me: me{i}@example.org", "ref": f"h{i}"})
+        assert (await a.next("notice"))["kind"] == "held"
+    await a.send({"type": "send", "body": "mail me: me3@example.org", "ref": "h3"})
+    refused = await a.next("error")
+    assert refused["code"] == "rejected" and refused["ref"] == "h3"
+    assert "waiting for review" in refused["reason"]
+    f, _ = await WS.enter(server.ws_base, room["slug"], boss)
+    held = [x for x in await f.quiet(1.0) if x["type"] == "held"]
+    assert len(held) == 3
+    # Once one is dealt with, another may wait.
+    await f.send({"type": "mod", "action": "discard", "held_id": held[0]["held_id"]})
+    await f.next("moderation", action="discard")
+    await a.send({"type": "send", "body": "mail me: me4@example.org", "ref": "h4"})
+    await a.next("notice", kind="held")  # after the author's `held_discarded`
+    for ws in (a, f):
+        await ws.close()
+
+
 async def _answer(ws: WS) -> str:
     while True:
         frame = await ws.recv()

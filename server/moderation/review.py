@@ -58,6 +58,13 @@ class Review:
                 "rejected", "a moderation rule refused this message", reason=outcome.stop.reason
             )
         if isinstance(outcome.stop, Hold):
+            cap = self.rooms.settings.limits.open_held_per_room
+            if await self.state.held_count(room.slug) >= cap:
+                return Refusal(
+                    "rejected",
+                    "a moderation rule refused this message",
+                    reason="too many messages are waiting for review here; try again later",
+                )
             await self.hold(draft, outcome.stopped_by or "hook", outcome.stop.reason)
             return Refusal("held", "held for review", silent=True)
         for name, flag in outcome.flags:

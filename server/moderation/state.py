@@ -156,6 +156,10 @@ class ModerationState:
     async def hold(self, room: str, held: dict[str, Any]) -> None:
         await self._put_sealed(f"mod:{room}:held", str(held["held_id"]), held)
 
+    async def held_count(self, room: str) -> int:
+        """How many messages wait for review (none is opened to count them)."""
+        return len(await self._c.map_all(f"mod:{room}:held"))
+
     async def held(self, room: str) -> list[dict[str, Any]]:
         return await self._all_sealed(f"mod:{room}:held")
 
