@@ -43,7 +43,7 @@ def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitabl
     backplane = Backplane(
         RedisPubSub(client),
         RedisRoomLog(client, sealer),
-        RedisPresence(client, settings.presence_ttl_seconds),
+        RedisPresence(client, settings.presence_entry_ttl),
         RedisCounters(client),
     )
 

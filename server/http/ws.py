@@ -18,7 +18,7 @@ from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..rooms.access import effective_role, may_enter
-from ..rooms.hub import SLOW_CLIENT_CLOSE, Conn
+from ..rooms.hub import GOING_AWAY, SLOW_CLIENT_CLOSE, Conn
 from ..rooms.limits import SocketLimits
 from ..rooms.resume import parse_after_seq
 from ..rooms.settings import RoomView
@@ -149,6 +149,8 @@ class _Session:
         pending = [False]  # a cancellation asked by `stop` and not yet delivered
 
         def interrupt() -> None:
+            if self.conn.busy and self.conn.close_code == GOING_AWAY:
+                return  # shutting down: the frame in hand finishes, then the loop ends
             pending[0] = True
             me.cancel()
 
@@ -325,12 +327,15 @@ class _Session:
                 if wait is not None:
                     self._error("rate_limited", "slow down", frame.ref, wait)
                     continue
+            self.conn.busy = True
             try:
                 replies = await rooms.handle(self.conn, frame)
             except Exception:
                 log.exception("handling a %s frame failed", type(frame).__name__)
                 self._error("unavailable", "the server could not do that now; try again", frame.ref)
                 continue
+            finally:
+                self.conn.busy = False
             for reply in replies:
                 if reply.startswith('{"type":"error"'):
                     self.conn.offer(reply)
