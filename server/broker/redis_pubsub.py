@@ -96,7 +96,9 @@ class RedisPubSub:
                 log.warning("pub/sub connection lost (%s); reconnecting", type(exc).__name__)
                 lost = True
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+                # Soon back: a process that followed a room restores its numbering on
+                # reconnecting, before clients re-enter elsewhere (rooms/events.py).
+                backoff = min(backoff * 2, 0.5)
                 continue
             if message is None:
                 continue

@@ -86,7 +86,11 @@ async def room_socket(websocket: WebSocket) -> None:
     """Serve one member's socket in one room."""
     hearth: Hearth = websocket.app.state.hearth
     await websocket.accept()
-    admitted = await _handshake(hearth, websocket)
+    try:
+        admitted = await _handshake(hearth, websocket)
+    except Exception as exc:  # a dependency (the database) failed: the client may retry
+        log.warning("could not check a socket's entry (%s)", type(exc).__name__)
+        admitted = Refused(1011, "the server could not let you in now; try again")
     if isinstance(admitted, Refused):
         await websocket.close(admitted.code, admitted.reason)
         return
