@@ -29,9 +29,11 @@ class RedisPubSub:
 
     name = "redis"
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, listener: aioredis.Redis | None = None) -> None:
+        """`client` publishes; `listener` (default: `client`) holds the subscription and
+        should not retry: a lost subscription must reach the reader, which says so."""
         self._client = client
-        self._pubsub = client.pubsub()
+        self._pubsub = (listener or client).pubsub()
         self._confirmed: dict[str, asyncio.Event] = {}
         self._reader: asyncio.Task[None] | None = None
         self._deliver: Delivery | None = None

@@ -76,15 +76,20 @@ class RoomEvents:
         self.hub.deliver(channel, data)
 
     async def _resume_all(self, sockets: list[Conn]) -> None:
-        """After the pub/sub connection came back: first give Redis back the numbering of
-        every room this process followed (if Redis lost it, it goes on in the same epoch),
-        so that clients re-entering through any process find it; then ask every local
-        socket to resume."""
-        for room, known in list(self.hub.known.items()):
-            try:
-                await self.backplane.log.position(room, known)
-            except Exception:  # Redis went again: the next reconnection tries again
-                log.warning("could not restore a room's numbering", exc_info=True)
+        """After the pub/sub connection came back: first give Redis back what this process
+        knows and a restarted Redis lost, so that clients re-entering through any process
+        find it: the numbering of every room it followed (it goes on in the same epoch) and
+        the first entries of its members (they were present from their welcome on, and their
+        resume must not be withheld as a newcomer's). Then ask every local socket to resume."""
+        log_ = self.backplane.log
+        try:
+            for room, known in list(self.hub.known.items()):
+                await log_.position(room, known)
+            for conn in sockets:
+                if conn.live:
+                    await log_.mark_first_entry(conn.room, conn.user_id, conn.welcome_seq)
+        except Exception:  # Redis went again: the next reconnection tries again
+            log.warning("could not restore the numbering and first entries", exc_info=True)
         for conn in sockets:
             conn.stop(1013, "connection between servers was interrupted: resume")
 
