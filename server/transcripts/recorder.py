@@ -51,6 +51,7 @@ class Recorder:
         self.sealer = sealer
         self._announce = announce
         self._numbering_tasks: set[asyncio.Task[None]] = set()
+        self._announced: dict[str, list[int]] = {}  # room slug → seqs numbered, to announce
 
     async def step(self, draft: Draft) -> Refusal | None:
         """The pipeline step: sets `draft.recorded` once the row is durable; refuses the send
@@ -90,15 +91,32 @@ class Recorder:
             await self.writer.number(room_id, message_id, appended.seq, appended.epoch)
         except Exception as exc:  # `orphans.py` numbers the row later
             log.warning("numbering a recorded message failed (%s)", _name(exc))
-        try:
-            await self._announce(slug, {"k": "numbered", "s": [appended.seq]}, "{}")
-        except Exception as exc:  # the hold ends by itself
-            log.warning("announcing a numbered message failed (%s)", _name(exc))
+        # The numbers of one batch are settled together (their waiters wake in one pass of
+        # the loop): one announcement per room for all of them, sent after that pass.
+        if not self._announced:
+            asyncio.get_running_loop().call_soon(self._announce_soon)
+        self._announced.setdefault(slug, []).append(appended.seq)
+
+    def _announce_soon(self) -> None:
+        rooms, self._announced = self._announced, {}
+        task = asyncio.create_task(self._announce_all(rooms))
+        self._numbering_tasks.add(task)
+        task.add_done_callback(self._numbering_tasks.discard)
+
+    async def _announce_all(self, rooms: dict[str, list[int]]) -> None:
+        for slug, seqs in rooms.items():
+            try:
+                await self._announce(slug, {"k": "numbered", "s": seqs}, "{}")
+            except Exception as exc:  # the hold ends by itself
+                log.warning("announcing numbered messages failed (%s)", _name(exc))
 
     async def close(self, timeout: float) -> None:
         """Wait (at most `timeout` seconds) for numberings under way."""
-        if self._numbering_tasks:
-            await asyncio.wait(set(self._numbering_tasks), timeout=timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._numbering_tasks and loop.time() < deadline:  # announcements come after
+            await asyncio.wait(set(self._numbering_tasks), timeout=deadline - loop.time())
+            await asyncio.sleep(0)
 
 
 def _name(exc: BaseException) -> str:
