@@ -165,3 +165,14 @@ def test_generated_frames_never_make_a_handler_fail(fuzz_cluster: Cluster) -> No
         tail = server.log()[size:]
         assert "Traceback" not in tail, tail[-4000:]
         assert "frame failed" not in tail, tail[-4000:]
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(text=frames(st.text(max_size=40)))
+def test_the_frame_decoder_answers_every_text_with_a_frame_or_an_error(text: str) -> None:
+    from server.wire.frames import FrameError, decode_client_frame
+
+    decoded = decode_client_frame(text)
+    if isinstance(decoded, FrameError):
+        assert decoded.code == "invalid" and decoded.message
+        assert decoded.ref is None or isinstance(decoded.ref, str)
