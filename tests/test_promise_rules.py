@@ -86,3 +86,17 @@ async def test_a_hold_ends_by_itself_when_no_number_comes() -> None:
     hold.hold("r", ({}, "m1", 1))
     await asyncio.wait_for(hold.settled("r"), 1)
     assert released == [("r", [({}, "m1", 1)])]
+
+
+# -- the database refusing connections is unavailable, not a bug ------------------------------
+
+
+def test_a_database_error_while_connecting_is_a_dependency_failure() -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from server.http.errors import dependency_failed
+
+    refused = DBAPIError(None, None, Exception("not currently accepting connections"))
+    assert dependency_failed(refused)
+    in_sql = DBAPIError("SELECT broken", {}, Exception("syntax error"))
+    assert not dependency_failed(in_sql)
