@@ -9,6 +9,7 @@ import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import websockets
@@ -66,30 +67,55 @@ def fuzz_cluster() -> Iterator[Cluster]:
     cluster.stop()
 
 
+def _mostly(plausible: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """The right shape three times in four; any JSON value otherwise."""
+    return st.one_of(plausible, plausible, plausible, json_values)
+
+
 def frames(ids: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    """Frames as text: mostly well-typed objects with plausible and hostile fields."""
-    fields = {
-        "ref": st.text(max_size=140) | json_values,
-        "body": st.text(max_size=300) | json_values,
-        "action": st.sampled_from(ACTIONS) | json_values,
-        "user_id": ids | json_values,
-        "message_id": ids | json_values,
-        "pin_id": ids | json_values,
-        "flag_id": ids | json_values,
-        "held_id": ids | json_values,
-        "request_id": ids | json_values,
-        "seconds": st.integers(min_value=-(2**64), max_value=2**64) | json_values,
-        "reaction": st.sampled_from(["nod", "heart", "hug", "clap", "boo"]) | json_values,
-        "raised": json_values,
-        "recorded": json_values,
-        "reason": st.text(max_size=1200) | json_values,
-        "note": st.text(max_size=600) | json_values,
+    """Frames as text: mostly well-formed frames of every type (so that each handler runs),
+    with plausible and hostile field values; also unknown types and text that is not JSON."""
+    text, whole = st.text(max_size=300), st.integers(min_value=-(2**64), max_value=2**64)
+    ref = st.text(max_size=140)
+    by_type: dict[str, dict[str, st.SearchStrategy[Any]]] = {
+        "send": {"body": _mostly(text)},
+        "typing": {},
+        "react": {
+            "message_id": _mostly(ids),
+            "reaction": _mostly(st.sampled_from(["nod", "heart", "hug", "clap", "boo"])),
+        },
+        "hand": {"raised": _mostly(st.booleans())},
+        "consent": {"recorded": _mostly(st.booleans())},
+        "report": {"message_id": _mostly(ids), "reason": _mostly(st.text(max_size=600))},
+        "ping": {},
+        "accept_agreement": {},
+        "ask_facilitator": {"note": _mostly(st.text(max_size=600))},
     }
-    objects = st.fixed_dictionaries(
-        {"type": st.sampled_from(TYPES) | json_values}, optional=fields
-    ).map(lambda frame: json.dumps(frame))
-    other = json_values.map(json.dumps) | st.text(max_size=200)
-    return st.one_of(objects, objects, objects, other)
+    mod_fields = {
+        "user_id": _mostly(ids),
+        "message_id": _mostly(ids),
+        "pin_id": _mostly(ids),
+        "flag_id": _mostly(ids),
+        "held_id": _mostly(ids),
+        "request_id": _mostly(ids),
+        "seconds": _mostly(whole),
+        "reason": _mostly(st.text(max_size=1200)),
+        "body": _mostly(text),
+    }
+    typed = [
+        st.fixed_dictionaries({"type": st.just(kind), **fields}, optional={"ref": _mostly(ref)})
+        for kind, fields in by_type.items()
+    ]
+    mods = st.fixed_dictionaries(
+        {"type": st.just("mod"), "action": _mostly(st.sampled_from(ACTIONS))},
+        optional={"ref": _mostly(ref), **mod_fields},
+    )
+    anything = st.fixed_dictionaries(
+        {"type": st.sampled_from(TYPES) | json_values},
+        optional={"ref": json_values, "body": json_values, "action": json_values},
+    )
+    objects = st.one_of(*typed, mods, mods, mods, anything).map(json.dumps)
+    return st.one_of(objects, objects, objects, json_values.map(json.dumps), st.text(max_size=200))
 
 
 class Sockets:
@@ -100,6 +126,7 @@ class Sockets:
         self.cluster, self.admin, self.slug = cluster, admin, slug
         self.sockets: dict[str, WS] = {}
         self.ids: list[str] = [admin.id]
+        self.closes: list[int | None] = []
 
     async def open(self, who: str) -> WS:
         server = self.cluster.servers[0 if who == "admin" else 1]
@@ -120,11 +147,13 @@ class Sockets:
                 frame = await ws.recv(timeout=10)
                 if frame.get("type") == "message" and frame.get("id"):
                     self.ids.append(frame["id"])
+                assert frame.get("code") != "internal", f"a handler failed on {text[:200]!r}"
                 if frame.get("type") == "pong" and frame.get("ref") == f"p{n}":
                     return
         except websockets.ConnectionClosed as closed:
             code = closed.rcvd.code if closed.rcvd else None
             assert code in EXPECTED_CLOSES, f"closed with {code} after {text[:200]!r}"
+            self.closes.append(code)
             self.sockets.pop(who, None)
 
 
@@ -161,6 +190,7 @@ def test_generated_frames_never_make_a_handler_fail(fuzz_cluster: Cluster) -> No
         for ws in sockets.sockets.values():
             loop.run_until_complete(ws.close())
         loop.close()
+    assert count[0] >= 50  # every example went over the socket
     for server, size in zip(cluster.servers, sizes, strict=True):
         tail = server.log()[size:]
         assert "Traceback" not in tail, tail[-4000:]
