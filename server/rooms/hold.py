@@ -2,10 +2,11 @@
 
 A recorded message's row is committed before it is published, but its `seq` comes from the
 room log as it is published. The sender's process then commits the row's number (with the
-group writer's next batch) and publishes a `numbered` event (one per room for the batch). Every process holds the room's deliveries (in order, behind
-the recorded message) from the recorded message until that event, so no copy of a message
-marked `recorded` reaches anyone before the transcript can show it in `seq` order. If the
-event never comes (the sender's process died), the hold ends after `limit` seconds.
+group writer's next batch) and publishes a `numbered` event (one per room for the batch).
+Every process holds the room's deliveries (in order, behind the recorded message) from the
+recorded message until that event, so no copy of a message marked `recorded` reaches anyone
+before the transcript can show it in `seq` order. If the event never comes (the sender's
+process died), the hold ends after `limit` seconds.
 """
 
 from __future__ import annotations
