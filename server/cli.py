@@ -21,6 +21,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     import uvicorn
 
     from .http.app import create_app
+    from .http.serving import HearthServer
     from .store.schema import SchemaState, schema_state, upgrade
 
     state = asyncio.run(schema_state(settings.database_url))
@@ -47,8 +48,9 @@ def _serve(settings: Settings, host: str, port: int) -> int:
             "request_body_seconds": limits.request_body_seconds,
         },
     )
-    uvicorn.run(
-        HeaderCount(create_app(settings), limits.max_headers),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        HeaderCount(app, limits.max_headers),
         host=host,
         port=port,
         log_config=None,  # ours (configure_logging): text or JSON lines
@@ -69,8 +71,9 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
         access_log=False,
         server_header=False,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=3,
     )
+    HearthServer(config, app).run()
     return 0
 
 
