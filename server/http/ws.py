@@ -158,7 +158,11 @@ class _Session:
     __slots__ = ("conn", "hearth", "limits", "ws")
 
     def __init__(
-        self, hearth: Hearth, websocket: WebSocket, conn: Conn, sends: deque[float]
+        self,
+        hearth: Hearth,
+        websocket: WebSocket,
+        conn: Conn,
+        sends: deque[float] | None = None,  # the user's send window in the room (UserSockets)
     ) -> None:
         self.hearth = hearth
         self.ws = websocket
