@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support.client import Member, admin_token, unique
+from tests.support.redis_cluster import RedisClusterNodes
 from tests.support.servers import Cluster
 
 # HEARTH_TEST_REDIS lets parallel checkouts each point their suite at a private redis-server.
@@ -40,6 +41,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     ).start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
+    """A three-master Redis Cluster of our own (free ports, temp dir), stopped by PID."""
+    nodes = RedisClusterNodes(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        yield nodes.start()
+    finally:
+        nodes.stop()
 
 
 @pytest.fixture(scope="session")

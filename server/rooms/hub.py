@@ -33,8 +33,8 @@ SLOW_CLIENT_CLOSE = 1013  # Try Again Later: the client stopped reading; it may 
 
 
 def room_channel(slug: str) -> str:
-    """The pub/sub channel of a room."""
-    return f"hearth:room:{slug}"
+    """The pub/sub channel of a room, hash-tagged into the slot of the room's keys."""
+    return f"hearth:room:{{{slug}}}"
 
 
 @dataclass(eq=False, slots=True)
@@ -184,7 +184,7 @@ class Hub:
 
     def deliver(self, channel: str, data: str) -> None:
         """Route one publication (called by the pub/sub reader, never awaits)."""
-        room = channel.removeprefix("hearth:room:")
+        room = channel.removeprefix("hearth:room:{").removesuffix("}")
         sockets = self.rooms.get(room)
         if not sockets:
             return
