@@ -1,0 +1,106 @@
+"""A Redis Cluster master dies under a live room: members see it, and nothing goes missing
+unannounced.
+
+The cluster here has no replicas, so the killed master's slots stay unserved until it comes
+back (restarted on its port with its saved cluster config and none of its data). Members of a
+room on that shard must see the loss: a send is refused with `unavailable` (never an ack for a
+message nobody receives), the sockets are closed to resume once the shard answers again, and
+the resume either hands back every message after `after_seq` or says `gap: true`.
+
+Its own cluster (Redis nodes and two processes), since it breaks one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import make_room
+from tests.support.client import WS, Member, admin_token, expect_close, new_user
+from tests.support.redis_cluster import RedisClusterNodes
+from tests.support.servers import Cluster
+
+RESUME_CLOSES = {1011, 1012, 1013}
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
+    found = RedisClusterNodes(tmp_path_factory.mktemp("failover-redis"))
+    try:
+        yield found.start()
+    finally:
+        found.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    nodes: RedisClusterNodes, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    workdir = tmp_path_factory.mktemp("failover")
+    started = Cluster(
+        workdir=workdir,
+        database_url=f"sqlite+aiosqlite:///{workdir / 'hearth.db'}",
+        redis_url=nodes.url,
+    ).start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+async def admin(cluster: Cluster) -> Member:
+    return await admin_token(cluster.servers[0].base, cluster.admin)
+
+
+async def _send_during_outage(ws: WS, body: str) -> dict[str, Any]:
+    """Send while the shard is down: the answer is an error frame or the close, never silence."""
+    await ws.send({"type": "send", "body": body, "ref": "outage"})
+    while True:
+        frame = await ws.recv(30)
+        if frame["type"] in ("error", "message"):
+            return frame
+
+
+async def test_a_dead_master_is_announced_never_a_silent_hole(
+    cluster: Cluster, nodes: RedisClusterNodes, admin: Member
+) -> None:
+    s0, s1 = cluster.servers
+    room = await make_room(s0.base, admin)
+    slug = room["slug"]
+    alice, bob = await new_user(s0.base), await new_user(s0.base)
+    a, _ = await WS.enter(s0.ws_base, slug, alice)
+    b, welcome = await WS.enter(s1.ws_base, slug, bob)
+    epoch = welcome["epoch"]
+    for body in ("one", "two"):
+        await a.send({"type": "send", "body": body})
+        await a.next("message", body=body)
+    seen = await b.next("message", body="two")
+
+    port = nodes.owner_of(f"hearth:room:{{{slug}}}:seq")
+    nodes.kill(port)
+    frame = await _send_during_outage(a, "while down")
+    # Refused, never acknowledged: Redis could neither number nor publish it.
+    assert frame["type"] == "error" and frame["code"] == "unavailable", frame
+
+    nodes.start_node(port)  # back on its port, its slots remembered, its data gone
+    nodes.wait_ok()
+    # Each process noticed its shard connection drop and come back: its sockets resume.
+    for ws in (a, b):
+        code, _ = await expect_close(ws, timeout=30)
+        assert code in RESUME_CLOSES
+
+    b, welcome = await WS.enter(
+        s0.ws_base, slug, bob, f"after_seq={seen['seq']}&epoch={epoch}"
+    )
+    # Nothing was numbered after "two", but the shard lost the window: either way the
+    # welcome is honest (the history is complete, or the gap is announced).
+    assert welcome["history"] == [] or welcome["gap"] is True
+    assert welcome["epoch"] == epoch  # the processes remembered the numbering
+    assert welcome["seq"] >= seen["seq"]
+    a, _ = await WS.enter(s1.ws_base, slug, alice)
+    await a.send({"type": "send", "body": "after"})
+    after = await b.next("message", body="after", timeout=10)
+    assert after["seq"] > seen["seq"]  # numbers never repeat after a loss
+    await asyncio.gather(a.close(), b.close())
