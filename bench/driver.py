@@ -252,7 +252,8 @@ class Workers:
         merged: dict[str, Any] = {}
         for key in ("movers", "back", "not_back", "gaps_announced"):
             merged[key] = sum(r[key] for r in replies)
-        for key in ("missing_copies", "repeated_copies", "members_whole"):
+        for key in ("missing_copies", "missing_copies_of_movers", "repeated_copies",
+                    "members_whole"):
             values = [r[key] for r in replies if r[key] is not None]
             merged[key] = sum(values) if values else None
         backs = [r["back_s"] for r in replies if r["back_s"] is not None]

@@ -47,13 +47,15 @@ class Member:
     """One socket in one room, over either client."""
 
     __slots__ = (
-        "sock", "room", "reader", "welcome", "consent", "last_seq", "closing", "spec", "key"
+        "sock", "room", "reader", "welcome", "consent", "last_seq", "closing", "spec", "key",
+        "epoch",
     )
 
     def __init__(self, spec: dict[str, Any], key: int) -> None:
         self.sock: LeanSocket | ClientConnection | None = None
         self.spec = spec
         self.key = key  # the same person across a reopened socket (`storm`)
+        self.epoch: str | None = None  # the room's numbering, from the welcome (Hearth)
         self.room: str = spec["room"]
         self.reader: asyncio.Task[None] | None = None
         self.welcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -154,6 +156,8 @@ class LoadGen:
                     phase.order_anomalies += 1
                 member.last_seq = seq
         elif kind == "welcome":
+            if isinstance(frame.get("epoch"), str):
+                member.epoch = frame["epoch"]
             if not member.welcome.done():
                 member.welcome.set_result(None)
         elif kind == "consent":

@@ -178,11 +178,16 @@ def build(
         h = _values(runs, "hearth", fig.scenario, fig.path)
         f = _values(runs, "floor", fig.floor_scenario, fig.path) if fig.floor_scenario != "-" \
             else []
+        w = _values(runs, "wsfloor", fig.floor_scenario, fig.path) \
+            if fig.floor_scenario != "-" else []
         hs = _stats([v * fig.scale for _, v in h])
         fs = _stats([v * fig.scale for _, v in f])
-        ratio = None
+        ws = _stats([v * fig.scale for _, v in w])
+        ratio = ratio_ws = None
         if hs and fs and fs["median"]:
             ratio = hs["median"] / fs["median"]
+        if hs and ws and ws["median"]:
+            ratio_ws = hs["median"] / ws["median"]
         bracketed = _bracketed_ratios(h, f)
         disturbed = {
             system: sum(
@@ -198,8 +203,10 @@ def build(
             "label": fig.label,
             "unit": fig.unit,
             "floor": fs,
+            "wsfloor": ws,
             "hearth": hs,
             "ratio": ratio,
+            "ratio_wsfloor": ratio_ws,
             "ratio_per_run": bracketed,
             "disturbed_runs": disturbed,
         }
@@ -252,6 +259,9 @@ def _targets(runs: list[dict[str, Any]], by_key: dict[str, dict[str, Any]]) -> l
         ("storm server CPU per socket opened ≤ 2 × floor's", "storm.cpu", 2.0, at_most(2.0)),
     ):
         out.append(target(name, ratio(key), limit, ok, spread(key)))
+    ws_sat = (by_key.get("saturation.deliveries_per_s") or {}).get("ratio_wsfloor")
+    out.append(target("saturation ≥ 1.0 × the websockets floor (aim: past it)", ws_sat, 1.0,
+                      at_least(1.0), "Hearth ÷ websockets floor, medians"))
     deliveries = [v for _, v in _values(runs, "hearth", "meeting", ("steady", "delivery"))]
     out.append(target("meeting delivery 100 %", min(deliveries) if deliveries else None, 1.0,
                       at_least(1.0), "lowest over Hearth runs"))
@@ -416,18 +426,21 @@ def markdown(result: dict[str, Any]) -> str:
         "members; latency: send to receipt, sender's copy included; CPU: utime + stime over "
         "the phase and its drain. The `recorded` rows compare with the floor's meeting.",
         "",
-        "| figure | unit | floor | Hearth | Hearth ÷ floor |",
-        "| --- | --- | ---: | ---: | ---: |",
+        "| figure | unit | floor | websockets floor | Hearth | Hearth ÷ floor "
+        "| Hearth ÷ ws floor |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for f in result["figures"]:
         ratio = "–" if f["ratio"] is None else f"{f['ratio']:.2f}"
+        ratio_ws = "–" if f.get("ratio_wsfloor") is None else f"{f['ratio_wsfloor']:.2f}"
         per = f["ratio_per_run"]
         if f["ratio"] is not None and len(per) > 1:
             ratio += f" ({min(per):.2f}–{max(per):.2f})"
         dist = f.get("disturbed_runs", {})
         lines.append(
             f"| {f['label']} | {f['unit']} | {_cell(f['floor'], dist.get('floor', 0))} "
-            f"| {_cell(f['hearth'], dist.get('hearth', 0))} | {ratio} |"
+            f"| {_cell(f.get('wsfloor'))} "
+            f"| {_cell(f['hearth'], dist.get('hearth', 0))} | {ratio} | {ratio_ws} |"
         )
     if any(sum(f.get("disturbed_runs", {}).values()) for f in result["figures"]):
         lines += ["", "† a run behind this cell was measured while other work on the machine "

@@ -1,6 +1,7 @@
 """Hearth's benchmark: the same load against the floor (`bench/floor.py`) and against Hearth.
 
-Runs the floor, then Hearth (`--repeat` times), then the floor again, each as two server
+Runs the floor, the websockets-server floor (`bench/floor_ws.py`), then Hearth (`--repeat`
+times), then the floor again, each as two server
 processes sharing a private Redis, with rooms spread over both so every room crosses
 processes; writes `bench/results/latest.{json,md}` and a timestamped copy. Every process it
 starts it stops, by PID; nothing is left running. See bench/README.md.
@@ -283,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
             accounts = HearthAccounts()
             Hearth.create_admin(env, accounts.admin, accounts.admin_password)
         # The floor right before and right after Hearth's runs, with the same load generator.
-        order = ["floor", *(["hearth"] * args.repeat), "floor"] if hearth_ok else (
+        # The websockets-server floor once, between the first floor and Hearth.
+        order = ["floor", "wsfloor", *(["hearth"] * args.repeat), "floor"] if hearth_ok else (
             ["floor"] * args.repeat
         )
         for position, system in enumerate(order):

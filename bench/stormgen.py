@@ -85,8 +85,9 @@ class Storm:
     async def _reopen(self, old: Member, alt: str) -> None:
         key = old.key
         query = ""
-        if key in self.epoch:
-            query = f"?after_seq={self.last.get(key, 0)}&epoch={self.epoch[key]}"
+        epoch = self.epoch.get(key) or old.epoch  # from the welcome before the storm
+        if epoch:
+            query = f"?after_seq={self.last.get(key, 0)}&epoch={epoch}"
         spec = dict(old.spec, url=alt + query, alt=None, key=key)
         try:
             member = await self.gen.open(spec)
@@ -130,13 +131,22 @@ class Storm:
             *(talk(room, i / max(1, len(rooms)) / rate) for i, room in enumerate(rooms))
         )
         deadline = loop.time() + drain
-        while (self.closed_at or self.tasks) and loop.time() < deadline:
+        while (self.closed_at or self.tasks or self._short()) and loop.time() < deadline:
             await asyncio.sleep(0.05)
-        await asyncio.sleep(min(drain, 1.0))  # the last copies of the last sends
+
+    def _short(self) -> bool:
+        """Whether some member still lacks a copy another member of its room received."""
+        for members in self.gen.rooms.values():
+            room_seqs: set[int] = set()
+            for m in members:
+                room_seqs.update(self.seen.get(m.key, []))
+            if any(len(room_seqs - set(self.seen.get(m.key, []))) for m in members):
+                return True
+        return False
 
     def report(self, movers: int) -> dict[str, Any]:
         """What the members saw: who is back, how fast, and whether anything went missing."""
-        missing = repeated = whole = 0
+        missing = repeated = whole = missing_movers = 0
         checked = False
         for members in self.gen.rooms.values():
             room_seqs: set[int] = set()
@@ -150,6 +160,7 @@ class Storm:
                 lost = len(room_seqs - set(mine))
                 twice = len(mine) - len(set(mine))
                 missing += lost
+                missing_movers += lost if m.spec.get("alt") or m.spec.get("key") else 0
                 repeated += twice
                 whole += lost == 0 and twice == 0
         back_s = (max(self.back_at) - self.first_close) if self.back_at else None
@@ -165,6 +176,7 @@ class Storm:
             "gaps_announced": self.gaps,
             "seqs_checked": checked,
             "missing_copies": missing if checked else None,
+            "missing_copies_of_movers": missing_movers if checked else None,
             "repeated_copies": repeated if checked else None,
             "members_whole": whole if checked else None,
             "failures": dict(self.failures.most_common(5)),

@@ -31,6 +31,9 @@ HEARTH = VENV_BIN / "hearth"
 CONFIG = BENCH / "hearth-bench.toml"
 DB_NAME = "hearth_bench"
 DB_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}"
+# The floors: Starlette + redis.asyncio (as Hearth's stack), and the `websockets` library's
+# own server with its broadcast().
+FLOORS = {"floor": "floor.py", "wsfloor": "floor_ws.py"}
 
 
 @dataclass
@@ -166,7 +169,7 @@ def start_system(
     hearth_env: dict[str, str] | None = None,
     cluster: bool = False,
 ) -> Running:
-    """Redis and two servers of `name` ("floor" or "hearth"), healthy, or raise.
+    """Redis and two servers of `name` ("floor", "wsfloor" or "hearth"), healthy, or raise.
 
     `cluster`: a three-master Redis Cluster instead of one Redis. Hearth names all three
     (`redis+cluster://`, sharded pub/sub); the floor, a plain redis.asyncio relay, uses the
@@ -187,8 +190,8 @@ def start_system(
     try:
         for i in range(2):
             port = free_port()
-            if name == "floor":
-                argv = [sys.executable, str(BENCH / "floor.py"), "--port", str(port),
+            if name in FLOORS:
+                argv = [sys.executable, str(BENCH / FLOORS[name]), "--port", str(port),
                         "--redis-url", redis_url]
                 env = dict(os.environ)
             else:
