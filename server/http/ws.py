@@ -60,9 +60,7 @@ async def _entry_check(
         view = await hearth.rooms.view(slug)
         if view is None:
             return Refused(4404, "no such room")
-        room_role = await room_store.role_of(db, view.id, user.id)
-        banned = await room_store.is_banned(db, view.id, user.id)
-        accepted = await room_store.accepted_version(db, view.id, user.id)
+        room_role, banned, accepted = await room_store.entry_facts(db, view.id, user.id)
     if not may_enter(view, user.is_admin, room_role, banned):
         return Refused(4403, "not allowed in this room")
     moderation = hearth.rooms.moderation
