@@ -21,6 +21,8 @@ from urllib.parse import unquote, urlsplit
 
 from redis.asyncio.client import PubSub as NodePubSub
 from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from ..ops.metrics import REDIS_RECONNECTS
@@ -103,8 +105,13 @@ def _pool_for(node: ClusterNode) -> Any:
     """A private connection pool to `node` (pub/sub holds its connection for good)."""
     from redis.asyncio.connection import ConnectionPool
 
+    # Never retried inside redis-py: a quiet reconnect and resubscribe would lose the
+    # publications in between unnoticed; the reader must see the loss and say so.
     kwargs = {k: v for k, v in node.connection_kwargs.items() if k != "retry"}
-    return ConnectionPool(connection_class=node.connection_class, **kwargs)
+    kwargs["health_check_interval"] = 10
+    return ConnectionPool(
+        connection_class=node.connection_class, retry=Retry(NoBackoff(), 0), **kwargs
+    )
 
 
 class ShardedPubSub:
@@ -190,7 +197,7 @@ class ShardedPubSub:
                 )
                 lost = True
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+                backoff = min(backoff * 2, 0.5)  # soon back, as the one-Redis reader
                 continue
             if message is not None:
                 self._handle(message)

@@ -28,6 +28,7 @@ Client = aioredis.Redis | RedisCluster  # one Redis, or a Redis Cluster
 
 WINDOW_MAX = 1000
 MESSAGE_ID_TTL = 86400
+ENDED_TTL = 7 * 86400  # longer than any resume window: a resume across an `end` is a gap
 RESTORE_MARGIN = 1000  # more than any process can number between two of another's deliveries
 
 # KEYS: seq, epoch.  ARGV: new epoch, known epoch ('' if none), known seq.
@@ -108,11 +109,12 @@ return {1, epoch, seq}
 """.replace("MESSAGE_ID_TTL", str(MESSAGE_ID_TTL))
 )
 
-# KEYS: seq, epoch, window, floor.  ARGV: after seq, upto ('+inf' for all).
+# KEYS: seq, epoch, window, floor, ended.  ARGV: after seq, upto ('+inf' for all).
 _READ = """
 local members = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[1], ARGV[2])
 return {redis.call('GET', KEYS[2]) or '', redis.call('GET', KEYS[1]) or '0',
-        redis.call('GET', KEYS[4]) or '0', redis.call('ZCARD', KEYS[3]), members}
+        redis.call('GET', KEYS[4]) or '0', redis.call('ZCARD', KEYS[3]), members,
+        redis.call('GET', KEYS[5]) or '0'}
 """
 
 # KEYS: window.  ARGV: seqs.
@@ -120,10 +122,12 @@ _REMOVE = """
 for _, seq in ipairs(ARGV) do redis.call('ZREMRANGEBYSCORE', KEYS[1], seq, seq) end
 """
 
-# KEYS: seq, window, floor, first entries.
+# KEYS: seq, window, floor, first entries, ended.  ARGV: ended TTL s.
 _RESET = """
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
 redis.call('DEL', KEYS[2], KEYS[4])
-redis.call('SET', KEYS[3], tonumber(redis.call('GET', KEYS[1]) or '0'))
+redis.call('SET', KEYS[3], seq)
+redis.call('SET', KEYS[5], seq, 'EX', ARGV[1])
 """
 
 _FIRST = """
@@ -242,9 +246,10 @@ class RedisRoomLog:
         self, room: str, after_seq: int, window_seconds: int, upto: int | None = None
     ) -> WindowRead:
         result: list[Any] = await self._read(
-            keys=list(_keys(room)), args=[after_seq, "+inf" if upto is None else upto]
+            keys=[*_keys(room), room_key(room, "ended")],
+            args=[after_seq, "+inf" if upto is None else upto],
         )
-        epoch_raw, seq_raw, floor_raw, kept, members = result
+        epoch_raw, seq_raw, floor_raw, kept, members, ended = result
         if not epoch_raw:
             epoch_raw, _ = await self.position(room)
         epoch = str(epoch_raw)
@@ -260,7 +265,7 @@ class RedisRoomLog:
             entries.append((seq, self._open(MESSAGE_PREFIX, seq, sealed, room)))
         if int(kept) == 0:
             floor = -1
-        return WindowRead(epoch, int(seq_raw or 0), entries, floor)
+        return WindowRead(epoch, int(seq_raw or 0), entries, floor, int(ended or 0))
 
     async def locate(self, message_id: str) -> tuple[str, int, str] | None:
         found = await self._client.get(f"hearth:msg:{message_id}")
@@ -279,6 +284,9 @@ class RedisRoomLog:
 
     async def reset(self, room: str) -> None:
         seq_key, _, window_key, floor_key = _keys(room)
-        await self._reset(keys=[seq_key, window_key, floor_key, room_key(room, "first")])
+        await self._reset(
+            keys=[seq_key, window_key, floor_key, room_key(room, "first"), room_key(room, "ended")],
+            args=[ENDED_TTL],
+        )
         async for key in self._client.scan_iter(match=room_key(room, "ref:*"), count=500):
             await self._client.delete(key)
