@@ -1,5 +1,5 @@
-"""A Redis Cluster master dies under a live room: members see it, and nothing goes missing
-unannounced.
+"""A Redis Cluster master dies, or a room's slot moves, under a live room: members see it,
+and nothing goes missing unannounced.
 
 The cluster here has no replicas, so the killed master's slots stay unserved until it comes
 back (restarted on its port with its saved cluster config and none of its data). Members of a
@@ -103,4 +103,38 @@ async def test_a_dead_master_is_announced_never_a_silent_hole(
     await a.send({"type": "send", "body": "after"})
     after = await b.next("message", body="after", timeout=10)
     assert after["seq"] > seen["seq"]  # numbers never repeat after a loss
+    await asyncio.gather(a.close(), b.close())
+
+
+async def test_a_moved_slot_is_followed_and_the_room_resumes(
+    cluster: Cluster, nodes: RedisClusterNodes, admin: Member
+) -> None:
+    """A reshard moves the room's slot (keys and all) to another master: Redis unsubscribes
+    the processes from its shard channel; they subscribe where it lives now and their sockets
+    resume, so nothing published meanwhile is lost unannounced, and numbering goes on."""
+    s0, s1 = cluster.servers
+    room = await make_room(s0.base, admin)
+    slug = room["slug"]
+    alice, bob = await new_user(s0.base), await new_user(s0.base)
+    a, _ = await WS.enter(s0.ws_base, slug, alice)
+    b, welcome = await WS.enter(s1.ws_base, slug, bob)
+    await a.send({"type": "send", "body": "before"})
+    seen = await b.next("message", body="before")
+
+    key = f"hearth:room:{{{slug}}}:seq"
+    target = next(port for port in nodes.ports if port != nodes.owner_of(key))
+    nodes.move_slot(key, target)
+    assert nodes.owner_of(key) == target
+    for ws in (a, b):
+        code, _ = await expect_close(ws, timeout=30)
+        assert code in RESUME_CLOSES
+
+    b, again = await WS.enter(
+        s0.ws_base, slug, bob, f"after_seq={seen['seq']}&epoch={welcome['epoch']}"
+    )
+    assert again["epoch"] == welcome["epoch"] and again["gap"] is False  # the keys moved too
+    a, _ = await WS.enter(s1.ws_base, slug, alice)
+    await a.send({"type": "send", "body": "after"})
+    after = await b.next("message", body="after", timeout=10)
+    assert after["seq"] == seen["seq"] + 1
     await asyncio.gather(a.close(), b.close())

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -126,6 +127,8 @@ class ShardedPubSub:
         self._confirmed: dict[str, asyncio.Event] = {}
         self._deliver: Delivery | None = None
         self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._leaving: Counter[str] = Counter()  # our own unsubscribes not yet answered
 
     async def start(self, deliver: Delivery) -> None:
         self._deliver = deliver
@@ -133,6 +136,8 @@ class ShardedPubSub:
         await self.subscribe(CONTROL_CHANNEL)
 
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
         for reader in list(self._readers.values()):
             await reader.close()
         self._readers.clear()
@@ -161,6 +166,7 @@ class ShardedPubSub:
             name = self._channel_node.pop(channel, None)
             reader = self._readers.get(name or "")
             if reader is not None:
+                self._leaving[channel] += 1
                 await reader.pubsub.sunsubscribe(channel)
 
     async def publish(self, channel: str, data: str) -> None:
@@ -172,6 +178,20 @@ class ShardedPubSub:
         except (RedisError, OSError):
             return False
         return bool(answers)
+
+    async def _follow(self, channel: str, reader: _NodeReader) -> None:
+        """Subscribe again where the channel's slot now lives; the sockets then resume, since
+        publications may have been lost during the move."""
+        async with self._lock:
+            self._channel_node.pop(channel, None)
+            reader.pubsub.shard_channels.pop(channel, None)
+        try:
+            await self.client.nodes_manager.initialize()  # the new slot map
+            await self.subscribe(channel)
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("following a moved shard channel failed (%s)", type(exc).__name__)
+        if self._deliver is not None:
+            self._deliver(RECONNECTED, "")
 
     async def read(self, reader: _NodeReader) -> None:
         """Deliver one node's publications until cancelled, reconnecting on loss."""
@@ -186,6 +206,9 @@ class ShardedPubSub:
                 backoff = 0.05
                 if lost:
                     lost = False
+                    # An unsubscribe unanswered on the lost connection must not hide a move
+                    # later (misreading one of ours as a move only costs a resume).
+                    self._leaving.clear()
                     REDIS_RECONNECTS.inc()
                     if self._deliver is not None:
                         self._deliver(RECONNECTED, "")
@@ -200,10 +223,22 @@ class ShardedPubSub:
                 backoff = min(backoff * 2, 0.5)  # soon back, as the one-Redis reader
                 continue
             if message is not None:
-                self._handle(message)
+                self._handle(message, reader)
 
-    def _handle(self, message: dict[str, Any]) -> None:
+    def _handle(self, message: dict[str, Any], reader: _NodeReader) -> None:
         kind = message.get("type")
+        if kind == "sunsubscribe":
+            channel = message["channel"]
+            if self._leaving[channel] > 0:  # the answer to our own unsubscribe
+                self._leaving[channel] -= 1
+                return
+            if channel not in self._channel_node:
+                return
+            # Not ours: the slot moved to another master, which unsubscribes us.
+            task = asyncio.create_task(self._follow(channel, reader))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
         if kind == "ssubscribe":
             event = self._confirmed.get(message["channel"])
             if event is not None:

@@ -116,6 +116,25 @@ class RedisClusterNodes:
             client.close()
         raise LookupError(key)
 
+    def move_slot(self, key: str, to_port: int) -> None:
+        """Move `key`'s slot, with its keys, to the master on `to_port` (as a reshard does)."""
+        clients = {port: redis.Redis(port=port, decode_responses=True) for port in self.ports}
+        try:
+            src_port = self.owner_of(key)
+            src, dst = clients[src_port], clients[to_port]
+            ids = {port: str(c.execute_command("CLUSTER MYID")) for port, c in clients.items()}
+            slot = int(src.execute_command("CLUSTER KEYSLOT", key))
+            dst.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", ids[src_port])
+            src.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", ids[to_port])
+            while keys := src.execute_command("CLUSTER GETKEYSINSLOT", slot, 100):
+                src.execute_command("MIGRATE", "127.0.0.1", to_port, "", 0, 5000, "KEYS", *keys)
+            others = [p for p in self.ports if p not in (to_port, src_port)]
+            for port in (to_port, src_port, *others):
+                clients[port].execute_command("CLUSTER SETSLOT", slot, "NODE", ids[to_port])
+        finally:
+            for client in clients.values():
+                client.close()
+
     def kill(self, port: int) -> None:
         """Kill one master's process (SIGKILL: no goodbye to the cluster)."""
         proc = self.procs.pop(port)
