@@ -31,6 +31,7 @@ import redis.asyncio as aioredis
 
 from server.broker.base import Appended, Backplane, WindowRead
 from server.broker.memory import memory_backplane
+from server.broker.redis_cluster import cluster_client
 from server.broker.redis_log import RESTORE_MARGIN
 from server.broker.select import open_backplane
 from server.config import Settings
@@ -766,3 +767,25 @@ async def test_redis_heartbeat_restores_presence_lost_by_redis(
     assert await presence.leave(room, "u1", "c1") is False
     assert await presence.leave(room, "u1", "c2") is True
     assert await presence.members(room) == [p2]
+
+
+# --- the cluster URL ----------------------------------------------------------------------
+
+
+async def test_cluster_url_names_its_nodes_and_credentials() -> None:
+    client = cluster_client("redis+cluster://app:s%40cret@10.0.0.1:7000,[::1]:7001")
+    try:
+        nodes = [(node.host, node.port) for node in client.startup_nodes]
+        assert sorted(nodes) == [("10.0.0.1", 7000), ("::1", 7001)]
+        kwargs = client.connection_kwargs
+        assert (kwargs.get("username"), kwargs.get("password")) == ("app", "s@cret")
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize(
+    "url", ["redis+cluster://", "redis+cluster://host", "redis+cluster://host:port,h2:1"]
+)
+async def test_a_bad_cluster_url_is_refused_clearly(url: str) -> None:
+    with pytest.raises(ValueError, match="host:port"):
+        cluster_client(url)
