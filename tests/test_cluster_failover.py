@@ -79,6 +79,10 @@ async def test_a_dead_master_is_announced_never_a_silent_hole(
     seen = await b.next("message", body="two")
 
     port = nodes.owner_of(f"hearth:room:{{{slug}}}:seq")
+    # A second room on the same master, held by s1 too: s1's connection to that master then
+    # carries channels of two slots, which it must subscribe again slot by slot.
+    other = await _room_on(nodes, port, admin, s0.base)
+    c, _ = await WS.enter(s1.ws_base, other, bob)
     nodes.kill(port)
     frame = await _send_during_outage(a, "while down")
     # Refused, never acknowledged: Redis could neither number nor publish it.
@@ -87,7 +91,7 @@ async def test_a_dead_master_is_announced_never_a_silent_hole(
     nodes.start_node(port)  # back on its port, its slots remembered, its data gone
     nodes.wait_ok()
     # Each process noticed its shard connection drop and come back: its sockets resume.
-    for ws in (a, b):
+    for ws in (a, b, c):
         code, _ = await expect_close(ws, timeout=30)
         assert code in RESUME_CLOSES
 
@@ -103,7 +107,21 @@ async def test_a_dead_master_is_announced_never_a_silent_hole(
     await a.send({"type": "send", "body": "after"})
     after = await b.next("message", body="after", timeout=10)
     assert after["seq"] > seen["seq"]  # numbers never repeat after a loss
-    await asyncio.gather(a.close(), b.close())
+    # And the other room talks again through both processes.
+    c, _ = await WS.enter(s1.ws_base, other, bob)
+    d, _ = await WS.enter(s0.ws_base, other, alice)
+    await d.send({"type": "send", "body": "other room"})
+    await c.next("message", body="other room", timeout=10)
+    await asyncio.gather(a.close(), b.close(), c.close(), d.close())
+
+
+async def _room_on(nodes: RedisClusterNodes, port: int, admin: Member, base: str) -> str:
+    """A new room whose slot the master on `port` serves."""
+    for _attempt in range(60):
+        slug = str((await make_room(base, admin))["slug"])
+        if nodes.owner_of(f"hearth:room:{{{slug}}}:seq") == port:
+            return slug
+    raise AssertionError("no room landed on that master in 60 tries")
 
 
 async def test_a_moved_slot_is_followed_and_the_room_resumes(

@@ -24,6 +24,7 @@ from redis.asyncio.client import PubSub as NodePubSub
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.crc import key_slot
 from redis.exceptions import RedisError
 
 from ..ops.metrics import REDIS_RECONNECTS
@@ -82,12 +83,28 @@ def cluster_client(url: str) -> BoundedCluster:
     )
 
 
+class _NodePubSub(NodePubSub):
+    """One master's pub/sub connection.
+
+    On reconnecting, redis-py re-subscribes every shard channel in one SSUBSCRIBE, which a
+    cluster refuses (CROSSSLOT) when they hash to several slots; this does it slot by slot,
+    as redis-py's own ClusterPubSub does for its node connections.
+    """
+
+    async def _resubscribe_shard_channels(self) -> None:
+        by_slot: dict[int, list[Any]] = {}
+        for channel in self.shard_channels:
+            by_slot.setdefault(key_slot(self.encoder.encode(channel)), []).append(channel)
+        for channels in by_slot.values():
+            await self.ssubscribe(*channels)
+
+
 class _NodeReader:
     """One master's pub/sub connection and the task reading it."""
 
     def __init__(self, owner: ShardedPubSub, node: ClusterNode) -> None:
         self.node = node
-        self.pubsub = NodePubSub(
+        self.pubsub = _NodePubSub(
             connection_pool=_pool_for(node), encoder=owner.client.encoder
         )
         self.task: asyncio.Task[None] = asyncio.create_task(
