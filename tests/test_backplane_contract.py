@@ -789,3 +789,11 @@ async def test_cluster_url_names_its_nodes_and_credentials() -> None:
 async def test_a_bad_cluster_url_is_refused_clearly(url: str) -> None:
     with pytest.raises(ValueError, match="host:port"):
         cluster_client(url)
+
+
+async def test_members_of_a_large_room(plane: Plane) -> None:
+    """More present users than one Lua call can unpack at once (Redis reads in slices)."""
+    presence, room = plane.backplane.presence, new_room()
+    everyone = [f"u{i}" for i in range(8200)]  # Lua unpacks at most ~8,000
+    await asyncio.gather(*(presence.join(room, u, f"c-{u}", participant(u)) for u in everyone))
+    assert sorted(await presence.members(room)) == sorted(participant(u) for u in everyone)

@@ -76,6 +76,20 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 return found
 """
 
+# KEYS: room users, room info.  ARGV: now ms.
+_MEMBERS = """
+local users = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+if #users == 0 then return {} end
+local present = {}
+for i = 1, #users, 1000 do  -- unpack() has a stack limit: read in slices
+  local slice = redis.call('HMGET', KEYS[2], unpack(users, i, math.min(i + 999, #users)))
+  for _, info in ipairs(slice) do
+    if info then table.insert(present, info) end
+  end
+end
+return present
+"""
+
 # KEYS: the event log.  ARGV: now ms, window ms, add (1/0), member.
 _HIT = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
@@ -112,6 +126,7 @@ class RedisPresence:
         self._join = client.register_script(_JOIN)
         self._leave = client.register_script(_LEAVE)
         self._sweep = client.register_script(_SWEEP)
+        self._members = client.register_script(_MEMBERS)
 
     async def join(self, room: str, user_id: str, conn_id: str, participant: str) -> bool:
         now = _now_ms()
@@ -129,11 +144,9 @@ class RedisPresence:
 
     async def members(self, room: str) -> list[str]:
         base = _presence_base(room)
-        users: list[Any] = await self._client.zrangebyscore(base, f"({_now_ms()}", "+inf")
-        if not users:
-            return []
-        infos: list[Any] = await self._client.hmget(f"{base}:info", users)
-        return [str(info) for info in infos if info is not None]
+        # One round trip (entering a room asks this for every socket).
+        infos: list[Any] = await self._members(keys=[base, f"{base}:info"], args=[_now_ms()])
+        return [str(info) for info in infos]
 
     async def heartbeat(self, sockets: list[tuple[str, str, str, str]]) -> None:
         if not sockets:
