@@ -13,7 +13,8 @@ __all__ = ["create_admin"]
 
 
 async def create_admin(settings: Settings, username: str, password: str) -> str | None:
-    """Create or promote `username` as an admin with `password`; a problem text or None."""
+    """Create or promote `username` as an admin with `password` (ending its sessions, and
+    enabling it if it was disabled); a problem text or None."""
     username = username.lower()
     problem = username_problem(username)
     if problem:
@@ -34,7 +35,13 @@ async def create_admin(settings: Settings, username: str, password: str) -> str 
                 if created is None:
                     return "that username was just taken; try again"
             else:
+                # A reset password ends every session of the account (each process closes
+                # their sockets within `session_check_seconds`), so no session opened with
+                # the old password lives on with admin rights. The CLI is also the way
+                # back in for a disabled account.
                 await user_store.set_password(db, user, password_hash, is_admin=True)
+                await user_store.set_disabled(db, user, False)
+                await user_store.delete_sessions(db, await user_store.sessions_of(db, user.id))
     finally:
         await engine.dispose()
     return None

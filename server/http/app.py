@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from ..accounts.passwords import Passwords
+from ..accounts.sessions import SessionKeeper
 from ..accounts.throttle import Throttle
 from ..broker.select import open_backplane
 from ..config import Settings
@@ -25,7 +26,7 @@ from ..moderation.setup import build_moderation
 from ..rooms.live import Rooms
 from ..store.engine import make_engine, make_sessions
 from ..transcripts.setup import Transcripts
-from . import api_accounts, api_admin, api_rooms, api_transcripts
+from . import api_accounts, api_admin, api_admin_users, api_rooms, api_transcripts, second_factor
 from .errors import ApiError, error_response, json_response
 from .security import SecurityHeaders
 from .state import Hearth
@@ -83,6 +84,12 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _close_sessions(rooms: Rooms, ended: set[str]) -> None:
+    for conn in rooms.all_sockets():
+        if conn.session_id in ended:
+            conn.stop(4401, "session ended: sign in again")
+
+
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app for these settings."""
 
@@ -100,6 +107,13 @@ def create_app(settings: Settings) -> Starlette:
             rooms=rooms,
             passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
             throttle=Throttle(backplane.counters, settings.limits),
+            sessions=SessionKeeper(
+                settings,
+                db,
+                lambda: {c.session_id for c in rooms.all_sockets()},
+                lambda ended: _close_sessions(rooms, ended),
+                rooms.session_ended,
+            ),
             extras={},
         )
         app.state.hearth = hearth
@@ -109,6 +123,7 @@ def create_app(settings: Settings) -> Starlette:
         hearth.extras["transcripts"] = transcripts
         await transcripts.start()
         await rooms.start()
+        hearth.sessions.start()
         # What start-up built (modules, tables, caches) lives as long as the process: out of
         # the collector's sight, so that full collections under load do not walk it again.
         gc.collect()
@@ -116,6 +131,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            await hearth.sessions.close()
             await rooms.close()
             await transcripts.close()
             await close_backplane()
@@ -127,6 +143,8 @@ def create_app(settings: Settings) -> Starlette:
         *api_accounts.routes,
         *api_rooms.routes,
         *api_admin.routes,
+        *api_admin_users.routes,
+        *second_factor.routes,
         *api_transcripts.routes,
         WebSocketRoute("/ws/rooms/{slug}", room_socket),
         Mount("/static", app=StaticFiles(directory=STATIC, check_dir=False), name="static"),

@@ -13,7 +13,7 @@ from .errors import ApiError
 from .security import origin_allowed
 from .state import Hearth
 
-__all__ = ["COOKIE", "Caller", "authenticate", "require_caller"]
+__all__ = ["COOKIE", "Caller", "authenticate", "must_enrol", "require_caller"]
 
 COOKIE = "hearth_session"
 
@@ -47,14 +47,37 @@ async def authenticate(hearth: Hearth, conn: HTTPConnection) -> Caller | None:
         row = await user_store.session_user(db, token_hash(token))
     if row is None:
         return None
-    return Caller(row[0], row[1], by_cookie)
+    session, user = row
+    if not hearth.sessions.alive(session):  # idle too long: ended (its sockets close too)
+        await hearth.sessions.end([session.id])
+        return None
+    hearth.sessions.touch(session.id)
+    return Caller(session, user, by_cookie)
 
 
-async def require_caller(hearth: Hearth, conn: HTTPConnection, changes: bool = False) -> Caller:
-    """The caller or 401; a cookie-authenticated change also needs an allowed Origin (403)."""
+async def must_enrol(hearth: Hearth, user: User) -> bool:
+    """Whether `user` must set up the second factor before doing anything else: it is
+    required for staff (admins, facilitators) and they have not."""
+    if not hearth.settings.totp_required_for_staff or user.totp_enabled:
+        return False
+    if user.is_admin:
+        return True
+    async with hearth.db() as db:
+        return await user_store.facilitates_any(db, user.id)
+
+
+async def require_caller(
+    hearth: Hearth, conn: HTTPConnection, changes: bool = False, setting_up: bool = False
+) -> Caller:
+    """The caller or 401; a cookie-authenticated change also needs an allowed Origin (403).
+
+    Staff who must set up the second factor get 403 `totp_setup_required`, except on the
+    routes that set it up (`setting_up`)."""
     caller = await authenticate(hearth, conn)
     if caller is None:
         raise ApiError("unauthorized", "sign in first")
+    if not setting_up and await must_enrol(hearth, caller.user):
+        raise ApiError("totp_setup_required", "set up two-step sign-in first")
     if (
         changes
         and caller.by_cookie

@@ -33,7 +33,7 @@ from ..wire.frames import (
     frame_type,
 )
 from ..wire.out import encode, error_frame
-from .auth import authenticate
+from .auth import authenticate, must_enrol
 from .security import origin_allowed
 from .state import Hearth
 
@@ -109,6 +109,8 @@ async def _handshake(
         return Refused(4403, "origin refused")
     if caller is None:
         return Refused(4401, "sign in first")
+    if await must_enrol(hearth, caller.user):
+        return Refused(4403, "set up two-step sign-in first")
     entry = await _entry_check(hearth, caller.user, websocket.path_params["slug"])
     if isinstance(entry, Refused):
         return entry
@@ -319,6 +321,9 @@ class _Session:
                 continue
             now = time.monotonic()
             if not isinstance(frame, Ping):
+                # A person did something: idle time starts again (a client's automatic
+                # keep-alive `ping` does not count, or an unattended page never signs out).
+                self.hearth.sessions.touch(self.conn.session_id)
                 wait = self.limits.frame(now)
                 if wait is None and isinstance(frame, Send):
                     wait = self.limits.send(now)
