@@ -265,10 +265,11 @@ async def test_sessions(sessions: async_sessionmaker[DbSession]) -> None:
     other = await a_user(sessions)
     token_hash, other_hash = secrets.token_hex(32), secrets.token_hex(32)
     async with sessions() as db:
-        session = await user_store.create_session(db, user.id, token_hash, 30)
-        await user_store.create_session(db, other.id, other_hash, 30)
+        session = await user_store.create_session(db, user.id, token_hash, 12 * 3_600_000)
+        await user_store.create_session(db, other.id, other_hash, 12 * 3_600_000)
         assert session.user_id == user.id
-        assert session.expires_at - session.created_at == 30 * 86_400_000
+        assert session.expires_at - session.created_at == 12 * 3_600_000
+        assert session.last_seen_at == session.created_at
         expired = await user_store.create_session(db, user.id, secrets.token_hex(32), -1)
     async with sessions() as db:
         found = await user_store.session_user(db, token_hash)

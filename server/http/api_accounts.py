@@ -16,7 +16,7 @@ from ..store import audit as audit_store
 from ..store import users as user_store
 from ..store.models import User
 from ..wire.text import display_name_problem
-from .auth import COOKIE, must_enrol, require_caller
+from .auth import COOKIE, Caller, must_enrol, require_caller
 from .bodies import read_struct
 from .errors import ApiError, json_response
 from .second_factor import second_factor_ok
@@ -194,19 +194,23 @@ async def logout(request: Request) -> Response:
     return response
 
 
+def _session_view(hearth: Hearth, caller: Caller) -> dict[str, Any]:
+    session = caller.session
+    return {
+        "expires_at": hearth.sessions.ends_at(session),
+        "absolute_expires_at": session.expires_at,
+        "idle_seconds": hearth.sessions.lifetimes.idle_ms // 1000,
+        "now": hearth.sessions.now(),
+    }
+
+
 async def me(request: Request) -> Response:
     hearth = _hearth(request)
     caller = await require_caller(hearth, request, setting_up=True)
-    session = caller.session
     return json_response(
         {
             "user": user_view(caller.user),
-            "session": {
-                "expires_at": hearth.sessions.ends_at(session),
-                "absolute_expires_at": session.expires_at,
-                "idle_seconds": hearth.sessions.lifetimes.idle_ms // 1000,
-                "now": hearth.sessions.now(),
-            },
+            "session": _session_view(hearth, caller),
             "totp": {
                 "enabled": caller.user.totp_enabled,
                 "setup_required": await must_enrol(hearth, caller.user),
@@ -215,10 +219,19 @@ async def me(request: Request) -> Response:
     )
 
 
+async def session_status(request: Request) -> Response:
+    """When this session ends; unlike every other request, asking is not activity (so a
+    page can check whether the session was kept alive elsewhere before warning)."""
+    hearth = _hearth(request)
+    caller = await require_caller(hearth, request, setting_up=True, touch=False)
+    return json_response({"session": _session_view(hearth, caller)})
+
+
 routes = [
     Route("/api/auth/register", register, methods=["POST"]),
     Route("/api/auth/login", login, methods=["POST"]),
     Route("/api/auth/logout", logout, methods=["POST"]),
     Route("/api/auth/password", change_password, methods=["POST"]),
+    Route("/api/auth/session", session_status, methods=["GET"]),
     Route("/api/me", me, methods=["GET"]),
 ]

@@ -37,8 +37,9 @@ def _credentials(conn: HTTPConnection) -> tuple[str, bool] | None:
     return None
 
 
-async def authenticate(hearth: Hearth, conn: HTTPConnection) -> Caller | None:
-    """The caller, or None when there are no valid credentials."""
+async def authenticate(hearth: Hearth, conn: HTTPConnection, touch: bool = True) -> Caller | None:
+    """The caller, or None when there are no valid credentials; `touch`: the call counts as
+    activity (idle time starts again)."""
     found = _credentials(conn)
     if found is None or not found[0] or len(found[0]) > 256:
         return None
@@ -51,7 +52,8 @@ async def authenticate(hearth: Hearth, conn: HTTPConnection) -> Caller | None:
     if not hearth.sessions.alive(session):  # idle too long: ended (its sockets close too)
         await hearth.sessions.end([session.id])
         return None
-    hearth.sessions.touch(session.id)
+    if touch:
+        hearth.sessions.touch(session.id)
     return Caller(session, user, by_cookie)
 
 
@@ -67,13 +69,17 @@ async def must_enrol(hearth: Hearth, user: User) -> bool:
 
 
 async def require_caller(
-    hearth: Hearth, conn: HTTPConnection, changes: bool = False, setting_up: bool = False
+    hearth: Hearth,
+    conn: HTTPConnection,
+    changes: bool = False,
+    setting_up: bool = False,
+    touch: bool = True,
 ) -> Caller:
     """The caller or 401; a cookie-authenticated change also needs an allowed Origin (403).
 
     Staff who must set up the second factor get 403 `totp_setup_required`, except on the
     routes that set it up (`setting_up`)."""
-    caller = await authenticate(hearth, conn)
+    caller = await authenticate(hearth, conn, touch)
     if caller is None:
         raise ApiError("unauthorized", "sign in first")
     if not setting_up and await must_enrol(hearth, caller.user):
