@@ -15,6 +15,7 @@ import { t } from './js/i18n.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
+const skipLink = document.querySelector('.skip-link');
 const app = { user: null, view: null, signedOut, setupRequired: false, watch: null, notice: null };
 
 function show(view) {
@@ -88,6 +89,8 @@ async function signOut() {
 }
 
 function renderNav() {
+  skipLink.textContent = t('app.skip_to_content');
+  nav.setAttribute('aria-label', t('nav.main'));
   if (!app.user) {
     replace(nav);
     return;

@@ -3,17 +3,19 @@
 // and as an otpauth:// link to type or paste into an authenticator app.
 
 import { el, field, replace } from './dom.js';
-import { api, describeError } from './api.js';
+import { api } from './api.js';
+import { describeError } from './wording.js';
 import { t } from './i18n.js';
 
-/** The account page; `notice` is shown on top (e.g. "set up two-step sign-in first"). */
-export function accountView(notice) {
+/** The account page; `notice` is shown on top (e.g. "set up two-step sign-in first");
+ * `onDone()` once two-step sign-in is on and its recovery codes were saved. */
+export function accountView({ notice, onDone } = {}) {
   const factor = el('section', { class: 'card', aria: { labelledby: 'totp-title' } });
   const node = el('section', { class: 'account' },
     el('h1', { text: t('account.title') }),
     notice ? el('p', { class: 'notice', attrs: { role: 'status' }, text: notice }) : null,
     el('div', { class: 'admin-grid' }, passwordForm(), factor));
-  showFactor(factor);
+  showFactor(factor, onDone);
   return { node, destroy() {} };
 }
 
@@ -50,7 +52,7 @@ function passwordForm() {
   return form;
 }
 
-async function showFactor(card) {
+async function showFactor(card, onDone) {
   replace(card, el('h2', { id: 'totp-title', text: t('totp.title') }), el('p', { class: 'hint', text: t('totp.loading') }));
   let me;
   try {
@@ -60,10 +62,10 @@ async function showFactor(card) {
     return;
   }
   if (me.totp.enabled) turnOffForm(card);
-  else startSetup(card, me.totp.setup_required);
+  else startSetup(card, me.totp.setup_required, onDone);
 }
 
-function startSetup(card, required) {
+function startSetup(card, required, onDone) {
   const begin = el('button', { type: 'button', class: 'primary', text: t('totp.begin') });
   const message = el('p', { attrs: { role: 'status' } });
   replace(card,
@@ -74,14 +76,14 @@ function startSetup(card, required) {
   begin.addEventListener('click', async () => {
     try {
       const { secret, uri } = await api('POST', '/api/auth/totp/setup');
-      confirmStep(card, secret, uri);
+      confirmStep(card, secret, uri, onDone);
     } catch (error) {
       status(message, false, describeError(error));
     }
   });
 }
 
-function confirmStep(card, secret, uri) {
+function confirmStep(card, secret, uri, onDone) {
   const code = field(t('totp.code'), el('input', {
     type: 'text', name: 'code', inputMode: 'numeric', autocomplete: 'one-time-code', required: true,
     maxLength: 6, pattern: '[0-9]{6}',
@@ -99,7 +101,7 @@ function confirmStep(card, secret, uri) {
     event.preventDefault();
     try {
       const { recovery_codes: codes } = await api('POST', '/api/auth/totp/confirm', { code: code.input.value.trim() });
-      showRecoveryCodes(card, codes);
+      showRecoveryCodes(card, codes, onDone);
     } catch (error) {
       status(message, false, error.code === 'invalid' ? t('totp.wrong_code') : describeError(error));
       code.input.focus();
@@ -108,7 +110,7 @@ function confirmStep(card, secret, uri) {
   queueMicrotask(() => code.input.focus());
 }
 
-function showRecoveryCodes(card, codes) {
+function showRecoveryCodes(card, codes, onDone) {
   const done = el('button', { type: 'button', class: 'primary', text: t('totp.saved_codes') });
   const heading = el('h2', { id: 'totp-title', tabIndex: -1, text: t('totp.on_title') });
   replace(card, heading,
@@ -118,7 +120,8 @@ function showRecoveryCodes(card, codes) {
     el('div', { class: 'button-row' }, done));
   heading.focus();
   done.addEventListener('click', () => {
-    location.hash = '#/';
+    if (onDone) onDone();
+    else location.hash = '#/';
   });
 }
 
@@ -136,7 +139,7 @@ function turnOffForm(card) {
     event.preventDefault();
     try {
       await api('POST', '/api/auth/totp/disable', { password: pass.input.value });
-      showFactor(card);
+      showFactor(card, onDone);
     } catch (error) {
       status(message, false, error.code === 'bad_credentials' ? t('account.wrong_password') : describeError(error));
     }

@@ -3,7 +3,8 @@
 // account's sessions end at once and it cannot sign in until enabled again).
 
 import { el, field, replace } from './dom.js';
-import { api, describeError } from './api.js';
+import { api } from './api.js';
+import { describeError } from './wording.js';
 import { t, formatDate } from './i18n.js';
 
 const PAGE = 50;

@@ -3,7 +3,8 @@
 // again with it.
 
 import { el, field } from './dom.js';
-import { api, describeError } from './api.js';
+import { api } from './api.js';
+import { describeError } from './wording.js';
 import { t } from './i18n.js';
 
 /** A form asking for the code; `onSignedIn(data)` with the login answer; `onBack()`. */
