@@ -85,6 +85,13 @@ def _positive(table: dict[str, Any], key: str, default: float) -> float:
     return float(value)
 
 
+def _whole(table: dict[str, Any], key: str, default: int) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"[accounts] {key} must be a whole number of at least 1")
+    return value
+
+
 def _path(base: Path, value: Any) -> Path | None:
     if not value:
         return None
@@ -146,7 +153,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         registration_open=bool(accounts.get("registration_open", True)),
         session_idle_minutes=_positive(accounts, "session_idle_minutes", 60.0),
         session_max_hours=_positive(accounts, "session_max_hours", 12.0),
-        sessions_per_user=int(_positive(accounts, "sessions_per_user", 10)),
+        sessions_per_user=_whole(accounts, "sessions_per_user", 10),
         session_check_seconds=_positive(accounts, "session_check_seconds", 5.0),
         totp_required_for_staff=bool(accounts.get("totp_required_for_staff", False)),
         password_time_cost=int(accounts.get("password_hash_time_cost", 3)),
