@@ -215,13 +215,18 @@ async def test_user_list_searches_pages_and_filters(cluster: Cluster, admin: Mem
 
 
 async def test_create_admin_reset_ends_that_users_sessions(
-    cluster: Cluster, room: dict[str, Any]
+    cluster: Cluster, admin: Member, room: dict[str, Any]
 ) -> None:
     s0, s1 = cluster.servers
     member = await new_user(s0.base)
+    await enrol(s0.base, member)  # and then lost the phone and the recovery codes
     ws0, _ = await WS.enter(s0.ws_base, room["slug"], member)
     ws1, _ = await WS.enter(s1.ws_base, room["slug"], member)
     bystander = await new_user(s0.base)
+    disabled = await new_user(s0.base)
+    async with httpx.AsyncClient(base_url=s0.base, headers=admin.headers) as http:
+        r = await http.patch(f"/api/admin/users/{disabled.username}", json={"disabled": True})
+        assert r.status_code == 200
     new_password = "reset by the operator"
     await asyncio.to_thread(
         hearth_cli, cluster.env, "create-admin", member.username, stdin=new_password + "\n"
@@ -231,8 +236,16 @@ async def test_create_admin_reset_ends_that_users_sessions(
     assert (await expect_close(ws1, timeout=10))[0] == 4401
     assert await status_of(s1.base, member) == 401
     assert await status_of(s1.base, bystander) == 200
+    # The way back in: the second factor is off (to be set up again), the account enabled.
     promoted = await sign_in(s0.base, member.username, new_password)
     assert promoted.user["is_admin"] is True
+    async with httpx.AsyncClient(base_url=s0.base, headers=promoted.headers) as http:
+        assert (await http.get("/api/me")).json()["totp"]["enabled"] is False
+    # A disabled account is enabled again by the reset.
+    await asyncio.to_thread(
+        hearth_cli, cluster.env, "create-admin", disabled.username, stdin=new_password + "\n"
+    )
+    await sign_in(s1.base, disabled.username, new_password)
 
 
 # -- audited reads of recorded words ----------------------------------------------------------

@@ -28,6 +28,7 @@ __all__ = ["Lifetimes", "SessionKeeper"]
 log = logging.getLogger("hearth.sessions")
 
 _CHUNK = 500  # session ids per query
+_SWEEP_MS = 300_000  # how often a process deletes every ended session from the store
 
 
 def _now_ms() -> int:
@@ -77,6 +78,7 @@ class SessionKeeper:
         self._clock = clock
         self._seen: dict[str, int] = {}  # activity not yet written to the store
         self._task: asyncio.Task[None] | None = None
+        self._swept_at = 0
 
     def now(self) -> int:
         """The keeper's clock (Unix ms)."""
@@ -154,6 +156,12 @@ class SessionKeeper:
     async def beat(self) -> None:
         """Write noted activity, then close local sockets whose session ended."""
         await self._flush()
+        if self._clock() - self._swept_at >= _SWEEP_MS:
+            self._swept_at = self._clock()
+            async with self._db() as db:  # ended sessions nobody used again
+                await user_store.delete_ended_sessions(
+                    db, self._swept_at, self.lifetimes.idle_ms
+                )
         local = set(self._local_sessions())
         if not local:
             return

@@ -109,10 +109,15 @@ async def turn_off(request: Request) -> Response:
     required of this user."""
     hearth, caller = await _caller(request)
     body = await read_struct(request, hearth.settings.limits.max_request_bytes, PasswordBody)
-    user = caller.user
-    ok, _ = await hearth.passwords.verify(user.password_hash, body.password)
-    if not ok:
-        raise ApiError("bad_credentials", "the password is not right")
+    user, address = caller.user, request.client.host if request.client else "unknown"
+    async with hearth.throttle.guard(user.username):  # guesses count as failed logins
+        wait = await hearth.throttle.login_blocked(user.username, address)
+        if wait is not None:
+            raise ApiError("rate_limited", "too many attempts; try again later", retry_after=wait)
+        ok, _ = await hearth.passwords.verify(user.password_hash, body.password)
+        if not ok:
+            await hearth.throttle.login_failed(user.username, address)
+            raise ApiError("bad_credentials", "the password is not right")
     async with hearth.db() as db:
         fresh = await user_store.user_by_id(db, user.id)
         assert fresh is not None

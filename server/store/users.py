@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .engine import DbSession
@@ -15,6 +15,7 @@ __all__ = [
     "create_session",
     "create_user",
     "delete_session",
+    "delete_ended_sessions",
     "delete_sessions",
     "facilitates_any",
     "session_times",
@@ -181,3 +182,14 @@ async def facilitates_any(db: DbSession, user_id: str) -> bool:
         .limit(1)
     )
     return row.first() is not None
+
+
+async def delete_ended_sessions(db: DbSession, now: int, idle_ms: int) -> int:
+    """Delete sessions past their absolute end or idle since `now - idle_ms`; how many."""
+    result = await db.execute(
+        delete(Session).where(
+            or_(Session.expires_at <= now, Session.last_seen_at <= now - idle_ms)
+        )
+    )
+    await db.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
