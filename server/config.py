@@ -92,6 +92,20 @@ def _whole(table: dict[str, Any], key: str, default: int) -> int:
     return value
 
 
+def _accounts_from(accounts: dict[str, Any]) -> dict[str, Any]:
+    """The `[accounts]` table's settings, checked."""
+    return {
+        "registration_open": bool(accounts.get("registration_open", True)),
+        "session_idle_minutes": _positive(accounts, "session_idle_minutes", 60.0),
+        "session_max_hours": _positive(accounts, "session_max_hours", 12.0),
+        "sessions_per_user": _whole(accounts, "sessions_per_user", 10),
+        "session_check_seconds": _positive(accounts, "session_check_seconds", 5.0),
+        "totp_required_for_staff": bool(accounts.get("totp_required_for_staff", False)),
+        "password_time_cost": int(accounts.get("password_hash_time_cost", 3)),
+        "password_memory_kib": int(accounts.get("password_hash_memory_kib", 65536)),
+    }
+
+
 def _path(base: Path, value: Any) -> Path | None:
     if not value:
         return None
@@ -143,21 +157,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise FileNotFoundError(f"HEARTH_CONFIG names a missing file: {cfg_path}")
 
     server = data.get("server", {})
-    accounts = data.get("accounts", {})
     transcripts = data.get("transcripts", {})
     moderation = data.get("moderation", {})
     settings = Settings(
         database_url=str(server.get("database_url", DEFAULT_DATABASE_URL)),
         redis_url=server.get("redis_url") or None,
         allowed_origins=tuple(server.get("allowed_origins", ())),
-        registration_open=bool(accounts.get("registration_open", True)),
-        session_idle_minutes=_positive(accounts, "session_idle_minutes", 60.0),
-        session_max_hours=_positive(accounts, "session_max_hours", 12.0),
-        sessions_per_user=_whole(accounts, "sessions_per_user", 10),
-        session_check_seconds=_positive(accounts, "session_check_seconds", 5.0),
-        totp_required_for_staff=bool(accounts.get("totp_required_for_staff", False)),
-        password_time_cost=int(accounts.get("password_hash_time_cost", 3)),
-        password_memory_kib=int(accounts.get("password_hash_memory_kib", 65536)),
+        **_accounts_from(data.get("accounts", {})),
         presence_ttl_seconds=int(server.get("presence_ttl_seconds", 30)),
         forwarded_allow_ips=str(server.get("forwarded_allow_ips", "")),
         limits=_limits_from(data.get("limits", {})),

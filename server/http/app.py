@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -24,7 +25,7 @@ from ..broker.select import open_backplane
 from ..config import Settings
 from ..moderation.setup import build_moderation
 from ..rooms.live import Rooms
-from ..store.engine import make_engine, make_sessions
+from ..store.engine import DbSession, make_engine, make_sessions
 from ..transcripts.setup import Transcripts
 from . import api_accounts, api_admin, api_admin_users, api_rooms, api_transcripts, second_factor
 from .errors import ApiError, error_response, json_response
@@ -84,10 +85,24 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def _close_sessions(rooms: Rooms, ended: set[str]) -> None:
-    for conn in rooms.all_sockets():
-        if conn.session_id in ended:
-            conn.stop(4401, "session ended: sign in again")
+def _session_keeper(
+    settings: Settings, db: async_sessionmaker[DbSession], rooms: Rooms
+) -> SessionKeeper:
+    """Session lifetimes, kept to this process's sockets (closing with 4401 those whose
+    session ended) and announced to the others through the rooms' control channel."""
+
+    def close(ended: set[str]) -> None:
+        for conn in rooms.all_sockets():
+            if conn.session_id in ended:
+                conn.stop(4401, "session ended: sign in again")
+
+    return SessionKeeper(
+        settings,
+        db,
+        lambda: {c.session_id for c in rooms.all_sockets()},
+        close,
+        rooms.session_ended,
+    )
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -107,13 +122,7 @@ def create_app(settings: Settings) -> Starlette:
             rooms=rooms,
             passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
             throttle=Throttle(backplane.counters, settings.limits),
-            sessions=SessionKeeper(
-                settings,
-                db,
-                lambda: {c.session_id for c in rooms.all_sockets()},
-                lambda ended: _close_sessions(rooms, ended),
-                rooms.session_ended,
-            ),
+            sessions=_session_keeper(settings, db, rooms),
             extras={},
         )
         app.state.hearth = hearth

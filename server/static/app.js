@@ -61,8 +61,10 @@ function factorOn() {
   route();
 }
 
-/** The session is gone (logged out here or elsewhere): back to the sign-in page. */
+/** The session is gone (logged out here or elsewhere, or its time is up): back to the
+ * sign-in page. */
 function signedOut() {
+  if (app.user && !app.notice && app.watch?.ended()) app.notice = t('session_timer.ended');
   app.watch?.stop();
   app.watch = null;
   app.user = null;

@@ -18,7 +18,7 @@ from playwright.async_api import Page
 from playwright.async_api import expect as pw_expect
 
 from .conftest import HEARTH, AdminApi, NewPage, _free_port, _run, _wait_healthy
-from .hearth_pages import sign_in, unique_name
+from .hearth_pages import enter_room, sign_in, unique_name
 from .hearth_server import PASSWORD, SCALE, Server
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -78,13 +78,29 @@ async def register(base: str, username: str) -> None:
         assert r.status_code == 201, r.text
 
 
+async def short_room(server: Server) -> str:
+    """A fresh open room on the short server."""
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        r = await http.post("/api/auth/login", json={
+            "username": server.admin_username, "password": server.admin_password})
+        assert r.status_code == 200, r.text
+        http.headers["Authorization"] = f"Bearer {r.json()['token']}"
+        slug = unique_name("room-")
+        r = await http.post("/api/admin/rooms", json={"slug": slug, "title": "Quiet hour"})
+        assert r.status_code == 201, r.text
+        return slug
+
+
 async def test_expiry_warning_stay_signed_in_and_sign_out(
     short_server: Server, new_page: NewPage
 ) -> None:
     name = unique_name("tim")
     await register(short_server.base_url, name)
+    slug = await short_room(short_server)
     page = await new_page()
     await sign_in(page, short_server, name)
+    # In a room: the page's keep-alive pings are not activity, so the session still ends.
+    await enter_room(page, short_server, slug)
     signed_in_at = time.monotonic()
     dialog = page.get_by_role("alertdialog", name="Are you still there?")
     await pw_expect(dialog).to_be_visible(timeout=IDLE_S * 1000 * SCALE)

@@ -13,7 +13,8 @@ const LEAD_MS = 120_000; // warn two minutes ahead (at most half the idle time)
 
 /**
  * Watch the signed-in session. `onEnded(reason)` runs once when it is over ('expired'
- * or 'signed_out'); `signOut()` is the page's own sign-out. Returns `{ stop }`.
+ * or 'signed_out'); `signOut()` is the page's own sign-out. Returns `{ stop, ended }`:
+ * `ended()` tells whether the session's time is up (so a 4401 close means that).
  */
 export function watchSession({ onEnded, signOut }) {
   let timer = null;
@@ -130,7 +131,7 @@ export function watchSession({ onEnded, signOut }) {
   // Escape would close the dialog without a choice: keep it, so the warning stays seen.
   dialog.node.addEventListener('cancel', (event) => event.preventDefault());
   check();
-  return { stop };
+  return { stop, ended: () => deadline > 0 && Date.now() >= deadline - 2000 };
 }
 
 function buildDialog() {
