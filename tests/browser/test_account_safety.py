@@ -41,6 +41,7 @@ def short_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("hearth-short")
     (folder / "hearth.toml").write_text(
         "[accounts]\nsession_idle_minutes = 0.3\nsession_check_seconds = 1\n"
+        "totp_required_for_staff = true\n"
         "password_hash_time_cost = 1\npassword_hash_memory_kib = 8192\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
@@ -78,17 +79,47 @@ async def register(base: str, username: str) -> None:
         assert r.status_code == 201, r.text
 
 
-async def short_room(server: Server) -> str:
-    """A fresh open room on the short server."""
-    async with httpx.AsyncClient(base_url=server.base_url) as http:
-        r = await http.post("/api/auth/login", json={
-            "username": server.admin_username, "password": server.admin_password})
+_ADMIN_CODES: list[str] = []  # the short server's admin's recovery codes
+
+
+async def short_admin(server: Server) -> httpx.AsyncClient:
+    """The short server's admin over HTTP: staff must use two-step sign-in there, so the
+    first call sets it up; later ones spend a recovery code (sessions last 18 s idle)."""
+    http = httpx.AsyncClient(base_url=server.base_url)
+    try:
+        body = {"username": server.admin_username, "password": server.admin_password}
+        if _ADMIN_CODES:
+            body["code"] = _ADMIN_CODES.pop()
+        r = await http.post("/api/auth/login", json=body)
         assert r.status_code == 200, r.text
         http.headers["Authorization"] = f"Bearer {r.json()['token']}"
+        if "code" not in body:
+            secret = (await http.post("/api/auth/totp/setup")).json()["secret"]
+            code = pyotp.TOTP(secret).now()
+            r = await http.post("/api/auth/totp/confirm", json={"code": code})
+            assert r.status_code == 200, r.text
+            _ADMIN_CODES.extend(r.json()["recovery_codes"])
+    except BaseException:
+        await http.aclose()
+        raise
+    return http
+
+
+async def short_room(server: Server, facilitator: str | None = None) -> str:
+    """A fresh open room on the short server (with `facilitator`, if named)."""
+    http = await short_admin(server)
+    try:
         slug = unique_name("room-")
         r = await http.post("/api/admin/rooms", json={"slug": slug, "title": "Quiet hour"})
         assert r.status_code == 201, r.text
+        if facilitator is not None:
+            r = await http.put(
+                f"/api/admin/rooms/{slug}/roles/{facilitator}", json={"role": "facilitator"}
+            )
+            assert r.status_code == 200, r.text
         return slug
+    finally:
+        await http.aclose()
 
 
 async def test_expiry_warning_stay_signed_in_and_sign_out(
@@ -214,3 +245,51 @@ async def test_admin_finds_and_disables_a_user(
     await sign_in(member, hearth_server, name)
 
 
+
+
+async def test_staff_are_led_to_set_up_two_step_sign_in(
+    short_server: Server, new_page: NewPage
+) -> None:
+    name = unique_name("fac")
+    await register(short_server.base_url, name)
+    slug = await short_room(short_server, facilitator=name)
+    page = await new_page()
+    await page.goto(f"{short_server.base_url}/")
+    await page.get_by_label("Username").fill(name)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await pw_expect(page.get_by_text("Staff accounts need two-step sign-in")).to_be_visible()
+    # Any other page leads back here until it is set up.
+    await page.get_by_role("link", name="Rooms").click()
+    await pw_expect(page.get_by_text("Staff accounts need two-step sign-in")).to_be_visible()
+    await page.get_by_role("button", name="Set up two-step sign-in").click()
+    secret = (await page.locator("code.secret").first.text_content() or "").strip()
+    await page.get_by_label("2. The 6-digit code the app shows").fill(pyotp.TOTP(secret).now())
+    await page.get_by_role("button", name="Turn on").click()
+    await pw_expect(page.get_by_role("list", name="Recovery codes")).to_be_visible()
+    await page.get_by_role("button", name="I have saved them").click()
+    await pw_expect(page.get_by_role("heading", name="Your rooms")).to_be_visible()
+    await pw_expect(page.locator(f'a[href="#/room/{slug}"]')).to_be_visible()
+
+
+async def test_password_change_on_the_account_page_signs_out_elsewhere(
+    hearth_server: Server, admin_api: AdminApi, new_page: NewPage
+) -> None:
+    name = unique_name("pwd")
+    await admin_api.register(name, "Pia")
+    elsewhere = await new_page()
+    await sign_in(elsewhere, hearth_server, name)
+    page = await new_page()
+    await sign_in(page, hearth_server, name)
+    await page.get_by_role("link", name="Account").click()
+    await page.get_by_label("Current password").fill("not the password")
+    await page.get_by_label("New password").fill("a brand new passphrase")
+    await page.get_by_role("button", name="Change password").click()
+    await pw_expect(page.get_by_text("That is not your current password.")).to_be_visible()
+    await page.get_by_label("Current password").fill(PASSWORD)
+    await page.get_by_label("New password").fill("a brand new passphrase")
+    await page.get_by_role("button", name="Change password").click()
+    await pw_expect(page.get_by_text("Your password is changed.")).to_be_visible()
+    assert await page.evaluate("fetch('/api/me').then(r => r.status)") == 200
+    assert await elsewhere.evaluate("fetch('/api/me').then(r => r.status)") == 401
+    await sign_in(elsewhere, hearth_server, name, "a brand new passphrase")
