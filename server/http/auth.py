@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from ..accounts.tokens import token_hash
+from ..ops.logs import log_context
 from ..store import users as user_store
 from ..store.models import Session, User
 from .errors import ApiError
@@ -82,6 +83,7 @@ async def require_caller(
     caller = await authenticate(hearth, conn, touch)
     if caller is None:
         raise ApiError("unauthorized", "sign in first")
+    log_context.set((None, caller.user.id))  # this request's task: on its log lines
     if not setting_up and await must_enrol(hearth, caller.user):
         raise ApiError("totp_setup_required", "set up two-step sign-in first")
     if (
