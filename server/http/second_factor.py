@@ -3,9 +3,11 @@ confirm it (receiving recovery codes), turn it off; and the check at login."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import msgspec
+from cryptography.exceptions import InvalidTag
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -30,6 +32,8 @@ from .state import Hearth
 
 __all__ = ["routes", "second_factor_ok"]
 
+log = logging.getLogger("hearth.accounts")
+
 
 class CodeBody(msgspec.Struct, forbid_unknown_fields=True):
     code: str
@@ -40,9 +44,15 @@ class PasswordBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def _secret(hearth: Hearth, user: User) -> str | None:
+    """The user's TOTP secret, or None if there is none or it cannot be opened (sealed
+    under another HEARTH_SECRET_KEY: recovery codes still work)."""
     if user.totp_secret is None:
         return None
-    return totp_sealer(hearth.settings.secret_key).open(user.totp_secret, user.id.encode())
+    try:
+        return totp_sealer(hearth.settings.secret_key).open(user.totp_secret, user.id.encode())
+    except (InvalidTag, KeyError, ValueError):
+        log.error("a TOTP secret cannot be opened: was HEARTH_SECRET_KEY changed?")
+        return None
 
 
 async def second_factor_ok(hearth: Hearth, user: User, code: str) -> bool:
