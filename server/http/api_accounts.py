@@ -45,14 +45,17 @@ class PasswordBody(msgspec.Struct, forbid_unknown_fields=True):
     new_password: str
 
 
-def user_view(user: User) -> dict[str, Any]:
-    """The contract's `user` object."""
-    return {
+def user_view(user: User, for_admin: bool = False) -> dict[str, Any]:
+    """The contract's `user` object; in admin answers it also says `disabled` (§8)."""
+    view = {
         "id": user.id,
         "username": user.username,
         "display_name": user.display_name,
         "is_admin": user.is_admin,
     }
+    if for_admin:
+        view["disabled"] = user.disabled
+    return view
 
 
 def username_problem(username: str) -> str | None:

@@ -34,8 +34,7 @@ class UserChange(msgspec.Struct, forbid_unknown_fields=True):
 
 def admin_user_view(user: User, roles: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """A `user` as admins see it: with `disabled` (and, in the list, more)."""
-    view = user_view(user)
-    view["disabled"] = user.disabled
+    view = user_view(user, for_admin=True)
     if roles is not None:
         view.update(created_at=user.created_at, totp_enabled=user.totp_enabled, roles=roles)
     return view
