@@ -84,12 +84,12 @@ async def require_caller(
     if caller is None:
         raise ApiError("unauthorized", "sign in first")
     log_context.set((None, caller.user.id))  # this request's task: on its log lines
-    if not setting_up and await must_enrol(hearth, caller.user):
-        raise ApiError("totp_setup_required", "set up two-step sign-in first")
     if (
         changes
         and caller.by_cookie
         and not origin_allowed(conn.scope, hearth.settings.allowed_origins)
     ):
         raise ApiError("forbidden", "this origin may not make changes")
+    if not setting_up and await must_enrol(hearth, caller.user):
+        raise ApiError("totp_setup_required", "set up two-step sign-in first")
     return caller
