@@ -371,3 +371,23 @@ async def test_me_tells_when_the_session_ends(cluster: Cluster) -> None:
     assert session["expires_at"] <= session["absolute_expires_at"]
     assert session["absolute_expires_at"] <= after + 12 * 3_600_000
     assert body["totp"] == {"enabled": False, "setup_required": False}
+
+
+async def test_password_guesses_on_a_session_count_as_failed_logins(cluster: Cluster) -> None:
+    s0, s1 = cluster.servers
+    member = await new_user(s0.base)
+    body = {"current_password": "a wrong guess", "new_password": "whatever it may be"}
+    async with httpx.AsyncClient(base_url=s0.base, headers=member.headers) as http:
+        for _ in range(10):
+            r = await http.post("/api/auth/password", json=body)
+            assert r.status_code == 401 and error_code(r) == "bad_credentials"
+        right = {"current_password": PASSWORD, "new_password": "whatever it may be"}
+        r = await http.post("/api/auth/password", json=right)
+        assert r.status_code == 429 and error_code(r) == "rate_limited"
+        r = await http.post("/api/auth/totp/disable", json={"password": PASSWORD})
+        assert r.status_code == 429
+    async with httpx.AsyncClient(base_url=s1.base) as http:
+        r = await http.post(
+            "/api/auth/login", json={"username": member.username, "password": PASSWORD}
+        )
+        assert r.status_code == 429

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ from ..store import audit as audit_store
 from ..store import users as user_store
 from ..store.models import User
 from ..wire.text import display_name_problem
+from .attempts import throttled_check
 from .auth import COOKIE, Caller, must_enrol, require_caller
 from .bodies import read_struct
 from .errors import ApiError, json_response
@@ -102,17 +104,22 @@ async def register(request: Request) -> Response:
     return json_response({"user": user_view(user)}, 201)
 
 
+@dataclass(slots=True)
+class _Found:
+    """What checking a login found out."""
+
+    user: User | None = None
+    rehash: str | None = None  # a new hash when the hashing parameters changed
+    needs_code: bool = False  # the password was right; the second factor is missing
+
+
 async def _check_login(hearth: Hearth, body: LoginBody, address: str) -> tuple[User, str | None]:
     """The user whose password (and second factor) this is, and a new hash if the
     parameters changed; 401 or 429 otherwise."""
     username = body.username.lower()
-    # One attempt per username at a time in this process, so the failure count is read
-    # after the previous attempt was counted: parallel guesses cannot outrun the throttle.
-    async with hearth.throttle.guard(username):
-        wait = await hearth.throttle.login_blocked(username, address)
-        if wait is not None:
-            THROTTLED.labels("login").inc()
-            raise ApiError("rate_limited", "too many attempts; try again later", retry_after=wait)
+    found = _Found()
+
+    async def check() -> bool:
         user = None
         if len(username) <= 64:
             async with hearth.db() as db:
@@ -125,16 +132,22 @@ async def _check_login(hearth: Hearth, body: LoginBody, address: str) -> tuple[U
             )
         # A disabled account is refused exactly as a wrong password is (PROTOCOL §8).
         if not ok or user is None or user.disabled:
-            await hearth.throttle.login_failed(username, address)
-            raise ApiError("bad_credentials", "wrong username or password")
+            return False
         if user.totp_enabled:
             if body.code is None:
-                raise ApiError("totp_required", "enter the code from your authenticator app")
+                found.needs_code = True
+                return True
             if not await second_factor_ok(hearth, user, body.code):
-                await hearth.throttle.login_failed(username, address)
-                raise ApiError("bad_credentials", "wrong username, password or code")
-        await hearth.throttle.login_succeeded(address)
-    return user, rehash
+                return False
+        found.user, found.rehash = user, rehash
+        return True
+
+    if not await throttled_check(hearth, username, address, check):
+        raise ApiError("bad_credentials", "wrong username or password")
+    if found.needs_code:
+        raise ApiError("totp_required", "enter the code from your authenticator app")
+    assert found.user is not None
+    return found.user, found.rehash
 
 
 async def login(request: Request) -> Response:
@@ -168,15 +181,14 @@ async def change_password(request: Request) -> Response:
     hearth = _hearth(request)
     caller = await require_caller(hearth, request, changes=True, setting_up=True)
     body = await read_struct(request, hearth.settings.limits.max_request_bytes, PasswordBody)
-    user, address = caller.user, _address(request)
-    async with hearth.throttle.guard(user.username):
-        wait = await hearth.throttle.login_blocked(user.username, address)
-        if wait is not None:
-            raise ApiError("rate_limited", "too many attempts; try again later", retry_after=wait)
+    user = caller.user
+
+    async def check() -> bool:
         ok, _ = await hearth.passwords.verify(user.password_hash, body.current_password)
-        if not ok:
-            await hearth.throttle.login_failed(user.username, address)
-            raise ApiError("bad_credentials", "the current password is not right")
+        return ok
+
+    if not await throttled_check(hearth, user.username, _address(request), check):
+        raise ApiError("bad_credentials", "the current password is not right")
     refused = password_problem(body.new_password, user.username)
     if refused:
         raise ApiError(*refused)

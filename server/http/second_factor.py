@@ -25,6 +25,7 @@ from ..store import audit as audit_store
 from ..store import second_factor as factor_store
 from ..store import users as user_store
 from ..store.models import User
+from .attempts import throttled_check
 from .auth import Caller, require_caller
 from .bodies import read_struct
 from .errors import ApiError, json_response
@@ -120,14 +121,13 @@ async def turn_off(request: Request) -> Response:
     hearth, caller = await _caller(request)
     body = await read_struct(request, hearth.settings.limits.max_request_bytes, PasswordBody)
     user, address = caller.user, request.client.host if request.client else "unknown"
-    async with hearth.throttle.guard(user.username):  # guesses count as failed logins
-        wait = await hearth.throttle.login_blocked(user.username, address)
-        if wait is not None:
-            raise ApiError("rate_limited", "too many attempts; try again later", retry_after=wait)
+
+    async def check() -> bool:  # guesses count as failed logins
         ok, _ = await hearth.passwords.verify(user.password_hash, body.password)
-        if not ok:
-            await hearth.throttle.login_failed(user.username, address)
-            raise ApiError("bad_credentials", "the password is not right")
+        return ok
+
+    if not await throttled_check(hearth, user.username, address, check):
+        raise ApiError("bad_credentials", "the password is not right")
     async with hearth.db() as db:
         fresh = await user_store.user_by_id(db, user.id)
         assert fresh is not None
