@@ -40,7 +40,7 @@ function route() {
   }
   const roomMatch = hash.match(/^#\/room\/([^/?#]+)$/);
   if (roomMatch) show(roomView(decodeURIComponent(roomMatch[1]), app));
-  else if (hash === '#/admin' && app.user.is_admin) show(adminView());
+  else if (hash === '#/admin' && app.user.is_admin) show(adminView(app.user));
   else if (hash === '#/account') show(accountView({ onDone: factorOn }));
   else show(roomsView(signedOut));
   main.focus({ preventScroll: true });

@@ -13,8 +13,8 @@ function select(name, options) {
   return el('select', { name }, options.map(([value, label]) => el('option', { value, text: label })));
 }
 
-/** The users section of the admin page. */
-export function usersSection() {
+/** The users section of the admin page; `myId`: the admin's own (not to be disabled). */
+export function usersSection(myId) {
   const q = field(t('admin_users.search'), el('input', {
     type: 'search', name: 'q', maxLength: 32, autocomplete: 'off',
   }), t('admin_users.search_hint'));
@@ -45,7 +45,7 @@ export function usersSection() {
     try {
       const { users } = await api('GET', `/api/admin/users?${params}`);
       if (!append) replace(list);
-      list.append(...users.map((user) => userRow(user, message)));
+      list.append(...users.map((user) => userRow(user, message, user.id === myId)));
       last = users.length ? users[users.length - 1].id : last;
       more.hidden = users.length < PAGE;
       message.className = '';
@@ -75,7 +75,7 @@ function roleText(user) {
   return parts.length ? parts.join(', ') : t('admin_users.no_roles');
 }
 
-function userRow(user, message) {
+function userRow(user, message, isMe) {
   const row = el('li', { class: 'user-row', dataset: { username: user.username } });
   const render = () => {
     const toggle = el('button', {
@@ -91,7 +91,7 @@ function userRow(user, message) {
         user.disabled ? el('span', { class: 'badge setting-locked', text: t('admin_users.state_disabled') }) : null),
       el('div', { class: 'hint', text: roleText(user) }),
       el('div', { class: 'hint', text: t('admin_users.joined', { date: formatDate(user.created_at, { dateStyle: 'medium' }) }) }),
-      el('div', { class: 'button-row' }, toggle));
+      isMe ? null : el('div', { class: 'button-row' }, toggle));
   };
   render();
   return row;

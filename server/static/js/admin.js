@@ -16,11 +16,11 @@ function result(node, ok, text) {
 }
 
 /** The admin page. */
-export function adminView() {
+export function adminView(me) {
   const node = el('section', { class: 'admin' },
     el('h1', { text: t('admin.title') }),
     el('div', { class: 'admin-grid' }, createRoomForm(), roleForm()),
-    usersSection());
+    usersSection(me?.id));
   return { node, destroy() {} };
 }
 
