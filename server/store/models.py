@@ -27,6 +27,7 @@ __all__ = [
     "RecordedMessage",
     "RecoveryCode",
     "Room",
+    "RoomEntry",
     "RoomRole",
     "Session",
     "User",
@@ -122,6 +123,21 @@ class AgreementAcceptance(Base):
     )
     version: Mapped[int] = mapped_column(Integer)
     accepted_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class RoomEntry(Base):
+    """When a user first entered a room (got `welcome`): who may read a `members`
+    transcript, and from when (PROTOCOL §2 `transcript_readers`)."""
+
+    __tablename__ = "room_entries"
+
+    room_id: Mapped[str] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_entered_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class ConsentRecord(Base):

@@ -4,8 +4,11 @@ Users gain `disabled` and a sealed TOTP secret (with the last accepted time step
 code works once); sessions gain `last_seen_at`, from which idle time counts; single-use
 recovery codes are kept as SHA-256 hashes.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0006
+Revises: 0003
+
+(Briefed as 0003, which main had already given to room entries; 0004 and 0005 are the
+language and group-session revisions of other branches.)
 Create Date: 2026-11-30 20:20:00.000000
 """
 
@@ -15,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0006"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
