@@ -25,7 +25,7 @@ from ..moderation.setup import build_moderation
 from ..rooms.live import Rooms
 from ..store.engine import make_engine, make_sessions
 from ..transcripts.setup import Transcripts
-from . import api_accounts, api_admin, api_rooms, api_transcripts
+from . import api_accounts, api_admin, api_room_people, api_rooms, api_transcripts
 from .errors import ApiError, error_response, json_response
 from .security import SecurityHeaders
 from .state import Hearth
@@ -128,6 +128,7 @@ def create_app(settings: Settings) -> Starlette:
         *api_rooms.routes,
         *api_admin.routes,
         *api_transcripts.routes,
+        *api_room_people.routes,
         WebSocketRoute("/ws/rooms/{slug}", room_socket),
         Mount("/static", app=StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]
