@@ -1,16 +1,24 @@
 // One room, while you are in it: wires the connection's frames to the parts of the page.
+// The parts share one small context (`room` below); none of them touches the socket.
 
-import { el, randomId, replace } from './dom.js';
+import { el, randomId } from './dom.js';
+import { api } from './api.js';
 import { RoomConnection } from './connection.js';
 import { MessageList } from './messages.js';
-import { MemberList, PinList, TypingIndicator } from './people.js';
+import { MessageActions } from './message_actions.js';
+import { MemberList, TypingIndicator } from './people.js';
+import { PinList } from './pins.js';
 import { Composer } from './composer.js';
+import { RecordingControls } from './recording.js';
+import { CrisisNotice } from './crisis.js';
 import { ModerationPanel, describeModeration } from './moderation.js';
 import { Gate } from './gate.js';
+import { roomHeader } from './room_header.js';
 import { describeClose, describeError, duration } from './wording.js';
 import { t } from './i18n.js';
 
 const FACILITATING = new Set(['facilitator', 'admin']);
+const PHONE = '(max-width: 760px)';
 
 /** Build the room page for `slug`; returns { node, destroy }. `app.signedOut()` on 4401. */
 export function roomView(slug, app) {
@@ -20,24 +28,32 @@ export function roomView(slug, app) {
     settings: { slug, title: slug, transcripts: 'off', locked: false, slow_mode_seconds: 0 },
     consent: false,
     welcomed: false,
+    hands: [], // user ids, who raised first first
   };
-  const modRefs = new Map(); // ref -> { action, onNotFound }
+  const modRefs = new Map(); // ref -> onNotFound
   const consentRefs = new Map(); // ref -> onAnswered
 
   const room = {
+    slug: () => slug,
     me: () => state.me,
     role: () => state.role,
     isFacilitator: () => FACILITATING.has(state.role),
     settings: () => state.settings,
-    nameOf: (id) => members.name(id) || moderation?.knocks.get(id)?.display_name || messages.authorName(id),
+    nameOf: (id) => members.name(id) || moderation?.nameOf(id) || messages.authorName(id),
+    /** Whether I may act on this person (admins never; facilitators only by admins). */
+    canModerate(userId, role = members.role(userId) ?? 'member') {
+      if (!room.isFacilitator() || userId === state.me.id || role === 'admin') return false;
+      return role !== 'facilitator' || state.role === 'admin';
+    },
     send: (frame) => conn.send(frame),
+    say: (text) => composer.say(text),
     post(body) {
       const ref = conn.post(body);
       messages.addPending(ref, body);
     },
     mod(action, fields, onNotFound) {
       const ref = randomId();
-      modRefs.set(ref, { action, onNotFound });
+      modRefs.set(ref, onNotFound);
       if (!conn.send({ type: 'mod', action, ...fields, ref })) moderation?.say(t('composer.not_connected'));
     },
     consent(recorded, onAnswered) {
@@ -49,44 +65,61 @@ export function roomView(slug, app) {
         composer.say(t('composer.not_connected'));
       }
     },
+    erased: () => messages.unrecord(state.me.id),
+    showMemberActions(userId) {
+      showSide(true);
+      if (!members.showActions(userId)) moderation?.say(t('mod.member.gone'));
+    },
   };
 
   const gate = new Gate();
-  const messages = new MessageList(room);
+  const messages = new MessageList(room, (article, message) => sheet.open(article, message));
+  const sheet = new MessageActions(room, messages.reactions);
   const members = new MemberList(room, (p) => (moderation ? moderation.memberActions(p) : null));
   const pins = new PinList(room);
   const typing = new TypingIndicator((id) => members.name(id));
   const composer = new Composer(room);
+  const recording = new RecordingControls(room);
+  composer.addTool(recording.node);
+  const crisis = new CrisisNotice();
   let moderation = null;
-  const earlyKnocks = []; // knocks that came before the welcome that makes the panel
+  const early = []; // facilitator frames that came before the welcome that makes the panel
 
   const header = roomHeader();
-  const side = el('aside', { class: 'side', id: `side-${slug}`, aria: { label: t('room.side') } },
-    pins.node, members.node);
+  const side = el('aside', { class: 'side', id: `side-${slug}`, aria: { label: t('room.side') } }, members.node);
   const body = el('div', { class: 'room-body', hidden: true },
-    el('div', { class: 'chat' }, messages.scroller, typing.node, composer.node), side);
+    el('div', { class: 'chat' }, pins.node, messages.scroller, sheet.node, typing.node, crisis.node, composer.node),
+    side);
   header.sideToggle.setAttribute('aria-controls', side.id);
-  header.sideToggle.addEventListener('click', () => {
-    const open = body.classList.toggle('show-side');
-    header.sideToggle.setAttribute('aria-expanded', String(open));
-  });
+  header.sideToggle.addEventListener('click', () => showSide(!body.classList.contains('show-side')));
   const node = el('section', { class: 'room', aria: { labelledby: 'room-title' } }, header.node, gate.node, body);
+
+  function showSide(open) {
+    if (!window.matchMedia(PHONE).matches) return;
+    body.classList.toggle('show-side', open);
+    header.sideToggle.setAttribute('aria-expanded', String(open));
+  }
 
   const conn = new RoomConnection(slug, {
     onStatus: (status) => {
-      header.status.textContent = status === 'reconnecting' ? t('state.reconnecting') : '';
-      header.status.hidden = status !== 'reconnecting';
-      if (status !== 'open') moderation?.clearKnocks();
+      header.say(status === 'reconnecting' ? t('state.reconnecting') : '');
+      if (status !== 'open') moderation?.knocks.clear();
       if (!state.welcomed) gate.connecting(status === 'reconnecting' ? t('state.reconnecting') : t('state.connecting'));
     },
     onRestart: () => {
       messages.restart();
       messages.note(t('room.restarted'));
     },
+    onResumed: ({ gap }) => {
+      const filled = state.filledIn;
+      if (gap) messages.note(t('room.gap'));
+      else messages.note(filled ? t('room.resumed', { count: filled }) : t('room.resumed_none'));
+    },
     onFinalClose: (code, reason) => finalClose(code, reason),
     onFrame: (frame) => handlers[frame.type]?.(frame),
   });
 
+  const forModeration = (fn) => (f) => (moderation ? fn(f) : early.push(f));
   const handlers = {
     agreement_required: (f) => {
       body.hidden = true;
@@ -101,41 +134,51 @@ export function roomView(slug, app) {
       typing.clear(f.author.id);
       messages.add(f);
     },
-    deleted: (f) => {
-      messages.remove(f.message_id);
-      moderation?.messageGone(f.message_id);
-    },
+    deleted: (f) => messageGone(f.message_id),
+    deleted_all: (f) => messages.removeAuthor(f.user_id),
     reaction: (f) => messages.react(f),
-    hand: (f) => {
-      members.setHand(f.user_id, f.raised);
-      if (f.user_id === state.me.id) composer.setHand(f.raised);
-    },
+    hand: (f) => setHand(f.user_id, f.raised),
     typing: (f) => typing.show(f.user_id),
     presence: (f) => {
       if (f.user.id === state.me.id) return;
       if (f.status === 'joined') {
         members.join(f.user);
-        moderation?.answered(f.user.id);
+        moderation?.knocks.answered(f.user.id);
       } else {
         members.leave(f.user);
         typing.clear(f.user.id);
+        setHand(f.user.id, false);
       }
     },
     pinned: (f) => pins.render(f.pinned || []),
     room: (f) => applySettings(f.room),
     consent: (f) => {
+      const was = state.consent;
       state.consent = Boolean(f.recorded);
-      composer.consent.set(state.consent);
-      const done = consentRefs.get(f.ref);
+      recording.set(state.consent);
+      consentRefs.get(f.ref)?.();
       consentRefs.delete(f.ref);
-      done?.();
       composer.say(state.consent ? t('consent.on') : t('consent.off'));
+      if (was && !state.consent) recording.withdrawn();
     },
     moderation: onModeration,
-    knock: (f) => (moderation ? moderation.knock(f.user) : earlyKnocks.push(f.user)),
-    flag: (f) => moderation?.flag(f),
+    knock: forModeration((f) => moderation.knocks.knock(f.user)),
+    knock_withdrawn: forModeration((f) => moderation.knocks.withdrawn(f.user_id)),
+    flag: forModeration((f) => {
+      moderation.review.flag(f);
+      moderation.say(t('mod.flag.arrived'));
+    }),
+    held: forModeration((f) => {
+      moderation.review.hold(f);
+      moderation.say(t('review.held.arrived', { name: f.author.display_name }));
+    }),
     notice: (f) => {
-      if (f.kind === 'crisis_resources') composer.crisis.show(f.text);
+      if (f.kind === 'crisis_resources') crisis.show(f.text);
+      else if (f.kind === 'held') {
+        conn.drop(f.ref);
+        messages.markHeld(f.ref, f.held_id);
+      } else if (f.kind === 'held_discarded') messages.markDiscarded(f.held_id);
+      else if (f.text) composer.say(f.text);
     },
     error: onError,
   };
@@ -148,19 +191,42 @@ export function roomView(slug, app) {
     state.consent = Boolean(f.you.consent);
     if (room.isFacilitator() && !moderation) {
       moderation = new ModerationPanel(room);
-      side.append(moderation.node);
-      for (const user of earlyKnocks.splice(0)) moderation.knock(user);
+      moderation.review.onCrisisChange = (count) => header.crisisFlags(count);
+      side.prepend(moderation.review.crisisNode, moderation.node);
+      for (const frame of early.splice(0)) handlers[frame.type](frame);
     }
     applySettings(f.room);
     members.reset([...(f.members || []), { id: f.you.user.id, display_name: f.you.user.display_name, role: f.you.role }]);
     pins.render(f.pinned || []);
-    if (first) messages.refreshActions();
+    showHands([...new Set(f.hands || [])]);
+    // Filled in: what a resume brought that was not on screen yet (our own unconfirmed
+    // messages coming back do not count).
+    state.filledIn = (f.history || []).filter((m) => !messages.shows(m)).length;
     for (const message of f.history || []) messages.add(message);
-    if (f.gap) messages.note(t('room.gap'));
     composer.setMuted(Boolean(f.you.muted), f.you.muted_until);
+    moderation?.bans.refresh();
     gate.hide();
     body.hidden = false;
     if (first) composer.focus();
+  }
+
+  function setHand(userId, raised) {
+    const order = state.hands.filter((id) => id !== userId);
+    if (raised) order.push(userId);
+    showHands(order);
+  }
+
+  function showHands(order) {
+    state.hands = order;
+    members.setHands(order);
+    moderation?.hands.render(order);
+    composer.setHand(order.includes(state.me.id));
+  }
+
+  function messageGone(messageId) {
+    messages.remove(messageId);
+    sheet.forget(messageId);
+    moderation?.review.messageGone(messageId);
   }
 
   function applySettings(settings) {
@@ -168,7 +234,8 @@ export function roomView(slug, app) {
     // Switching transcripts off withdraws every consent (and so does coming back on).
     if (settings.transcripts !== 'opt_in') state.consent = false;
     header.update(settings);
-    composer.consent.update(settings.transcripts, state.consent);
+    recording.update(settings.transcripts, state.consent);
+    composer.showState();
     moderation?.update(settings);
   }
 
@@ -191,11 +258,21 @@ export function roomView(slug, app) {
         break;
       case 'admit':
       case 'deny':
-        moderation?.answered(f.user_id);
+        moderation?.knocks.answered(f.user_id);
+        break;
+      case 'ban':
+      case 'unban':
+        moderation?.bans.refresh();
         break;
       case 'delete':
-        messages.remove(f.message_id);
-        moderation?.messageGone(f.message_id);
+        messageGone(f.message_id);
+        break;
+      case 'resolve_flag':
+        moderation?.review.resolved(f.flag_id);
+        break;
+      case 'approve':
+      case 'discard':
+        moderation?.review.reviewed(f.held_id);
         break;
       default:
         break;
@@ -210,19 +287,18 @@ export function roomView(slug, app) {
   function onError(f) {
     const text = describeError(f);
     const ref = f.ref;
-    if (ref && conn.pending.has(ref)) {
+    if (ref && conn.isPending(ref)) {
       conn.drop(ref);
-      messages.fail(ref, text, (body) => composer.restore(body));
-      composer.say(text);
+      messages.fail(ref, text, (words) => composer.restore(words));
     } else if (ref && modRefs.has(ref)) {
-      const { action, onNotFound } = modRefs.get(ref);
+      const onNotFound = modRefs.get(ref);
       modRefs.delete(ref);
       if (f.code === 'not_found') onNotFound?.();
-      moderation?.say(t('mod.failed', { action: action.replace('_', ' '), reason: text }));
+      moderation?.say(t('mod.failed', { reason: text }));
     } else if (ref && consentRefs.has(ref)) {
       consentRefs.get(ref)();
       consentRefs.delete(ref);
-      composer.consent.set(state.consent);
+      recording.set(state.consent);
       composer.say(f.code === 'forbidden' ? t('consent.no_transcript') : text);
     } else {
       composer.say(text);
@@ -234,46 +310,17 @@ export function roomView(slug, app) {
       app.signedOut();
       return;
     }
-    conn.pending.clear();
     state.welcomed = false;
     body.hidden = true;
-    header.status.hidden = true;
+    header.say('');
     const [title, detail, canRejoin] = describeClose(code, reason);
-    gate.closed(title, detail, canRejoin ? rejoin : null);
+    gate.closed(title, detail, canRejoin ? () => conn.startOver() : null);
   }
 
-  function rejoin() {
-    conn.lastSeq = null;
-    conn.epoch = null;
-    conn.attempt = 0;
-    conn.open();
-  }
-
+  // The title, before the agreement or the waiting room (the welcome brings it again).
+  api('GET', `/api/rooms/${encodeURIComponent(slug)}`)
+    .then(({ room: settings }) => { if (!state.welcomed) header.update(settings); })
+    .catch(() => {});
   conn.open();
   return { node, destroy: () => conn.close() };
-}
-
-function roomHeader() {
-  const title = el('h1', { id: 'room-title' });
-  const description = el('p', { class: 'room-description' });
-  const badges = el('ul', { class: 'room-badges', aria: { label: t('room.badges') } });
-  const status = el('span', { class: 'connection-status', hidden: true, attrs: { role: 'status' } });
-  const sideToggle = el('button', { type: 'button', class: 'quiet side-toggle', text: t('room.people'), aria: { expanded: 'false' } });
-  const node = el('header', { class: 'room-header' },
-    el('div', { class: 'room-heading' }, title, status),
-    description,
-    el('div', { class: 'room-header-row' }, badges, sideToggle));
-  const update = (settings) => {
-    title.textContent = settings.title || settings.slug;
-    description.textContent = settings.description || '';
-    description.hidden = !settings.description;
-    const items = [];
-    if (settings.transcripts === 'opt_in') items.push(['recording', t('room.badge.recording')]);
-    else items.push(['not-recorded', t('room.badge.not_recorded')]);
-    if (settings.locked) items.push(['locked', t('room.badge.locked')]);
-    if (settings.slow_mode_seconds) items.push(['slow', t('room.badge.slow', { time: duration(settings.slow_mode_seconds) })]);
-    if (settings.access === 'approval') items.push(['approval', t('room.badge.approval')]);
-    replace(badges, items.map(([kind, text]) => el('li', { class: `badge setting-${kind}`, text })));
-  };
-  return { node, status, sideToggle, update };
 }
