@@ -141,6 +141,26 @@ class AdminApi:
         room: dict[str, Any] = response.json()["room"]
         return room
 
+    async def room(self, slug: str) -> dict[str, Any]:
+        """A room's settings as the API answers them."""
+        response = await self.client.get(f"/api/rooms/{slug}")
+        assert response.status_code == 200, response.text
+        room: dict[str, Any] = response.json()["room"]
+        return room
+
+    async def set_role(self, slug: str, username: str, role: str) -> None:
+        """Give a user a role in a room."""
+        response = await self.client.put(
+            f"/api/admin/rooms/{slug}/roles/{username}", json={"role": role}
+        )
+        assert response.status_code == 200, response.text
+
+    async def get(self, path: str, **params: Any) -> Any:
+        """Any GET of the API, as the admin; the parsed answer."""
+        response = await self.client.get(path, params=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
     async def register(self, username: str, display_name: str, password: str = PASSWORD) -> None:
         """Register an ordinary user (registration is open by default)."""
         response = await self.client.post(

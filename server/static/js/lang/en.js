@@ -47,6 +47,7 @@ export default {
   'close.ended.detail': 'Thank you for being here today. Take care of yourself.',
   'close.disconnected.title': 'You were disconnected',
   'close.rate_limited.detail': 'Too many requests could not be handled. Please wait a moment before rejoining.',
+  'close.forbidden.reason': 'The server said: {reason}. If you think this is a mistake, please contact a facilitator.',
 
   'auth.username': 'Username',
   'auth.username.hint': '3–32 letters, digits, _ . or -. Others in your group see your display name, not this.',
