@@ -19,6 +19,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     import uvicorn
 
     from .http.app import create_app
+    from .http.serving import GracefulServer
     from .store.schema import SchemaState, schema_state, upgrade
 
     state = asyncio.run(schema_state(settings.database_url))
@@ -34,8 +35,9 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         from .rooms.seed import seed_rooms
 
         asyncio.run(seed_rooms(settings))
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=host,
         port=port,
         log_level="info",
@@ -51,6 +53,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         server_header=False,
         timeout_graceful_shutdown=5,
     )
+    GracefulServer(config, app).run()
     return 0
 
 

@@ -49,7 +49,10 @@ async def test_bans_are_listed_to_facilitators_newest_first_and_unban_removes(
     bans = r.json()["bans"]
     assert [b["user"]["id"] for b in bans] == [second.id, first.id]
     assert bans[1]["user"] == {
-        "id": first.id, "username": first.username, "display_name": "First <b>", "is_admin": False
+        "id": first.id,
+        "username": first.username,
+        "display_name": "First <b>",
+        "is_admin": False,
     }
     assert bans[1]["reason"] == "hurtful words" and bans[0]["reason"] is None
     assert all(isinstance(b["ts"], int) for b in bans)

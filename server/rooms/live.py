@@ -107,6 +107,15 @@ class Rooms(MemberFrames, RoomEvents):
         await self.backplane.pubsub.subscribe(CONTROL_CHANNEL)
         self._tasks.append(asyncio.create_task(self._presence_loop(), name="hearth-presence"))
 
+    async def going_away(self, timeout: float = 2.0) -> None:
+        """The process is shutting down: close every socket with 1001 (reconnect and resume,
+        PROTOCOL §3) and wait, up to `timeout` seconds, for their loops to finish."""
+        for conn in self.all_sockets():
+            conn.stop(1001, "server shutting down")
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.all_sockets() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
+
     async def close(self) -> None:
         """Stop background work; sockets are closed by their connection loops."""
         for task in self._tasks:

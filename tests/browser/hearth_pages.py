@@ -39,7 +39,9 @@ async def send(page: Page, body: str) -> None:
     await box.press("Enter")
 
 
-async def message_action(page: Page, message: Locator, item: str, confirm: str | None = None) -> None:
+async def message_action(
+    page: Page, message: Locator, item: str, confirm: str | None = None
+) -> None:
     """Open a message's actions from the keyboard (focus it, Enter) and choose `item`
     (then `confirm`, for actions that ask once more)."""
     await message.focus()

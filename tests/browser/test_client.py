@@ -409,7 +409,8 @@ async def test_report_reaches_facilitator_as_a_flag(
     await message_action(reporter, message, "Report")
     await reporter.get_by_label("Reason for reporting").fill("This felt hurtful")
     await reporter.get_by_role("button", name="Send report").click()
-    await pw_expect(reporter.get_by_role("status").filter(has_text="The facilitators have been told")).to_have_count(1)
+    thanks = reporter.get_by_role("status").filter(has_text="The facilitators have been told")
+    await pw_expect(thanks).to_have_count(1)
     await pw_expect(message).to_contain_text("You reported this message")
 
     flag = admin.locator(".flag")

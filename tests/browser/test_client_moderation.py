@@ -35,7 +35,11 @@ async def as_admin(new_page: NewPage, server: Server, slug: str) -> Page:
 
 
 async def as_member(
-    new_page: NewPage, server: Server, admin_api: AdminApi, slug: str, display_name: str,
+    new_page: NewPage,
+    server: Server,
+    admin_api: AdminApi,
+    slug: str,
+    display_name: str,
     role: str | None = None,
 ) -> Page:
     name = unique_name(display_name.lower())
@@ -117,7 +121,9 @@ async def test_resolving_a_flag_clears_it_for_every_facilitator_and_crisis_comes
     await rae.get_by_role("button", name="Send report").click()
     for page in (admin, fac):
         await pw_expect(page.locator(".flag", has_text="unkind")).to_have_count(1)
-    await fac.locator(".flag", has_text="unkind").get_by_role("button", name="Mark resolved").click()
+    await (
+        fac.locator(".flag", has_text="unkind").get_by_role("button", name="Mark resolved").click()
+    )
     for page in (admin, fac):
         await pw_expect(page.locator(".flag", has_text="unkind")).to_have_count(0)
 
@@ -130,10 +136,14 @@ async def test_resolving_a_flag_clears_it_for_every_facilitator_and_crisis_comes
     await crisis.get_by_role("button", name="Open Dana's actions").click()
     summary = fac.locator(".member", has_text="Dana").locator("summary")
     await pw_expect(summary).to_be_focused()
-    await pw_expect(fac.locator(".member", has_text="Dana").get_by_role("button", name="Mute Dana", exact=True)).to_be_visible()
+    await pw_expect(
+        fac.locator(".member", has_text="Dana").get_by_role("button", name="Mute Dana", exact=True)
+    ).to_be_visible()
     # Reloading brings open flags back (the server sends them on entering).
     await admin.reload()
-    await pw_expect(admin.get_by_role("region", name="Crisis: someone may need help now")).to_contain_text("die tonight")
+    await pw_expect(
+        admin.get_by_role("region", name="Crisis: someone may need help now")
+    ).to_contain_text("die tonight")
     await pw_expect(admin.locator(".flag", has_text="unkind")).to_have_count(0)
 
 
@@ -171,7 +181,9 @@ async def test_ban_listed_and_lifted_then_rejoin(
     await row.get_by_label("Reason (shared with Sam)").fill("repeated insults")
     await row.get_by_role("button", name="Ban Sam").click()
     await row.get_by_role("button", name="Yes, ban Sam").click()
-    await pw_expect(sam.get_by_role("heading", name="A facilitator removed you from the room")).to_be_visible()
+    await pw_expect(
+        sam.get_by_role("heading", name="A facilitator removed you from the room")
+    ).to_be_visible()
     ban = admin.locator(".ban", has_text="Sam")
     await pw_expect(ban).to_contain_text("repeated insults")
 
@@ -194,7 +206,9 @@ async def test_remove_with_cool_down_keeps_them_out(
     await row.get_by_label("Keep out for how many minutes").fill("10")
     await row.get_by_role("button", name="Remove Sam").click()
     await row.get_by_role("button", name="Yes, remove Sam").click()
-    await pw_expect(sam.get_by_role("heading", name="A facilitator removed you from the room")).to_be_visible()
+    await pw_expect(
+        sam.get_by_role("heading", name="A facilitator removed you from the room")
+    ).to_be_visible()
     await pw_expect(admin.locator(".member", has_text="Sam")).to_have_count(0)
     await sam.get_by_role("button", name="Rejoin").click()
     await pw_expect(sam.get_by_role("heading", name="You can't enter this room")).to_be_visible()
@@ -259,23 +273,37 @@ async def test_member_erases_recorded_words_and_is_offered_it_on_withdrawing(
     await toggle.click()
     await pw_expect(toggle).to_be_checked()
     await send(casey, "words for the record")
-    await pw_expect(confirmed(casey, "words for the record").locator(".recorded-tag")).to_have_count(1)
+    await pw_expect(
+        confirmed(casey, "words for the record").locator(".recorded-tag")
+    ).to_have_count(1)
     assert await recorded_bodies(admin_api, slug, ["words for the record"]) == [
         "words for the record"
     ]
 
     await casey.get_by_role("button", name="Erase my recorded words").click()
-    await casey.get_by_role("button", name="Yes, erase everything I said that was recorded here").click()
-    await pw_expect(casey.locator(".composer-status")).to_have_text("1 recorded message of yours was erased.")
-    await pw_expect(confirmed(casey, "words for the record").locator(".recorded-tag")).to_have_count(0)
+    await casey.get_by_role(
+        "button", name="Yes, erase everything I said that was recorded here"
+    ).click()
+    await pw_expect(casey.locator(".composer-status")).to_have_text(
+        "1 recorded message of yours was erased."
+    )
+    await pw_expect(
+        confirmed(casey, "words for the record").locator(".recorded-tag")
+    ).to_have_count(0)
     assert (await admin_api.get(f"/api/rooms/{slug}/transcript"))["messages"] == []
 
     # Withdrawing consent offers to erase what was recorded meanwhile.
     await send(casey, "more for the record")
-    await pw_expect(confirmed(casey, "more for the record").locator(".recorded-tag")).to_have_count(1)
+    await pw_expect(confirmed(casey, "more for the record").locator(".recorded-tag")).to_have_count(
+        1
+    )
     await toggle.click()
     await pw_expect(toggle).not_to_be_checked()
     await casey.get_by_role("button", name="Also erase what was already recorded").click()
-    await casey.get_by_role("button", name="Yes, erase everything I said that was recorded here").click()
-    await pw_expect(casey.locator(".composer-status")).to_have_text("1 recorded message of yours was erased.")
+    await casey.get_by_role(
+        "button", name="Yes, erase everything I said that was recorded here"
+    ).click()
+    await pw_expect(casey.locator(".composer-status")).to_have_text(
+        "1 recorded message of yours was erased."
+    )
     assert (await admin_api.get(f"/api/rooms/{slug}/transcript"))["messages"] == []

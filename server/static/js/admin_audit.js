@@ -77,7 +77,7 @@ export function auditPanel(rooms) {
   return el('section', { class: 'card audit', aria: { labelledby: titleId } },
     el('h2', { id: titleId, text: t('audit.title') }),
     el('div', { class: 'field' }, el('label', { htmlFor: filterId, text: t('audit.filter') }), filter),
-    el('div', { class: 'table-scroll', tabIndex: 0, aria: { labelledby: titleId }, attrs: { role: 'region' } },
+    el('div', { class: 'table-scroll', tabIndex: 0, aria: { label: t('audit.caption') }, attrs: { role: 'region' } },
       el('table', {},
         el('caption', { class: 'visually-hidden', text: t('audit.caption') }),
         el('thead', {}, el('tr', {}, ['when', 'who', 'what', 'whom', 'room', 'details'].map((c) =>

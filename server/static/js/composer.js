@@ -29,7 +29,7 @@ export class Composer {
     this.mutedTimer = null;
     this.sendButton = el('button', { type: 'submit', class: 'primary', text: t('composer.send') });
     this.handButton = el('button', {
-      type: 'button', class: 'quiet hand-button', text: t('composer.raise_hand'),
+      type: 'button', class: 'quiet small hand-button', text: t('composer.raise_hand'),
       on: { click: () => this.toggleHand() },
     });
     this.handRaised = false;

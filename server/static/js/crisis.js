@@ -1,6 +1,7 @@
 // The private crisis notice: shown only to the member whose words matched the crisis rules.
 // An alert (announced at once) that takes focus, with the 988 Lifeline one tap away by call
-// or text; it never blocks writing and scrolls on its own rather than squeezing the chat.
+// or text; it never blocks writing, and sits in the chat's own scrolling flow (under the
+// member's words) rather than squeezing the chat.
 
 import { el, uid } from './dom.js';
 import { t } from './i18n.js';
@@ -29,8 +30,10 @@ export class CrisisNotice {
     this.returnTo = document.activeElement;
     this.text.textContent = text;
     this.node.hidden = false;
-    this.node.scrollTop = 0;
-    this.node.focus();
+    this.node.focus({ preventScroll: true });
+    // At the bottom of the chat, right under the member's own words.
+    const scroller = this.node.parentElement;
+    if (scroller) scroller.scrollTop = scroller.scrollHeight;
   }
 
   dismiss() {

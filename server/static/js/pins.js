@@ -10,7 +10,10 @@ export class PinList {
     this.room = room;
     this.list = el('ol', { class: 'pin-list' });
     this.summary = el('summary', { class: 'pins-summary' });
-    this.node = el('details', { class: 'pins', hidden: true, open: true }, this.summary, this.list);
+    // Open on a wide screen; one line on a phone (or a short or zoomed window) until opened.
+    const small = window.matchMedia('(max-width: 760px), (max-height: 560px)');
+    this.node = el('details', { class: 'pins', hidden: true, open: !small.matches }, this.summary, this.list);
+    small.addEventListener('change', () => { this.node.open = !small.matches; });
   }
 
   render(pins) {

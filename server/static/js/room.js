@@ -82,13 +82,14 @@ export function roomView(slug, app) {
   const recording = new RecordingControls(room);
   composer.addTool(recording.node);
   const crisis = new CrisisNotice();
+  messages.scroller.append(crisis.node); // in the flow of the chat: it never squeezes it
   let moderation = null;
   const early = []; // facilitator frames that came before the welcome that makes the panel
 
   const header = roomHeader();
   const side = el('aside', { class: 'side', id: `side-${slug}`, aria: { label: t('room.side') } }, members.node);
   const body = el('div', { class: 'room-body', hidden: true },
-    el('div', { class: 'chat' }, pins.node, messages.scroller, sheet.node, typing.node, crisis.node, composer.node),
+    el('div', { class: 'chat' }, pins.node, messages.scroller, sheet.node, typing.node, composer.node),
     side);
   header.sideToggle.setAttribute('aria-controls', side.id);
   header.sideToggle.addEventListener('click', () => showSide(!body.classList.contains('show-side')));
