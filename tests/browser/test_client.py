@@ -481,6 +481,10 @@ async def test_crisis_resources_shown_privately_without_blocking(
     panel = author.get_by_role("alert", name="You are not alone")
     await pw_expect(panel).to_be_visible()
     assert await panel.locator(".crisis-text").text_content() == resources
+    # Announced (an alert) and given focus, with the Lifeline one tap away.
+    await pw_expect(panel).to_be_focused()
+    await pw_expect(panel.get_by_role("link", name="Call 988")).to_have_attribute("href", "tel:988")
+    await pw_expect(panel.get_by_role("link", name="Text 988")).to_have_attribute("href", "sms:988")
     await pw_expect(peer.locator(".crisis")).to_be_hidden()
     await pw_expect(admin.locator(".flag", has_text="want to die")).to_have_count(1)
 
