@@ -1,17 +1,20 @@
 """Every screen of the client, for a member, a facilitator and an admin, at 360 px and
 1280 px: axe-core finds no WCAG 2.0/2.1/2.2 A or AA violation, and a screenshot of each is
-saved (the folder is printed; pytest keeps its last few temporary folders). Also: the crisis
-notice is an alert that takes focus without squeezing the chat on a phone, and at 200 % zoom
-more than one message stays in view."""
+saved in build/screenshots (git-ignored; HEARTH_SCREENSHOTS names another folder). Also:
+the crisis notice is an alert that takes focus without squeezing the chat on a phone, and
+at 200 % zoom more than one message stays in view."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Page
 from playwright.async_api import expect as pw_expect
+
+from tests.support.servers import ROOT
 
 from .accessibility import assert_accessible, screenshot
 from .conftest import AdminApi, NewPage
@@ -24,8 +27,10 @@ SIZES = ({"width": 1280, "height": 800}, {"width": 360, "height": 740})
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("screenshots")
+def shots() -> Path:
+    """build/screenshots in the checkout (git-ignored), or HEARTH_SCREENSHOTS."""
+    folder = Path(os.environ.get("HEARTH_SCREENSHOTS", ROOT / "build" / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots: {folder}")
     return folder
 

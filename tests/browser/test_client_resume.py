@@ -20,7 +20,7 @@ from playwright.async_api import Locator, Page, WebSocketRoute
 from playwright.async_api import expect as pw_expect
 
 from tests.support.client import PASSWORD, admin_token, new_user
-from tests.support.servers import Cluster
+from tests.support.servers import SCALE, Cluster
 
 from .conftest import NewPage
 from .hearth_pages import enter_room, send, sign_in
@@ -101,6 +101,8 @@ async def test_resume_after_a_server_restart_misses_nothing_and_repeats_nothing(
     await pw_expect(confirmed(writer, "while the reader was away")).to_have_count(2)
     held_back = len(routes)
     hold = False
+    # The next try comes after the backoff so far (at most 10 s, jittered).
+    await pw_expect(reader.locator(".system-note")).to_have_count(1, timeout=(20_000 * SCALE))
 
     for text in (
         "before the restart",

@@ -9,7 +9,7 @@ const FINAL_CLOSES = new Set([4401, 4403, 4404, 4408, 4409, 4410, 4429]);
 const RESTARTED = 1012; // the numbering restarted: enter again from scratch
 const PING_EVERY_MS = 25000;
 const FIRST_DELAY_MS = 500; // the first retry waits 250–500 ms
-const MAX_DELAY_MS = 30000;
+const MAX_DELAY_MS = 10000; // a restarted server is found again within seconds
 // Backoff starts over only once a connection has stayed up this long, so a server that
 // keeps closing right after `welcome` is not hammered.
 const HEALTHY_AFTER_MS = 10000;

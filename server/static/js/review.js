@@ -35,6 +35,13 @@ export class ReviewQueue {
     return [...this.flags.values()].filter(ReviewQueue.isCrisis).length;
   }
 
+  /** Forget everything: the server sends what is still open after each welcome. */
+  clear() {
+    this.flags.clear();
+    this.held.clear();
+    this.render();
+  }
+
   flag(frame) {
     this.flags.set(frame.flag_id, frame);
     this.render();

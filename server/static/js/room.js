@@ -1,5 +1,5 @@
 // One room, while you are in it: wires the connection's frames to the parts of the page.
-// The parts share one small context (`room` below); none of them touches the socket.
+// The parts share one small context (`RoomPage.context()`); none of them touches the socket.
 
 import { el, randomId } from './dom.js';
 import { api } from './api.js';
@@ -22,306 +22,339 @@ const PHONE = '(max-width: 760px)';
 
 /** Build the room page for `slug`; returns { node, destroy }. `app.signedOut()` on 4401. */
 export function roomView(slug, app) {
-  const state = {
-    me: app.user,
-    role: 'member',
-    settings: { slug, title: slug, transcripts: 'off', locked: false, slow_mode_seconds: 0 },
-    consent: false,
-    welcomed: false,
-    hands: [], // user ids, who raised first first
-  };
-  const modRefs = new Map(); // ref -> onNotFound
-  const consentRefs = new Map(); // ref -> onAnswered
+  const page = new RoomPage(slug, app);
+  page.start();
+  return { node: page.node, destroy: () => page.conn.close() };
+}
 
-  const room = {
-    slug: () => slug,
-    me: () => state.me,
-    role: () => state.role,
-    isFacilitator: () => FACILITATING.has(state.role),
-    settings: () => state.settings,
-    nameOf: (id) => members.name(id) || moderation?.nameOf(id) || messages.authorName(id),
-    /** Whether I may act on this person (admins never; facilitators only by admins). */
-    canModerate(userId, role = members.role(userId) ?? 'member') {
-      if (!room.isFacilitator() || userId === state.me.id || role === 'admin') return false;
-      return role !== 'facilitator' || state.role === 'admin';
-    },
-    send: (frame) => conn.send(frame),
-    say: (text) => composer.say(text),
-    post(body) {
-      const ref = conn.post(body);
-      messages.addPending(ref, body);
-    },
-    mod(action, fields, onNotFound) {
-      const ref = randomId();
-      modRefs.set(ref, onNotFound);
-      if (!conn.send({ type: 'mod', action, ...fields, ref })) moderation?.say(t('composer.not_connected'));
-    },
-    consent(recorded, onAnswered) {
-      const ref = randomId();
-      consentRefs.set(ref, onAnswered);
-      if (!conn.send({ type: 'consent', recorded, ref })) {
-        consentRefs.delete(ref);
-        onAnswered();
-        composer.say(t('composer.not_connected'));
-      }
-    },
-    erased: () => messages.unrecord(state.me.id),
-    showMemberActions(userId) {
-      showSide(true);
-      if (!members.showActions(userId)) moderation?.say(t('mod.member.gone'));
-    },
-  };
-
-  const gate = new Gate();
-  const messages = new MessageList(room, (article, message) => sheet.open(article, message));
-  const sheet = new MessageActions(room, messages.reactions);
-  const members = new MemberList(room, (p) => (moderation ? moderation.memberActions(p) : null));
-  const pins = new PinList(room);
-  const typing = new TypingIndicator((id) => members.name(id));
-  const composer = new Composer(room);
-  const recording = new RecordingControls(room);
-  composer.addTool(recording.node);
-  const crisis = new CrisisNotice();
-  messages.scroller.append(crisis.node); // in the flow of the chat: it never squeezes it
-  let moderation = null;
-  const early = []; // facilitator frames that came before the welcome that makes the panel
-
-  const header = roomHeader();
-  const side = el('aside', { class: 'side', id: `side-${slug}`, aria: { label: t('room.side') } }, members.node);
-  const body = el('div', { class: 'room-body', hidden: true },
-    el('div', { class: 'chat' }, pins.node, messages.scroller, sheet.node, typing.node, composer.node),
-    side);
-  header.sideToggle.setAttribute('aria-controls', side.id);
-  header.sideToggle.addEventListener('click', () => showSide(!body.classList.contains('show-side')));
-  const node = el('section', { class: 'room', aria: { labelledby: 'room-title' } }, header.node, gate.node, body);
-
-  function showSide(open) {
-    if (!window.matchMedia(PHONE).matches) return;
-    body.classList.toggle('show-side', open);
-    header.sideToggle.setAttribute('aria-expanded', String(open));
+class RoomPage {
+  constructor(slug, app) {
+    this.slug = slug;
+    this.app = app;
+    this.state = {
+      me: app.user,
+      role: 'member',
+      settings: { slug, title: slug, transcripts: 'off', locked: false, slow_mode_seconds: 0 },
+      consent: false,
+      welcomed: false,
+      hands: [], // user ids, who raised first first
+      filledIn: 0,
+    };
+    this.modRefs = new Map(); // ref -> onNotFound
+    this.consentRefs = new Map(); // ref -> onAnswered
+    this.moderation = null;
+    this.early = []; // facilitator frames that came before the welcome that makes the panel
+    this.room = this.context();
+    this.build();
+    this.handlers = { ...this.memberHandlers(), ...this.facilitatorHandlers() };
+    this.conn = new RoomConnection(slug, {
+      onStatus: (status) => this.status(status),
+      onRestart: () => {
+        this.messages.restart();
+        this.messages.note(t('room.restarted'));
+      },
+      onResumed: ({ gap }) => this.resumed(gap),
+      onFinalClose: (code, reason) => this.finalClose(code, reason),
+      onFrame: (frame) => this.handlers[frame.type]?.(frame),
+    });
   }
 
-  const conn = new RoomConnection(slug, {
-    onStatus: (status) => {
-      header.say(status === 'reconnecting' ? t('state.reconnecting') : '');
-      if (status !== 'open') moderation?.knocks.clear();
-      if (!state.welcomed) gate.connecting(status === 'reconnecting' ? t('state.reconnecting') : t('state.connecting'));
-    },
-    onRestart: () => {
-      messages.restart();
-      messages.note(t('room.restarted'));
-    },
-    onResumed: ({ gap }) => {
-      const filled = state.filledIn;
-      if (gap) messages.note(t('room.gap'));
-      else messages.note(filled ? t('room.resumed', { count: filled }) : t('room.resumed_none'));
-    },
-    onFinalClose: (code, reason) => finalClose(code, reason),
-    onFrame: (frame) => handlers[frame.type]?.(frame),
-  });
+  /** What the parts of the page may ask of the room. */
+  context() {
+    const state = this.state;
+    const room = {
+      slug: () => this.slug,
+      me: () => state.me,
+      role: () => state.role,
+      isFacilitator: () => FACILITATING.has(state.role),
+      settings: () => state.settings,
+      nameOf: (id) => this.members.name(id) || this.moderation?.nameOf(id) || this.messages.authorName(id),
+      /** Whether I may act on this person (admins never; facilitators only by admins). */
+      canModerate: (userId, role = this.members.role(userId) ?? 'member') => {
+        if (!room.isFacilitator() || userId === state.me.id || role === 'admin') return false;
+        return role !== 'facilitator' || state.role === 'admin';
+      },
+      send: (frame) => this.conn.send(frame),
+      say: (text) => this.composer.say(text),
+      post: (body) => this.messages.addPending(this.conn.post(body), body),
+      mod: (action, fields, onNotFound) => {
+        const ref = randomId();
+        this.modRefs.set(ref, onNotFound);
+        if (!this.conn.send({ type: 'mod', action, ...fields, ref })) this.moderation?.say(t('composer.not_connected'));
+      },
+      consent: (recorded, onAnswered) => this.askConsent(recorded, onAnswered),
+      erased: () => this.messages.unrecord(state.me.id),
+      showMemberActions: (userId) => {
+        this.showSide(true);
+        if (!this.members.showActions(userId)) this.moderation?.say(t('mod.member.gone'));
+      },
+    };
+    return room;
+  }
 
-  const forModeration = (fn) => (f) => (moderation ? fn(f) : early.push(f));
-  const handlers = {
-    agreement_required: (f) => {
-      body.hidden = true;
-      gate.agreement(f.agreement, () => conn.raw({ type: 'accept_agreement' }));
-    },
-    waiting: () => {
-      body.hidden = true;
-      gate.waiting();
-    },
-    welcome,
-    message: (f) => {
-      typing.clear(f.author.id);
-      messages.add(f);
-    },
-    deleted: (f) => messageGone(f.message_id),
-    deleted_all: (f) => messages.removeAuthor(f.user_id),
-    reaction: (f) => messages.react(f),
-    hand: (f) => setHand(f.user_id, f.raised),
-    typing: (f) => typing.show(f.user_id),
-    presence: (f) => {
-      if (f.user.id === state.me.id) return;
-      if (f.status === 'joined') {
-        members.join(f.user);
-        moderation?.knocks.answered(f.user.id);
-      } else {
-        members.leave(f.user);
-        typing.clear(f.user.id);
-        setHand(f.user.id, false);
-      }
-    },
-    pinned: (f) => pins.render(f.pinned || []),
-    room: (f) => applySettings(f.room),
-    consent: (f) => {
-      const was = state.consent;
-      state.consent = Boolean(f.recorded);
-      recording.set(state.consent);
-      consentRefs.get(f.ref)?.();
-      consentRefs.delete(f.ref);
-      composer.say(state.consent ? t('consent.on') : t('consent.off'));
-      if (was && !state.consent) recording.withdrawn();
-    },
-    moderation: onModeration,
-    knock: forModeration((f) => moderation.knocks.knock(f.user)),
-    knock_withdrawn: forModeration((f) => moderation.knocks.withdrawn(f.user_id)),
-    flag: forModeration((f) => {
-      moderation.review.flag(f);
-      moderation.say(t('mod.flag.arrived'));
-    }),
-    held: forModeration((f) => {
-      moderation.review.hold(f);
-      moderation.say(t('review.held.arrived', { name: f.author.display_name }));
-    }),
-    notice: (f) => {
-      if (f.kind === 'crisis_resources') crisis.show(f.text);
-      else if (f.kind === 'held') {
-        conn.drop(f.ref);
-        messages.markHeld(f.ref, f.held_id);
-      } else if (f.kind === 'held_discarded') messages.markDiscarded(f.held_id);
-      else if (f.text) composer.say(f.text);
-    },
-    error: onError,
-  };
+  build() {
+    const room = this.room;
+    this.gate = new Gate();
+    this.messages = new MessageList(room, (article, message) => this.sheet.open(article, message));
+    this.sheet = new MessageActions(room, this.messages.reactions);
+    this.members = new MemberList(room, (p) => (this.moderation ? this.moderation.memberActions(p) : null));
+    this.pins = new PinList(room);
+    this.typing = new TypingIndicator((id) => this.members.name(id));
+    this.composer = new Composer(room);
+    this.recording = new RecordingControls(room);
+    this.composer.addTool(this.recording.node);
+    this.crisis = new CrisisNotice();
+    this.messages.scroller.append(this.crisis.node); // in the chat's flow: it never squeezes it
+    this.header = roomHeader();
+    this.side = el('aside', { class: 'side', id: `side-${this.slug}`, aria: { label: t('room.side') } }, this.members.node);
+    this.body = el('div', { class: 'room-body', hidden: true },
+      el('div', { class: 'chat' }, this.pins.node, this.messages.scroller, this.sheet.node, this.typing.node, this.composer.node),
+      this.side);
+    this.header.sideToggle.setAttribute('aria-controls', this.side.id);
+    this.header.sideToggle.addEventListener('click', () => this.showSide(!this.body.classList.contains('show-side')));
+    this.node = el('section', { class: 'room', aria: { labelledby: 'room-title' } }, this.header.node, this.gate.node, this.body);
+  }
 
-  function welcome(f) {
+  start() {
+    // The title, before the agreement or the waiting room (the welcome brings it again).
+    api('GET', `/api/rooms/${encodeURIComponent(this.slug)}`)
+      .then(({ room }) => { if (!this.state.welcomed) this.header.update(room); })
+      .catch(() => {});
+    this.conn.open();
+  }
+
+  showSide(open) {
+    if (!window.matchMedia(PHONE).matches) return;
+    this.body.classList.toggle('show-side', open);
+    this.header.sideToggle.setAttribute('aria-expanded', String(open));
+  }
+
+  status(status) {
+    const reconnecting = status === 'reconnecting';
+    this.header.say(reconnecting ? t('state.reconnecting') : '');
+    if (status !== 'open') this.moderation?.knocks.clear();
+    if (!this.state.welcomed) this.gate.connecting(reconnecting ? t('state.reconnecting') : t('state.connecting'));
+  }
+
+  resumed(gap) {
+    const filled = this.state.filledIn;
+    if (gap) this.messages.note(t('room.gap'));
+    else this.messages.note(filled ? t('room.resumed', { count: filled }) : t('room.resumed_none'));
+  }
+
+  memberHandlers() {
+    const { messages, typing } = this;
+    return {
+      agreement_required: (f) => {
+        this.body.hidden = true;
+        this.gate.agreement(f.agreement, () => this.conn.raw({ type: 'accept_agreement' }));
+      },
+      waiting: () => {
+        this.body.hidden = true;
+        this.gate.waiting();
+      },
+      welcome: (f) => this.welcome(f),
+      message: (f) => {
+        typing.clear(f.author.id);
+        messages.add(f);
+      },
+      deleted: (f) => this.messageGone(f.message_id),
+      deleted_all: (f) => messages.removeAuthor(f.user_id),
+      reaction: (f) => messages.react(f),
+      hand: (f) => this.setHand(f.user_id, f.raised),
+      typing: (f) => typing.show(f.user_id),
+      presence: (f) => this.presence(f),
+      pinned: (f) => this.pins.render(f.pinned || []),
+      room: (f) => this.applySettings(f.room),
+      consent: (f) => this.consentAnswered(f),
+      moderation: (f) => this.onModeration(f),
+      notice: (f) => this.notice(f),
+      error: (f) => this.onError(f),
+      report_received: () => {},
+      pong: () => {},
+    };
+  }
+
+  facilitatorHandlers() {
+    const when = (fn) => (f) => (this.moderation ? fn(this.moderation, f) : this.early.push(f));
+    return {
+      knock: when((m, f) => m.knocks.knock(f.user)),
+      knock_withdrawn: when((m, f) => m.knocks.withdrawn(f.user_id)),
+      flag: when((m, f) => {
+        m.review.flag(f);
+        m.say(t('mod.flag.arrived'));
+      }),
+      held: when((m, f) => {
+        m.review.hold(f);
+        m.say(t('review.held.arrived', { name: f.author.display_name }));
+      }),
+    };
+  }
+
+  welcome(f) {
+    const { state } = this;
     const first = !state.welcomed;
     state.welcomed = true;
     state.me = f.you.user;
     state.role = f.you.role;
     state.consent = Boolean(f.you.consent);
-    if (room.isFacilitator() && !moderation) {
-      moderation = new ModerationPanel(room);
-      moderation.review.onCrisisChange = (count) => header.crisisFlags(count);
-      side.prepend(moderation.review.crisisNode, moderation.node);
-      for (const frame of early.splice(0)) handlers[frame.type](frame);
-    }
-    applySettings(f.room);
-    members.reset([...(f.members || []), { id: f.you.user.id, display_name: f.you.user.display_name, role: f.you.role }]);
-    pins.render(f.pinned || []);
-    showHands([...new Set(f.hands || [])]);
+    if (this.room.isFacilitator() && !this.moderation) this.startModeration();
+    else this.moderation?.review.clear(); // what is still open follows this welcome
+    this.applySettings(f.room);
+    this.members.reset([...(f.members || []), { id: f.you.user.id, display_name: f.you.user.display_name, role: f.you.role }]);
+    this.pins.render(f.pinned || []);
+    this.showHands([...new Set(f.hands || [])]);
     // Filled in: what a resume brought that was not on screen yet (our own unconfirmed
     // messages coming back do not count).
-    state.filledIn = (f.history || []).filter((m) => !messages.shows(m)).length;
-    for (const message of f.history || []) messages.add(message);
-    composer.setMuted(Boolean(f.you.muted), f.you.muted_until);
-    moderation?.bans.refresh();
-    gate.hide();
-    body.hidden = false;
-    if (first) composer.focus();
+    state.filledIn = (f.history || []).filter((m) => !this.messages.shows(m)).length;
+    for (const message of f.history || []) this.messages.add(message);
+    this.composer.setMuted(Boolean(f.you.muted), f.you.muted_until);
+    this.moderation?.bans.refresh();
+    this.gate.hide();
+    this.body.hidden = false;
+    if (first) this.composer.focus();
   }
 
-  function setHand(userId, raised) {
-    const order = state.hands.filter((id) => id !== userId);
+  startModeration() {
+    this.moderation = new ModerationPanel(this.room);
+    this.moderation.review.onCrisisChange = (count) => this.header.crisisFlags(count);
+    this.side.prepend(this.moderation.review.crisisNode, this.moderation.node);
+    for (const frame of this.early.splice(0)) this.handlers[frame.type](frame);
+  }
+
+  presence(f) {
+    if (f.user.id === this.state.me.id) return;
+    if (f.status === 'joined') {
+      this.members.join(f.user);
+      this.moderation?.knocks.answered(f.user.id);
+    } else {
+      this.members.leave(f.user);
+      this.typing.clear(f.user.id);
+      this.setHand(f.user.id, false);
+    }
+  }
+
+  notice(f) {
+    if (f.kind === 'crisis_resources') this.crisis.show(f.text);
+    else if (f.kind === 'held') {
+      this.conn.drop(f.ref); // held, not lost: never resend it
+      this.messages.markHeld(f.ref, f.held_id);
+    } else if (f.kind === 'held_discarded') this.messages.markDiscarded(f.held_id);
+    else if (f.text) this.composer.say(f.text);
+  }
+
+  askConsent(recorded, onAnswered) {
+    const ref = randomId();
+    this.consentRefs.set(ref, onAnswered);
+    if (!this.conn.send({ type: 'consent', recorded, ref })) {
+      this.consentRefs.delete(ref);
+      onAnswered();
+      this.composer.say(t('composer.not_connected'));
+    }
+  }
+
+  consentAnswered(f) {
+    const was = this.state.consent;
+    this.state.consent = Boolean(f.recorded);
+    this.recording.set(this.state.consent);
+    this.consentRefs.get(f.ref)?.();
+    this.consentRefs.delete(f.ref);
+    this.composer.say(this.state.consent ? t('consent.on') : t('consent.off'));
+    if (was && !this.state.consent) this.recording.withdrawn();
+  }
+
+  setHand(userId, raised) {
+    const order = this.state.hands.filter((id) => id !== userId);
     if (raised) order.push(userId);
-    showHands(order);
+    this.showHands(order);
   }
 
-  function showHands(order) {
-    state.hands = order;
-    members.setHands(order);
-    moderation?.hands.render(order);
-    composer.setHand(order.includes(state.me.id));
+  showHands(order) {
+    this.state.hands = order;
+    this.members.setHands(order);
+    this.moderation?.hands.render(order);
+    this.composer.setHand(order.includes(this.state.me.id));
   }
 
-  function messageGone(messageId) {
-    messages.remove(messageId);
-    sheet.forget(messageId);
-    moderation?.review.messageGone(messageId);
+  messageGone(messageId) {
+    this.messages.remove(messageId);
+    this.sheet.forget(messageId);
+    this.moderation?.review.messageGone(messageId);
   }
 
-  function applySettings(settings) {
-    state.settings = settings;
+  applySettings(settings) {
+    this.state.settings = settings;
     // Switching transcripts off withdraws every consent (and so does coming back on).
-    if (settings.transcripts !== 'opt_in') state.consent = false;
-    header.update(settings);
-    recording.update(settings.transcripts, state.consent);
-    composer.showState();
-    moderation?.update(settings);
+    if (settings.transcripts !== 'opt_in') this.state.consent = false;
+    this.header.update(settings);
+    this.recording.update(settings.transcripts, this.state.consent);
+    this.composer.showState();
+    this.moderation?.update(settings);
   }
 
-  function onModeration(f) {
-    const mine = f.user_id === state.me.id;
+  onModeration(f) {
+    const mine = f.user_id === this.state.me.id;
+    const m = this.moderation;
     switch (f.action) {
       case 'lock':
       case 'unlock':
-        applySettings({ ...state.settings, locked: f.action === 'lock' });
-        messages.note(f.action === 'lock' ? t('room.now_locked') : t('room.now_unlocked'));
+        this.applySettings({ ...this.state.settings, locked: f.action === 'lock' });
+        this.messages.note(f.action === 'lock' ? t('room.now_locked') : t('room.now_unlocked'));
         break;
       case 'slow_mode':
-        applySettings({ ...state.settings, slow_mode_seconds: f.seconds });
-        messages.note(f.seconds ? t('room.slow_on', { time: duration(f.seconds) }) : t('room.slow_off'));
+        this.applySettings({ ...this.state.settings, slow_mode_seconds: f.seconds });
+        this.messages.note(f.seconds ? t('room.slow_on', { time: duration(f.seconds) }) : t('room.slow_off'));
         break;
       case 'mute':
       case 'unmute':
-        if (mine) composer.setMuted(f.action === 'mute', f.seconds ? Date.now() + f.seconds * 1000 : null);
-        else members.setMuted(f.user_id, f.action === 'mute');
+        if (mine) this.composer.setMuted(f.action === 'mute', f.seconds ? Date.now() + f.seconds * 1000 : null);
+        else this.members.setMuted(f.user_id, f.action === 'mute');
         break;
       case 'admit':
-      case 'deny':
-        moderation?.knocks.answered(f.user_id);
-        break;
+      case 'deny': m?.knocks.answered(f.user_id); break;
       case 'ban':
-      case 'unban':
-        moderation?.bans.refresh();
-        break;
-      case 'delete':
-        messageGone(f.message_id);
-        break;
-      case 'resolve_flag':
-        moderation?.review.resolved(f.flag_id);
-        break;
+      case 'unban': m?.bans.refresh(); break;
+      case 'delete': this.messageGone(f.message_id); break;
+      case 'resolve_flag': m?.review.resolved(f.flag_id); break;
       case 'approve':
-      case 'discard':
-        moderation?.review.reviewed(f.held_id);
-        break;
-      default:
-        break;
+      case 'discard': m?.review.reviewed(f.held_id); break;
+      default: break;
     }
-    if (f.ref) modRefs.delete(f.ref);
-    if (moderation && !mine) {
-      const text = describeModeration(f, room.nameOf);
-      if (text) moderation.say(text);
-    }
+    if (f.ref) this.modRefs.delete(f.ref);
+    const text = m && !mine ? describeModeration(f, this.room.nameOf) : '';
+    if (text) m.say(text);
   }
 
-  function onError(f) {
+  onError(f) {
     const text = describeError(f);
     const ref = f.ref;
-    if (ref && conn.isPending(ref)) {
-      conn.drop(ref);
-      messages.fail(ref, text, (words) => composer.restore(words));
-    } else if (ref && modRefs.has(ref)) {
-      const onNotFound = modRefs.get(ref);
-      modRefs.delete(ref);
+    if (ref && this.conn.isPending(ref)) {
+      this.conn.drop(ref);
+      this.messages.fail(ref, text, (words) => this.composer.restore(words));
+    } else if (ref && this.modRefs.has(ref)) {
+      const onNotFound = this.modRefs.get(ref);
+      this.modRefs.delete(ref);
       if (f.code === 'not_found') onNotFound?.();
-      moderation?.say(t('mod.failed', { reason: text }));
-    } else if (ref && consentRefs.has(ref)) {
-      consentRefs.get(ref)();
-      consentRefs.delete(ref);
-      recording.set(state.consent);
-      composer.say(f.code === 'forbidden' ? t('consent.no_transcript') : text);
+      this.moderation?.say(t('mod.failed', { reason: text }));
+    } else if (ref && this.consentRefs.has(ref)) {
+      this.consentRefs.get(ref)();
+      this.consentRefs.delete(ref);
+      this.recording.set(this.state.consent);
+      this.composer.say(f.code === 'forbidden' ? t('consent.no_transcript') : text);
     } else {
-      composer.say(text);
+      this.composer.say(text);
     }
   }
 
-  function finalClose(code, reason) {
+  finalClose(code, reason) {
     if (code === 4401) {
-      app.signedOut();
+      this.app.signedOut();
       return;
     }
-    state.welcomed = false;
-    body.hidden = true;
-    header.say('');
+    this.state.welcomed = false;
+    this.body.hidden = true;
+    this.header.say('');
     const [title, detail, canRejoin] = describeClose(code, reason);
-    gate.closed(title, detail, canRejoin ? () => conn.startOver() : null);
+    this.gate.closed(title, detail, canRejoin ? () => this.conn.startOver() : null);
   }
-
-  // The title, before the agreement or the waiting room (the welcome brings it again).
-  api('GET', `/api/rooms/${encodeURIComponent(slug)}`)
-    .then(({ room: settings }) => { if (!state.welcomed) header.update(settings); })
-    .catch(() => {});
-  conn.open();
-  return { node, destroy: () => conn.close() };
 }

@@ -5,7 +5,7 @@ import { t } from './i18n.js';
 
 const WORDED = new Set([
   'bad_credentials', 'conflict', 'weak_password', 'rate_limited', 'forbidden', 'unauthorized',
-  'slow_mode', 'muted', 'locked', 'too_long', 'not_found', 'network',
+  'slow_mode', 'muted', 'locked', 'too_long', 'not_found', 'network', 'unavailable', 'too_large',
 ]);
 
 /** "45 seconds", "3 minutes". */

@@ -33,6 +33,8 @@ export default {
   'error.invalid_detail': 'That was not accepted ({detail}).',
   'error.unknown': 'Something went wrong. Please try again.',
   'error.retry_in': 'You can try again in {time}.',
+  'error.unavailable': 'The server could not do that just now, and nothing was sent. Please try again in a moment.',
+  'error.too_large': 'That is more than the server accepts at once. Please make it shorter.',
 
   'time.seconds': { one: '{count} second', other: '{count} seconds' },
   'time.minutes': { one: '{count} minute', other: '{count} minutes' },
