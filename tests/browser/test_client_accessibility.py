@@ -177,6 +177,16 @@ async def test_room_screens_for_member_and_facilitator(
     await check(member, shots, "member-actions")
     await member.keyboard.press("Escape")
     await pw_expect(sams).to_be_focused()
+    # One tab stop for the whole log; the arrow keys, Home and End move between messages.
+    log = member.get_by_role("log", name="Messages")
+    await pw_expect(log.locator('[tabindex="0"]')).to_have_count(1)
+    await member.keyboard.press("ArrowUp")
+    await pw_expect(log.locator(".message", has_text="Welcome, everyone")).to_be_focused()
+    await member.keyboard.press("End")
+    await pw_expect(log.locator(".message").last).to_be_focused()
+    await member.keyboard.press("Home")
+    await pw_expect(log.locator(".message").first).to_be_focused()
+    await pw_expect(log.locator('[tabindex="0"]')).to_have_count(1)
 
     await pw_expect(facilitator.locator(".crisis-flag")).to_have_count(1)
     await pw_expect(facilitator.locator(".held")).to_have_count(1)
