@@ -33,6 +33,15 @@ export class RoomConnection {
     this.pinger = null;
     this.healthy = null;
     this.stopped = false;
+    // Back online (a phone leaving a tunnel): try now rather than at the end of the backoff.
+    this.onOnline = () => {
+      if (!this.stopped && !this.socket && this.timer !== null) {
+        clearTimeout(this.timer);
+        this.timer = null;
+        this.open();
+      }
+    };
+    window.addEventListener('online', this.onOnline);
   }
 
   url() {
@@ -128,7 +137,7 @@ export class RoomConnection {
     const base = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** Math.min(this.attempt - 1, 6));
     const delay = base / 2 + Math.random() * (base / 2);
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.open(), delay);
+    this.timer = setTimeout(() => { this.timer = null; this.open(); }, delay);
   }
 
   startPing() {
@@ -175,6 +184,7 @@ export class RoomConnection {
   /** Leave on purpose: no reconnect. */
   close() {
     this.stopped = true;
+    window.removeEventListener('online', this.onOnline);
     clearTimeout(this.timer);
     clearTimeout(this.healthy);
     this.stopPing();
