@@ -27,7 +27,9 @@ export function renderMenu(host, label, items, onClose) {
       event.preventDefault();
       onClose(true);
     } else if (event.key === 'Tab') {
-      onClose(false);
+      // Leaving the menu closes it; focus goes back to where it was opened from.
+      event.preventDefault();
+      onClose(true);
     }
   });
   replace(host, menu);
