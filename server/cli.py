@@ -21,7 +21,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     import uvicorn
 
     from .http.app import create_app
-    from .http.serving import GracefulServer
+    from .http.serving import HearthServer
     from .store.schema import SchemaState, schema_state, upgrade
 
     state = asyncio.run(schema_state(settings.database_url))
@@ -54,9 +54,9 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
         access_log=False,
         server_header=False,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=3,
     )
-    GracefulServer(config, app).run()
+    HearthServer(config, app).run()
     return 0
 
 
