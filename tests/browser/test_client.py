@@ -360,6 +360,7 @@ async def test_settings_change_live_and_slow_mode_refusal_is_shown(
     await pw_expect(failed).to_contain_text("Not sent: Slow mode is on.")
     await pw_expect(failed).to_contain_text("You can try again in")
     await pw_expect(page.locator(".composer-state")).to_contain_text("one message every 10 minutes")
+    await pw_expect(page.locator(".composer-state")).to_contain_text("Your next message can go at")
     # "Try again" puts the text back in the box rather than losing it.
     await failed.get_by_role("button", name="Try again").click()
     await pw_expect(page.get_by_role("textbox", name="Message")).to_have_value("two, too soon")

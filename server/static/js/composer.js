@@ -27,6 +27,8 @@ export class Composer {
     this.status = el('p', { class: 'composer-status', attrs: { role: 'status' } });
     this.muted = { on: false, until: null };
     this.mutedTimer = null;
+    this.lastSent = 0; // when our last message went out (ms), for slow mode
+    this.slowTimer = null;
     this.sendButton = el('button', { type: 'submit', class: 'primary', text: t('composer.send') });
     this.handButton = el('button', {
       type: 'button', class: 'quiet small hand-button', text: t('composer.raise_hand'),
@@ -111,12 +113,24 @@ export class Composer {
       lines.push(time ? t('composer.muted_until', { time }) : t('composer.muted'));
     }
     if (settings.locked) lines.push(exempt ? t('composer.locked_exempt') : t('composer.locked'));
+    clearTimeout(this.slowTimer);
     if (settings.slow_mode_seconds && !exempt) {
       lines.push(t('composer.slow', { time: duration(settings.slow_mode_seconds) }));
+      const next = this.lastSent + settings.slow_mode_seconds * 1000;
+      if (next > Date.now()) {
+        lines.push(t('composer.slow_next', { time: formatDate(next, { hour: '2-digit', minute: '2-digit' }) }));
+        this.slowTimer = setTimeout(() => this.showState(), next - Date.now());
+      }
     }
     this.stateNote.textContent = lines.join(' ');
     this.stateNote.hidden = lines.length === 0;
     this.stateNote.classList.toggle('blocking', this.muted.on || (settings.locked && !exempt));
+  }
+
+  /** One of our messages went out at `ts` (slow mode counts from there). */
+  sent(ts) {
+    this.lastSent = Math.max(this.lastSent, ts);
+    this.showState();
   }
 
   toggleHand() {

@@ -157,6 +157,7 @@ class RoomPage {
       message: (f) => {
         typing.clear(f.author.id);
         messages.add(f);
+        if (f.author.id === this.state.me.id) this.composer.sent(f.ts);
       },
       deleted: (f) => this.messageGone(f.message_id),
       deleted_all: (f) => messages.removeAuthor(f.user_id),

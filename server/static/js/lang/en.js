@@ -159,6 +159,7 @@ export default {
   'composer.locked': 'The room is locked: only facilitators can post right now.',
   'composer.locked_exempt': 'The room is locked: members cannot post, you can.',
   'composer.slow': 'Slow mode: one message every {time}.',
+  'composer.slow_next': 'Your next message can go at {time}.',
 
   'consent.label': 'Record my messages in the transcript',
   'consent.on': 'Your messages from now on will be recorded in the transcript.',
