@@ -1,5 +1,5 @@
 // The admin page: the list of rooms, a room's settings (create or edit), who holds which
-// role in it, and the audit log.
+// role in it, the audit log, and the list of users.
 
 import { el, replace } from './dom.js';
 import { api } from './api.js';
@@ -8,9 +8,10 @@ import { describeError } from './wording.js';
 import { roomForm } from './admin_room_form.js';
 import { rolesPanel } from './admin_roles.js';
 import { auditPanel } from './admin_audit.js';
+import { usersSection } from './admin-users.js';
 
-/** The admin page. */
-export function adminView() {
+/** The admin page; `me` is the signed-in admin (whose own account cannot be disabled). */
+export function adminView(me) {
   const list = el('ul', { class: 'admin-room-list' });
   const detail = el('div', { class: 'admin-detail' });
   const audit = el('div', { class: 'admin-audit' });
@@ -56,7 +57,8 @@ export function adminView() {
         list,
         el('button', { type: 'button', class: 'primary', text: t('admin.rooms.new'), on: { click: () => edit(null) } })),
       detail),
-    audit);
+    audit,
+    usersSection(me?.id));
   edit(null);
   return { node, destroy() {} };
 }
