@@ -30,7 +30,15 @@ from ..rooms.limits import UserSockets
 from ..rooms.live import Rooms
 from ..store.engine import DbSession, make_engine, make_sessions
 from ..transcripts.setup import Transcripts
-from . import api_accounts, api_admin, api_admin_users, api_rooms, api_transcripts, second_factor
+from . import (
+    api_accounts,
+    api_admin,
+    api_admin_users,
+    api_room_people,
+    api_rooms,
+    api_transcripts,
+    second_factor,
+)
 from .errors import ApiError, error_response, json_response
 from .failures import Failures
 from .security import SecurityHeaders
@@ -161,6 +169,7 @@ def create_app(settings: Settings) -> Starlette:
         *api_admin_users.routes,
         *second_factor.routes,
         *api_transcripts.routes,
+        *api_room_people.routes,
         WebSocketRoute("/ws/rooms/{slug}", room_socket),
         Mount("/static", app=StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]
