@@ -21,12 +21,13 @@ from ..accounts.passwords import Passwords
 from ..accounts.throttle import Throttle
 from ..broker.select import open_backplane
 from ..config import Settings
+from ..language import translate
 from ..moderation.setup import build_moderation
 from ..rooms.live import Rooms
 from ..store.engine import make_engine, make_sessions
 from ..transcripts.setup import Transcripts
-from . import api_accounts, api_admin, api_rooms, api_transcripts
-from .errors import ApiError, error_response, json_response
+from . import api_accounts, api_admin, api_profile, api_rooms, api_transcripts
+from .errors import ApiError, error_response, json_response, reader_language
 from .security import SecurityHeaders
 from .state import Hearth
 from .ws import room_socket
@@ -65,7 +66,7 @@ async def index(request: Request) -> Response:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc)
+    return error_response(exc, reader_language(request))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -73,14 +74,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code = {404: "not_found", 405: "invalid", 401: "unauthorized", 403: "forbidden"}.get(
         exc.status_code, "invalid"
     )
-    return json_response({"error": {"code": code, "message": str(exc.detail)}}, exc.status_code)
+    message = translate(str(exc.detail), reader_language(request))
+    return json_response({"error": {"code": code, "message": message}}, exc.status_code)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("request failed: %s %s", request.method, request.url.path, exc_info=exc)
-    return json_response(
-        {"error": {"code": "unavailable", "message": "a dependency is unavailable; try again"}}, 503
-    )
+    message = translate("a dependency is unavailable; try again", reader_language(request))
+    return json_response({"error": {"code": "unavailable", "message": message}}, 503)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -125,6 +126,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/", index, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         *api_accounts.routes,
+        *api_profile.routes,
         *api_rooms.routes,
         *api_admin.routes,
         *api_transcripts.routes,

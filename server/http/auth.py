@@ -47,6 +47,7 @@ async def authenticate(hearth: Hearth, conn: HTTPConnection) -> Caller | None:
         row = await user_store.session_user(db, token_hash(token))
     if row is None:
         return None
+    conn.state.language = row[1].language  # errors answer in the caller's language
     return Caller(row[0], row[1], by_cookie)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ..language import localizer, translate
 from ..rooms.access import effective_role, may_enter
 from ..rooms.hub import SLOW_CLIENT_CLOSE, Conn
 from ..rooms.limits import SocketLimits
@@ -34,6 +35,7 @@ from ..wire.frames import (
 )
 from ..wire.out import encode, error_frame
 from .auth import authenticate
+from .errors import reader_language
 from .security import origin_allowed
 from .state import Hearth
 
@@ -88,7 +90,8 @@ async def room_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     admitted = await _handshake(hearth, websocket)
     if isinstance(admitted, Refused):
-        await websocket.close(admitted.code, admitted.reason)
+        reason = translate(admitted.reason, reader_language(websocket))
+        await websocket.close(admitted.code, reason.encode()[:123].decode(errors="ignore"))
         return
     # Only the socket's own small state lives on from here (not the ORM rows of the
     # handshake): thousands of idle sockets each keep this frame.
@@ -124,6 +127,8 @@ async def _handshake(
         role=effective_role(user.is_admin, room_role),
         session_id=caller.session.id,
         queue_size=hearth.settings.limits.send_queue_frames,
+        language=user.language,
+        localizer=localizer(user.language),
     )
     conn.extra["room_role"] = room_role
     return conn, view, accepted
@@ -255,6 +260,7 @@ class _Session:
             "username": conn.username,
             "display_name": conn.display_name,
             "is_admin": conn.is_admin,
+            "language": conn.language,
         }
         await moderation.state.knock(view.slug, user)
         await rooms.publish(view.slug, {"a": "mods"}, encode({"type": "knock", "user": user}))

@@ -45,6 +45,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(8), default="en")  # PROTOCOL §7
 
 
 class Session(Base):
@@ -76,6 +77,7 @@ class Room(Base):
     resume_window_seconds: Mapped[int] = mapped_column(Integer, default=300)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     crisis_resources: Mapped[str] = mapped_column(Text)
+    crisis_resources_es: Mapped[str] = mapped_column(Text)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[int] = mapped_column(BigInteger)
 

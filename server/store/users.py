@@ -15,6 +15,7 @@ __all__ = [
     "delete_session",
     "session_user",
     "set_password",
+    "set_profile",
     "user_by_id",
     "user_by_username",
     "users_by_ids",
@@ -22,7 +23,12 @@ __all__ = [
 
 
 async def create_user(
-    db: DbSession, username: str, display_name: str, password_hash: str, is_admin: bool = False
+    db: DbSession,
+    username: str,
+    display_name: str,
+    password_hash: str,
+    is_admin: bool = False,
+    language: str = "en",
 ) -> User | None:
     """A new user, or None if the username is taken."""
     user = User(
@@ -32,6 +38,7 @@ async def create_user(
         password_hash=password_hash,
         is_admin=is_admin,
         created_at=now_ms(),
+        language=language,
     )
     db.add(user)
     try:
@@ -69,6 +76,22 @@ async def set_password(
         user.is_admin = is_admin
     db.add(user)
     await db.commit()
+
+
+async def set_profile(
+    db: DbSession, user_id: str, display_name: str | None, language: str | None
+) -> User | None:
+    """Change what a user says about themselves (the given fields only); the user, or None
+    if there is no such user."""
+    user = await db.get(User, user_id)
+    if user is None:
+        return None
+    if display_name is not None:
+        user.display_name = display_name
+    if language is not None:
+        user.language = language
+    await db.commit()
+    return user
 
 
 async def create_session(db: DbSession, user_id: str, token_hash: str, days: int) -> Session:
