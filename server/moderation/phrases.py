@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from itertools import groupby
 
 __all__ = ["PhraseMatcher", "fold", "unaccent", "words"]
@@ -88,14 +89,15 @@ def fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKD", text.casefold()).translate(_TABLE).split())
 
 
+@lru_cache(maxsize=8192)
+def _canonical(word: str) -> str:
+    word = _squeeze(word) if len(word) > 2 else word
+    return ALIASES.get(word, word)
+
+
 def words(text: str) -> list[str]:
     """The folded words of `text`, long letter runs squeezed and chat spellings resolved."""
-    out = []
-    for word in fold(text).split(" "):
-        if word:
-            word = _squeeze(word) if len(word) > 2 else word
-            out.append(ALIASES.get(word, word))
-    return out
+    return [_canonical(word) for word in fold(text).split(" ") if word]
 
 
 class _Node:
