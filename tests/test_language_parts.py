@@ -155,6 +155,8 @@ SPANISH_CRISIS = [
     "me autolesiono",
     "ojalá no despertara mañana",
     "quisiera dormir y no despertar",
+    "vivir ya no vale la pena",
+    "ya no quiero estar en este mundo",
 ]
 
 
