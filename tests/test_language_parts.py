@@ -282,6 +282,10 @@ def test_translate_whole_texts_and_templates() -> None:
     assert translate("hola, ¿cómo están?", "es") == "hola, ¿cómo están?"
     assert translate("x" * 5000, "es") == "x" * 5000
     assert translate("unknown action: ", "es") == "unknown action: "  # an empty hole
+    assert (
+        translate("crisis language (sent while the room was locked)", "es")
+        == "lenguaje de crisis (enviado mientras la sala estaba cerrada)"
+    )
 
 
 def test_a_localizer_translates_only_the_servers_frames_and_keeps_codes() -> None:

@@ -162,6 +162,10 @@ EXACT: dict[str, str] = {
     ),
     "personal contact details": "datos de contacto personales",
     "crisis language": "lenguaje de crisis",
+    # … (sent while …): why a crisis message was refused, yet heard
+    "muted": "tenía silencio",
+    "the room was locked": "la sala estaba cerrada",
+    "slow mode was on": "el modo lento estaba activado",
     "reported": "reportado",
     "Sharing phone numbers or e-mail addresses is usually against this group's agreement; "
     "your facilitator has been told.": (

@@ -14,8 +14,8 @@ from .verdicts import Allow, Flag, Hold, MessageContext, Reject, Verdict
 __all__ = [
     "CrisisLanguage",
     "blocked_terms",
-    "crisis_resources_for",
     "contact_details",
+    "crisis_resources_for",
     "find_contact_details",
     "load_phrases",
     "normalize",
