@@ -163,7 +163,7 @@ EXACT: dict[str, str] = {
     "personal contact details": "datos de contacto personales",
     "crisis language": "lenguaje de crisis",
     # … (sent while …): why a crisis message was refused, yet heard
-    "muted": "tenía silencio",
+    "muted": "estaba silenciado/a",
     "the room was locked": "la sala estaba cerrada",
     "slow mode was on": "el modo lento estaba activado",
     "reported": "reportado",
