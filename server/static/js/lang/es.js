@@ -1,5 +1,5 @@
 // Spanish (español): every key of en.js, in warm, plain Latin-American Spanish, "tú" form.
-// Keys missing here fall back to English (tests/test_language_client.py keeps them equal).
+// Keys missing here fall back to English (tests/browser/test_client_spanish.py keeps them equal).
 export default {
   'app.skip_to_content': 'Ir al contenido',
 
