@@ -288,6 +288,16 @@ def test_translate_whole_texts_and_templates() -> None:
     )
 
 
+def test_every_template_fills_all_its_holes() -> None:
+    for english, spanish in TEMPLATES:
+        holes = english.count("{}")
+        values = [f"<{i}>" for i in range(holes)]
+        filled = spanish.format(*values)
+        assert all(v in filled for v in values), english
+        assert "{" not in filled.replace("{weekday", ""), english
+        assert translate(english.replace("{}", "<x>"), "es") != english.replace("{}", "<x>")
+
+
 def test_a_localizer_translates_only_the_servers_frames_and_keeps_codes() -> None:
     spanish = localizer("es")
     assert spanish is not None and localizer("en") is None

@@ -85,8 +85,7 @@ EXACT: dict[str, str] = {
     ),
     "this room keeps no transcript": "Esta sala no guarda transcripción.",
     "not sent: the transcript cannot be saved right now; try again in a moment": (
-        "No se envió: ahora no podemos guardar la transcripción; "
-        "inténtalo de nuevo en un momento."
+        "No se envió: ahora no podemos guardar la transcripción; inténtalo de nuevo en un momento."
     ),
     # The socket (PROTOCOL §3)
     "you have not entered the room yet": "Todavía no has entrado a la sala.",
@@ -118,9 +117,7 @@ EXACT: dict[str, str] = {
     ),
     "body holds a control character": "El mensaje tiene un carácter de control.",
     "body holds an unpaired surrogate": "El mensaje tiene un carácter no válido.",
-    "reaction must be nod, heart, hug or clap": (
-        "La reacción debe ser nod, heart, hug o clap."
-    ),
+    "reaction must be nod, heart, hug or clap": ("La reacción debe ser nod, heart, hug o clap."),
     "no such message": "Ese mensaje no existe.",
     "a facilitator has muted you for now": (
         "Alguien del equipo de facilitación te silenció por ahora."
@@ -179,6 +176,54 @@ EXACT: dict[str, str] = {
     "Your message is waiting for a facilitator's review.": (
         "Tu mensaje está esperando a que alguien del equipo de facilitación lo revise."
     ),
+    # Group sessions, attendance and private check-ins
+    "no such session": "Esa reunión no existe.",
+    "no such request": "Esa solicitud no existe.",
+    "only this room's facilitators may see its attendance": (
+        "Solo quienes facilitan esta sala pueden ver su asistencia."
+    ),
+    "a check-in is opened from its group": "Una conversación privada se abre desde su grupo.",
+    "check-ins are with members": "Las conversaciones privadas son con personas del grupo.",
+    "only members of a group ask for a check-in": (
+        "Solo las personas del grupo pueden pedir una conversación privada."
+    ),
+    "that member is not in the room": "Esa persona no está en la sala.",
+    "max_participants must be null or a whole number from 2 to 1000": (
+        "max_participants debe ser null o un número entero de 2 a 1000."
+    ),
+    "timezone must be an IANA time zone name such as America/Chicago": (
+        "timezone debe ser el nombre de una zona horaria IANA, como America/Chicago."
+    ),
+    # Account safety
+    "session ended: sign in again": "Tu sesión terminó: vuelve a iniciar sesión.",
+    "the current password is not right": "La contraseña actual no es correcta.",
+    "the password is not right": "La contraseña no es correcta.",
+    "wrong username, password or code": (
+        "El nombre de usuario, la contraseña o el código no son correctos."
+    ),
+    "enter the code from your authenticator app": "Escribe el código de tu app de autenticación.",
+    "set up two-step sign-in first": "Primero configura la verificación en dos pasos.",
+    "start the set-up first": "Primero empieza la configuración.",
+    "that code is not right; check the app's clock and try again": (
+        "Ese código no es correcto; revisa la hora de la app e inténtalo de nuevo."
+    ),
+    "two-step sign-in is already on; turn it off first": (
+        "La verificación en dos pasos ya está activada; primero desactívala."
+    ),
+    "two-step sign-in is required for staff": "El equipo necesita verificación en dos pasos.",
+    "you cannot disable your own account": "No puedes desactivar tu propia cuenta.",
+    "disabled must be true or false": "disabled debe ser true o false.",
+    "before must be a user id": "before debe ser el id de una persona usuaria.",
+    "before names no user": "before no corresponde a ninguna persona usuaria.",
+    "q is up to 32 of a-z 0-9 _ . -": "q debe tener hasta 32 caracteres (a-z 0-9 _ . -).",
+    # Hardening, shutdown, people of a room
+    "body is nested too deeply": "La solicitud tiene demasiados niveles anidados.",
+    "frame is nested too deeply": "El mensaje tiene demasiados niveles anidados.",
+    "server shutting down: reconnect": "El servidor se está reiniciando: vuelve a conectarte.",
+    "you may not read this room's transcript": "No puedes leer la transcripción de esta sala.",
+    "only this room's facilitators may see its bans": (
+        "Solo quienes facilitan esta sala pueden ver sus bloqueos."
+    ),
     # The transcript export's header (placeholders in braces are filled afterwards)
     "# Transcript: {title}": "# Transcripción: {title}",
     "- Room: {title} (`{slug}`)": "- Sala: {title} (`{slug}`)",
@@ -212,6 +257,17 @@ TEMPLATES: list[tuple[str, str]] = [
     ("{} must be text of {} to {} characters", "{0} debe ser un texto de {1} a {2} caracteres."),
     ("{} must be one of {}", "{0} debe ser uno de estos valores: {1}."),
     ("{} (delivered: crisis)", "{0} (entregado: crisis)"),
+    (
+        "schedule must be a list of up to {} meeting times",
+        ("schedule debe ser una lista de hasta {0} horarios de reunión."),
+    ),
+    ("{} must be {weekday, start, minutes}", "{0} debe ser {{weekday, start, minutes}}."),
+    ('{}.start must be "HH:MM" (24 h)', '{0}.start debe ser "HH:MM" (24 h).'),
+    (
+        "{}.weekday must be 0 (Monday) to 6 (Sunday)",
+        "{0}.weekday debe ser de 0 (lunes) a 6 (domingo).",
+    ),
+    ("the request body took over {} s to arrive", "La solicitud tardó más de {0} s en llegar."),
     ("crisis language (sent while {})", "lenguaje de crisis (enviado mientras {0})"),
     # msgspec's validation messages, for a request or frame of the wrong shape
     ("Object missing required field `{}`", "Falta el campo obligatorio `{0}`."),
