@@ -44,6 +44,7 @@ EXACT: dict[str, str] = {
     # Requests
     "body is not JSON": "La solicitud no es JSON.",
     "body must be a JSON object": "La solicitud debe ser un objeto JSON.",
+    "the server failed; this is a bug": "El servidor falló; es un error nuestro.",
     "a dependency is unavailable; try again": (
         "Un servicio que necesitamos no está disponible; inténtalo de nuevo."
     ),

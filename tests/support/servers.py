@@ -52,6 +52,7 @@ class ServerProcess:
     log_path: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    args: tuple[str, ...] = ()  # more `hearth serve` options (e.g. --log-level)
 
     @property
     def base(self) -> str:
@@ -64,7 +65,7 @@ class ServerProcess:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [HEARTH, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [HEARTH, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
