@@ -89,15 +89,24 @@ def fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKD", text.casefold()).translate(_TABLE).split())
 
 
-@lru_cache(maxsize=8192)
 def _canonical(word: str) -> str:
     word = _squeeze(word) if len(word) > 2 else word
     return ALIASES.get(word, word)
 
 
+# Words recur (a group's talk has a small vocabulary): each is folded once. Only short ones
+# are remembered, so the cache stays small whatever members send (8,192 × 24 characters).
+_remembered = lru_cache(maxsize=8192)(_canonical)
+_REMEMBER_UP_TO = 24
+
+
 def words(text: str) -> list[str]:
     """The folded words of `text`, long letter runs squeezed and chat spellings resolved."""
-    return [_canonical(word) for word in fold(text).split(" ") if word]
+    return [
+        _remembered(word) if len(word) <= _REMEMBER_UP_TO else _canonical(word)
+        for word in fold(text).split(" ")
+        if word
+    ]
 
 
 class _Node:
