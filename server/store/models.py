@@ -26,6 +26,7 @@ __all__ = [
     "ConsentRecord",
     "RecordedMessage",
     "Room",
+    "RoomEntry",
     "RoomRole",
     "Session",
     "User",
@@ -105,6 +106,21 @@ class AgreementAcceptance(Base):
     )
     version: Mapped[int] = mapped_column(Integer)
     accepted_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class RoomEntry(Base):
+    """When a user first entered a room (got `welcome`): who may read a `members`
+    transcript, and from when (PROTOCOL §2 `transcript_readers`)."""
+
+    __tablename__ = "room_entries"
+
+    room_id: Mapped[str] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_entered_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class ConsentRecord(Base):
