@@ -5,7 +5,7 @@ PROTOCOL §7: `user.language` ("en" or "es", existing users "en") and the room s
 AYUDA to 988).
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0006
 Create Date: 2026-11-30 20:30:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = "0004"
-down_revision: str | None = "0003"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
