@@ -27,6 +27,7 @@ STATUS = {
     "too_large": 413,
     "weak_password": 422,
     "rate_limited": 429,
+    "timeout": 408,
     "unavailable": 503,
     "internal": 500,
 }
@@ -56,6 +57,8 @@ def error_response(error: ApiError, language: str = DEFAULT_LANGUAGE) -> Respons
     headers = None
     if error.retry_after is not None:
         headers = {"Retry-After": str(max(1, int(error.retry_after + 0.999)))}
+    if error.status == 408:  # the rest of the body may still trickle in: do not wait for it
+        headers = {"Connection": "close"}
     message = translate(error.message, language)
     return json_response({"error": {"code": error.code, "message": message}}, error.status, headers)
 

@@ -22,6 +22,8 @@ DEFAULT_CRISIS_RESOURCES = (
     "for you."
 )
 
+MAX_RETENTION_DAYS = 36500  # a century: larger values overflow date arithmetic
+
 # What 988 says for callers in Spanish: call and press 2, or text AYUDA (PROTOCOL §7).
 DEFAULT_CRISIS_RESOURCES_ES = (
     "No estás solo ni sola. Si estás pensando en el suicidio o estás en crisis, llama al 988 "
@@ -154,7 +156,7 @@ def _check(name: str, value: Any) -> Any:
         case "transcript_readers":
             return _choice(name, value, READERS)
         case "retention_days":
-            return None if value is None else _int(name, value, 1, None)
+            return None if value is None else _int(name, value, 1, MAX_RETENTION_DAYS)
         case "slow_mode_seconds":
             return _int(name, value, 0, 3600)
         case "max_message_chars":
