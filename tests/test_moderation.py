@@ -93,6 +93,7 @@ def user_object(member: Member) -> dict[str, Any]:
         "username": member.username,
         "display_name": member.user["display_name"],
         "is_admin": False,
+        "language": "en",
     }
 
 

@@ -18,6 +18,7 @@ from ..rooms.hub import Conn
 from ..rooms.sending import Draft, Refusal
 from ..rooms.settings import RoomView
 from ..wire.out import encode
+from .builtin import crisis_resources_for
 from .hooks import HookRunner
 from .state import ModerationState
 from .verdicts import Flag, Hold, MessageContext, Reject
@@ -49,7 +50,13 @@ class Review:
         if draft.extra.get("approved"):
             return None
         ctx = MessageContext(
-            draft.body, conn.user_id, conn.display_name, conn.role, room.slug, room.public()
+            draft.body,
+            conn.user_id,
+            conn.display_name,
+            conn.role,
+            room.slug,
+            room.public(),
+            conn.language,
         )
         choice = room.extra.get("hooks")
         outcome = await self.runner.run(ctx, list(choice) if choice is not None else None)
@@ -98,7 +105,8 @@ class Review:
         await self.raise_flag(
             room, "hook", conn.user_id, f"crisis language (sent while {why})", body, hook="crisis"
         )
-        await self.notice(room, conn.user_id, "crisis_resources", room.crisis_resources)
+        text = crisis_resources_for(room.public(), conn.language)
+        await self.notice(room, conn.user_id, "crisis_resources", text)
 
     async def notice(
         self, room: RoomView, user_id: str, kind: str, text: str, **fields: str

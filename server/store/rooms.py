@@ -50,6 +50,7 @@ def view_of(room: Room) -> RoomView:
         resume_window_seconds=room.resume_window_seconds,
         locked=room.locked,
         crisis_resources=room.crisis_resources,
+        crisis_resources_es=room.crisis_resources_es,
         extra=dict(room.extra or {}),
     )
 
