@@ -18,6 +18,8 @@ export default {
   'error.conflict': 'Ese nombre ya está en uso.',
   'error.weak_password': 'Elige una contraseña menos común (y que no sea tu nombre de usuario).',
   'error.rate_limited': 'Fue mucho a la vez. Haz una pausa de un momento, por favor.',
+  'error.unavailable': 'El servidor no pudo hacerlo en este momento y no se envió nada. Inténtalo de nuevo en un momento, por favor.',
+  'error.too_large': 'Es más de lo que el servidor acepta de una vez. Hazlo más corto, por favor.',
   'error.forbidden': 'Eso no está permitido aquí.',
   'error.unauthorized': 'Vuelve a iniciar sesión, por favor.',
   'error.slow_mode': 'El modo lento está activado.',
@@ -156,6 +158,7 @@ export default {
   'composer.locked': 'La sala está cerrada: por ahora solo quienes facilitan pueden escribir.',
   'composer.locked_exempt': 'La sala está cerrada: las demás personas no pueden escribir, tú sí.',
   'composer.slow': 'Modo lento: un mensaje cada {time}.',
+  'composer.slow_next': 'Tu próximo mensaje podrá enviarse a las {time}.',
 
   'consent.label': 'Guardar mis mensajes en la transcripción',
   'consent.on': 'Desde ahora, tus mensajes se guardarán en la transcripción.',
