@@ -155,6 +155,7 @@ def knock_user(member: Member) -> dict[str, Any]:
         "username": member.username,
         "display_name": member.username,
         "is_admin": False,
+        "language": "en",
     }
 
 

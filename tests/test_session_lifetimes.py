@@ -32,7 +32,7 @@ def short(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
     from tests.conftest import SHARED_REDIS
 
-    url = f"{SHARED_REDIS}/14"
+    url = f"{SHARED_REDIS}/11"
     client = redis.Redis.from_url(url)
     client.flushdb()
     client.close()
