@@ -64,6 +64,7 @@ class Settings:
     forwarded_allow_ips: str = ""
     password_time_cost: int = 3
     password_memory_kib: int = 65536
+    session_scan_seconds: float = 10.0  # how often sessions' upkeep runs (≤ 30: see README)
 
 
 def _limits_from(table: dict[str, Any]) -> Limits:
@@ -128,6 +129,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     accounts = data.get("accounts", {})
     transcripts = data.get("transcripts", {})
     moderation = data.get("moderation", {})
+    sessions = data.get("sessions", {})
     settings = Settings(
         database_url=str(server.get("database_url", DEFAULT_DATABASE_URL)),
         redis_url=server.get("redis_url") or None,
@@ -146,7 +148,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         hooks_fail_open=tuple(moderation.get("fail_open", ())),
         crisis_phrases_file=_path(base, moderation.get("crisis_phrases_file")),
         purge_interval_seconds=int(transcripts.get("purge_interval_seconds", 3600)),
+        session_scan_seconds=float(sessions.get("scan_interval_seconds", 10.0)),
     )
+    if not 0.2 <= settings.session_scan_seconds <= 30:
+        # Scheduled sessions open within 60 s of their start: the upkeep must run often.
+        raise ValueError("[sessions] scan_interval_seconds must be from 0.2 to 30")
 
     if "HEARTH_DATABASE_URL" in env:
         settings = replace(settings, database_url=env["HEARTH_DATABASE_URL"])

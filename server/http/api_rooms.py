@@ -33,6 +33,7 @@ async def enterable_room(hearth: Hearth, caller: Caller, slug: str) -> RoomView:
 async def list_rooms(request: Request) -> Response:
     hearth: Hearth = request.app.state.hearth
     caller = await require_caller(hearth, request)
+    await hearth.rooms.refresh_room_state()
     async with hearth.db() as db:
         views = await room_store.list_rooms(db)
         roles = await room_store.roles_of_user(db, caller.user.id)
@@ -49,6 +50,7 @@ async def show_room(request: Request) -> Response:
     hearth: Hearth = request.app.state.hearth
     caller = await require_caller(hearth, request)
     view = await enterable_room(hearth, caller, request.path_params["slug"])
+    await hearth.rooms.refresh_room_state()
     return json_response({"room": view.public()})
 
 

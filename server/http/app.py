@@ -20,12 +20,14 @@ from starlette.staticfiles import StaticFiles
 from ..accounts.passwords import Passwords
 from ..accounts.throttle import Throttle
 from ..broker.select import open_backplane
+from ..checkins.setup import CheckIns
 from ..config import Settings
 from ..moderation.setup import build_moderation
 from ..rooms.live import Rooms
+from ..sessions.setup import Sessions
 from ..store.engine import make_engine, make_sessions
 from ..transcripts.setup import Transcripts
-from . import api_accounts, api_admin, api_rooms, api_transcripts
+from . import api_accounts, api_admin, api_rooms, api_sessions, api_transcripts
 from .errors import ApiError, error_response, json_response
 from .security import SecurityHeaders
 from .state import Hearth
@@ -107,8 +109,13 @@ def create_app(settings: Settings) -> Starlette:
         transcripts = Transcripts(settings, db, rooms)
         transcripts.attach(rooms)  # the last pipeline step: after moderation
         hearth.extras["transcripts"] = transcripts
+        sessions = Sessions(settings, rooms)
+        sessions.attach(rooms)
+        check_ins = CheckIns(settings, rooms)
+        check_ins.attach(rooms)
         await transcripts.start()
         await rooms.start()
+        await sessions.start()
         # What start-up built (modules, tables, caches) lives as long as the process: out of
         # the collector's sight, so that full collections under load do not walk it again.
         gc.collect()
@@ -116,6 +123,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            await sessions.close()
             await rooms.close()
             await transcripts.close()
             await close_backplane()
@@ -128,6 +136,7 @@ def create_app(settings: Settings) -> Starlette:
         *api_rooms.routes,
         *api_admin.routes,
         *api_transcripts.routes,
+        *api_sessions.routes,
         WebSocketRoute("/ws/rooms/{slug}", room_socket),
         Mount("/static", app=StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]
