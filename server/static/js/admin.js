@@ -2,6 +2,7 @@
 
 import { el, field } from './dom.js';
 import { api, describeError } from './api.js';
+import { scheduleForm } from './admin-schedule.js';
 
 function select(name, options, value) {
   return el('select', { name }, options.map(([v, label]) => el('option', { value: v, text: label, selected: v === value })));
@@ -16,7 +17,7 @@ function result(node, ok, text) {
 export function adminView() {
   const node = el('section', { class: 'admin' },
     el('h1', { text: 'Administration' }),
-    el('div', { class: 'admin-grid' }, createRoomForm(), roleForm()));
+    el('div', { class: 'admin-grid' }, createRoomForm(), roleForm(), scheduleForm()));
   return { node, destroy() {} };
 }
 

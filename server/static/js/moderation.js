@@ -123,6 +123,7 @@ export class ModerationPanel {
           ? el('blockquote', { class: 'excerpt', text: flag.excerpt })
           : el('p', { class: 'hint', text: '(the message is gone)' }),
         el('div', { class: 'button-row' },
+          flag.user_id && this.room.checkInFor ? this.room.checkInFor(flag.user_id) : null,
           flag.message_id
             ? confirmButton('Delete message', 'Confirm delete', () => this.room.mod('delete', { message_id: flag.message_id }), 'quiet small')
             : null,

@@ -1,6 +1,7 @@
 // One room, while you are in it: wires the connection's frames to the parts of the page.
 
 import { el, randomId, replace } from './dom.js';
+import { t } from './i18n.js';
 import { RoomConnection } from './connection.js';
 import { MessageList } from './messages.js';
 import { MemberList, PinList, TypingIndicator } from './people.js';
@@ -8,6 +9,8 @@ import { Composer, describeFrameError } from './composer.js';
 import { ModerationPanel, describeModeration } from './moderation.js';
 import { Gate, describeClose } from './gate.js';
 import { humanSeconds } from './api.js';
+import { SessionPanel, closedDoor } from './sessions.js';
+import { AskFacilitator, CheckInPane, RequestList, checkInButton } from './checkin.js';
 
 const FACILITATING = new Set(['facilitator', 'admin']);
 
@@ -39,6 +42,7 @@ export function roomView(slug, app) {
       modRefs.set(ref, { action, onNotFound });
       if (!conn.send({ type: 'mod', action, ...fields, ref })) moderation?.say('Not connected right now; try again in a moment.');
     },
+    checkInFor: (userId) => checkInButton(room, { id: userId, display_name: room.nameOf(userId) }),
     consent(recorded, onAnswered) {
       const ref = randomId();
       consentRefs.set(ref, onAnswered);
@@ -52,18 +56,28 @@ export function roomView(slug, app) {
 
   const gate = new Gate();
   const messages = new MessageList(room);
-  const members = new MemberList(room, (p) => (moderation ? moderation.memberActions(p) : null));
+  const members = new MemberList(room, (p) => (moderation
+    ? el('div', { class: 'member-tools' }, moderation.memberActions(p), p.role === 'member' ? checkInButton(room, p) : null)
+    : null));
   const pins = new PinList(room);
   const typing = new TypingIndicator((id) => members.name(id));
   const composer = new Composer(room);
   let moderation = null;
+  let sessionPanel = null; // facilitators: the session, attendance, past sessions
+  let requests = null; // facilitators: requests to talk privately
+  let ask = null; // members: "Talk to a facilitator privately"
+  const checkIns = new Map(); // slug -> CheckInPane
+  const checkInArea = el('div', { class: 'checkin-area' },
+    el('button', { type: 'button', class: 'quiet small checkin-back', text: t('checkin.back_to_group'),
+      on: { click: () => showCheckIn(false) } }));
   const earlyKnocks = []; // knocks that came before the welcome that makes the panel
 
   const header = roomHeader();
+  header.update(state.settings); // the slug until the room's own title arrives
   const side = el('aside', { class: 'side', id: `side-${slug}`, aria: { label: 'People and tools' } },
     pins.node, members.node);
   const body = el('div', { class: 'room-body', hidden: true },
-    el('div', { class: 'chat' }, messages.scroller, typing.node, composer.node), side);
+    el('div', { class: 'chat' }, messages.scroller, typing.node, composer.node), side, checkInArea);
   header.sideToggle.setAttribute('aria-controls', side.id);
   header.sideToggle.addEventListener('click', () => {
     const open = body.classList.toggle('show-side');
@@ -91,9 +105,25 @@ export function roomView(slug, app) {
       body.hidden = true;
       gate.agreement(f.agreement, () => conn.raw({ type: 'accept_agreement' }));
     },
-    waiting: () => {
+    waiting: (f) => {
       body.hidden = true;
-      gate.waiting();
+      if (f.reason === 'closed') closedDoor(gate, f, state.settings, (known) => header.update(known));
+      else gate.waiting();
+    },
+    session: (f) => {
+      const open = f.session.ended_at ? null : f.session;
+      state.settings = { ...state.settings, session: open };
+      sessionPanel?.update(open, state.settings);
+      if (state.welcomed) messages.note(t(open ? 'sessions.opened' : 'sessions.ended'));
+    },
+    asked: () => ask?.asked(),
+    check_in_request: (f) => {
+      const text = requests?.add(f);
+      if (text) moderation?.say(text);
+    },
+    check_in: (f) => {
+      requests?.closeFor(f.user_id);
+      openCheckIn(f.room);
     },
     welcome,
     message: (f) => {
@@ -112,6 +142,7 @@ export function roomView(slug, app) {
     typing: (f) => typing.show(f.user_id),
     presence: (f) => {
       if (f.user.id === state.me.id) return;
+      sessionPanel?.presence(f);
       if (f.status === 'joined') {
         members.join(f.user);
         moderation?.answered(f.user.id);
@@ -152,6 +183,8 @@ export function roomView(slug, app) {
       for (const user of earlyKnocks.splice(0)) moderation.knock(user);
     }
     applySettings(f.room);
+    if (first && !sessionPanel && !ask) addSessionParts(f.room);
+    sessionPanel?.update(f.session, f.room);
     members.reset([...(f.members || []), { id: f.you.user.id, display_name: f.you.user.display_name, role: f.you.role }]);
     pins.render(f.pinned || []);
     if (first) messages.refreshActions();
@@ -161,6 +194,35 @@ export function roomView(slug, app) {
     gate.hide();
     body.hidden = false;
     if (first) composer.focus();
+  }
+
+  function addSessionParts(settings) {
+    if (settings.kind === 'check_in') return;
+    if (room.isFacilitator()) {
+      sessionPanel = new SessionPanel(room, slug);
+      requests = new RequestList(room);
+      side.prepend(requests.node);
+      side.append(sessionPanel.node);
+    } else {
+      ask = new AskFacilitator((frame) => conn.send(frame));
+      side.prepend(ask.node);
+    }
+  }
+
+  function openCheckIn(roomObject) {
+    if (checkIns.has(roomObject.slug)) return;
+    const pane = new CheckInPane(roomObject, room.isFacilitator());
+    checkIns.set(roomObject.slug, pane);
+    checkInArea.append(pane.node);
+    body.classList.add('with-checkin');
+    header.checkInToggle.hidden = false;
+    pane.node.querySelector('h2')?.setAttribute('tabindex', '-1');
+  }
+
+  function showCheckIn(visible) {
+    body.classList.toggle('show-checkin', visible);
+    header.checkInToggle.setAttribute('aria-expanded', String(visible));
+    if (visible) checkInArea.querySelector('h2')?.focus();
   }
 
   function applySettings(settings) {
@@ -249,8 +311,15 @@ export function roomView(slug, app) {
     conn.open();
   }
 
+  header.checkInToggle.addEventListener('click', () => showCheckIn(!body.classList.contains('show-checkin')));
   conn.open();
-  return { node, destroy: () => conn.close() };
+  return {
+    node,
+    destroy: () => {
+      conn.close();
+      for (const pane of checkIns.values()) pane.destroy();
+    },
+  };
 }
 
 function roomHeader() {
@@ -259,10 +328,12 @@ function roomHeader() {
   const badges = el('ul', { class: 'room-badges', aria: { label: 'Room settings' } });
   const status = el('span', { class: 'connection-status', hidden: true, attrs: { role: 'status' } });
   const sideToggle = el('button', { type: 'button', class: 'quiet side-toggle', text: 'People', aria: { expanded: 'false' } });
+  const checkInToggle = el('button', { type: 'button', class: 'primary small checkin-toggle', hidden: true,
+    text: t('checkin.show_pane'), aria: { expanded: 'false' } });
   const node = el('header', { class: 'room-header' },
     el('div', { class: 'room-heading' }, title, status),
     description,
-    el('div', { class: 'room-header-row' }, badges, sideToggle));
+    el('div', { class: 'room-header-row' }, badges, sideToggle, checkInToggle));
   const update = (settings) => {
     title.textContent = settings.title || settings.slug;
     description.textContent = settings.description || '';
@@ -275,5 +346,5 @@ function roomHeader() {
     if (settings.access === 'approval') items.push(['approval', 'Waiting room']);
     replace(badges, items.map(([kind, text]) => el('li', { class: `badge setting-${kind}`, text })));
   };
-  return { node, status, sideToggle, update };
+  return { node, status, sideToggle, checkInToggle, update };
 }

@@ -2,6 +2,7 @@
 
 import { el, replace } from './dom.js';
 import { api, describeError } from './api.js';
+import { meetingLine } from './sessions.js';
 
 const ACCESS = { open: 'Open to everyone', members: 'Members only', approval: 'Waiting room' };
 
@@ -30,6 +31,7 @@ function roomCard(room) {
   return el('li', { class: 'card room-card', dataset: { slug: room.slug } },
     el('h2', {}, el('a', { href: `#/room/${encodeURIComponent(room.slug)}`, text: room.title || room.slug })),
     room.description ? el('p', { class: 'room-description', text: room.description }) : null,
+    meetingLine(room),
     el('ul', { class: 'room-badges' },
       el('li', { class: 'badge', text: ACCESS[room.access] || room.access }),
       el('li', { class: 'badge', text: room.transcripts === 'opt_in' ? 'Transcript with consent' : 'Not recorded' }),
