@@ -132,7 +132,10 @@ class CheckIns:
             return [error_frame("not_found", "no such request", frame.ref)]
         user = request["user"]
         details = {"request_id": frame.request_id}
-        await self._audit(conn, "dismiss_request", view, (user["id"], ""), details)
+        async with self.rooms.db() as db:
+            found = await user_store.user_by_id(db, str(user["id"]))
+        target = (str(user["id"]), found.username if found is not None else "")
+        await self._audit(conn, "dismiss_request", view, target, details)
         await self._moderation.actions.echo(conn, view, frame, "mods", details, str(user["id"]))
         return []
 
