@@ -72,14 +72,10 @@ class Door:
 
     async def keep_seats(self) -> None:
         """Refresh the seats of this process's present members (a dead process's expire)."""
+        limited = {slug for slug, view in self.rooms.views.items() if _limit(view) is not None}
         seated = [
             (conn.room, conn.user_id)
             for conn in self.rooms.all_sockets()
-            if conn.live
-            and not conn.moderator
-            and _limit(self.rooms.views.get(conn.room) or _NO_VIEW) is not None
+            if conn.live and not conn.moderator and conn.room in limited
         ]
         await self.seats.refresh(seated)
-
-
-_NO_VIEW = RoomView(id="", slug="", title="")
