@@ -13,6 +13,7 @@ import { t } from './js/i18n.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
+const skipLink = document.querySelector('.skip-link');
 const app = { user: null, view: null, signedOut };
 
 function show(view) {
@@ -58,6 +59,8 @@ async function signOut() {
 }
 
 function renderNav() {
+  skipLink.textContent = t('app.skip_to_content');
+  nav.setAttribute('aria-label', t('nav.main'));
   if (!app.user) {
     replace(nav);
     return;

@@ -354,7 +354,7 @@ async def test_settings_change_live_and_slow_mode_refusal_is_shown(
     failed = page.locator(".message.failed", has_text="two, too soon")
     await pw_expect(failed).to_have_count(1)
     await pw_expect(failed).to_contain_text("Not sent: Slow mode is on.")
-    await pw_expect(page.locator(".composer-status")).to_contain_text("You can send again in")
+    await pw_expect(page.locator(".composer-status")).to_contain_text("You can try again in")
     # "Try again" puts the text back in the box rather than losing it.
     await failed.get_by_role("button", name="Try again").click()
     await pw_expect(page.get_by_role("textbox", name="Message")).to_have_value("two, too soon")

@@ -2,7 +2,8 @@
 // start, length) in a time zone, who may enter when, and how many members at once.
 
 import { el, field, replace, uid } from './dom.js';
-import { api, describeError } from './api.js';
+import { api } from './api.js';
+import { describeError } from './wording.js';
 import { formatDate, t } from './i18n.js';
 
 // 5 January 2026 was a Monday: weekday names in the page's language, Monday first.

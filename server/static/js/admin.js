@@ -1,7 +1,9 @@
 // A minimal admin page: create a room, give someone a role in it.
 
 import { el, field } from './dom.js';
-import { api, describeError } from './api.js';
+import { api } from './api.js';
+import { describeError } from './wording.js';
+import { t } from './i18n.js';
 import { scheduleForm } from './admin-schedule.js';
 
 function select(name, options, value) {
@@ -16,27 +18,27 @@ function result(node, ok, text) {
 /** The admin page. */
 export function adminView() {
   const node = el('section', { class: 'admin' },
-    el('h1', { text: 'Administration' }),
+    el('h1', { text: t('admin.title') }),
     el('div', { class: 'admin-grid' }, createRoomForm(), roleForm(), scheduleForm()));
   return { node, destroy() {} };
 }
 
 function createRoomForm() {
-  const slug = field('Slug (address)', el('input', { type: 'text', name: 'slug', required: true, minLength: 2, maxLength: 64, pattern: '[a-z0-9][a-z0-9\\-]{1,63}' }),
-    '2–64 of a–z, 0–9 and -, e.g. tuesday-evening');
-  const title = field('Title', el('input', { type: 'text', name: 'title', required: true, maxLength: 200 }));
-  const description = field('Description', el('textarea', { name: 'description', rows: 2 }));
-  const agreement = field('Group agreement (optional)', el('textarea', { name: 'agreement', rows: 4 }),
-    'Members accept it before they first enter, and again when it changes.');
-  const access = field('Who may enter', select('access',
-    [['open', 'Anyone signed in'], ['members', 'Only people given a role'], ['approval', 'Waiting room: a facilitator admits each person']], 'open'));
-  const transcripts = field('Transcript', select('transcripts',
-    [['off', 'Off: nothing is recorded'], ['opt_in', 'Opt-in: only messages of people who consent']], 'off'));
+  const slug = field(t('admin.room.slug'), el('input', { type: 'text', name: 'slug', required: true, minLength: 2, maxLength: 64, pattern: '[a-z0-9][a-z0-9\\-]{1,63}' }),
+    t('admin.room.slug.hint'));
+  const title = field(t('admin.room.title'), el('input', { type: 'text', name: 'title', required: true, maxLength: 200 }));
+  const description = field(t('admin.room.description'), el('textarea', { name: 'description', rows: 2 }));
+  const agreement = field(t('admin.room.agreement'), el('textarea', { name: 'agreement', rows: 4 }),
+    t('admin.room.agreement.hint'));
+  const access = field(t('admin.room.access'), select('access',
+    ['open', 'members', 'approval'].map((v) => [v, t(`admin.room.access.${v}`)]), 'open'));
+  const transcripts = field(t('admin.room.transcripts'), select('transcripts',
+    ['off', 'opt_in'].map((v) => [v, t(`admin.room.transcripts.${v}`)]), 'off'));
   const message = el('p', { attrs: { role: 'status' } });
   const form = el('form', { class: 'card', aria: { labelledby: 'create-room-title' } },
-    el('h2', { id: 'create-room-title', text: 'Create a room' }),
+    el('h2', { id: 'create-room-title', text: t('admin.create.title') }),
     slug.wrap, title.wrap, description.wrap, agreement.wrap, access.wrap, transcripts.wrap, message,
-    el('button', { type: 'submit', class: 'primary', text: 'Create room' }));
+    el('button', { type: 'submit', class: 'primary', text: t('admin.create.submit') }));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const body = {
@@ -49,7 +51,7 @@ function createRoomForm() {
     if (agreement.input.value.trim()) body.agreement = agreement.input.value;
     try {
       const { room } = await api('POST', '/api/admin/rooms', body);
-      result(message, true, `Created “${room.title}”. Its address is #/room/${room.slug}.`);
+      result(message, true, t('admin.create.done', { title: room.title, address: `#/room/${room.slug}` }));
       form.reset();
     } catch (error) {
       result(message, false, describeError(error));
@@ -59,22 +61,22 @@ function createRoomForm() {
 }
 
 function roleForm() {
-  const slug = field('Room slug', el('input', { type: 'text', name: 'room', required: true }));
-  const username = field('Username', el('input', { type: 'text', name: 'username', required: true }));
-  const role = field('Role', select('role', [['member', 'Member'], ['facilitator', 'Facilitator']], 'member'));
+  const slug = field(t('admin.role.room'), el('input', { type: 'text', name: 'room', required: true }));
+  const username = field(t('auth.username'), el('input', { type: 'text', name: 'username', required: true }));
+  const role = field(t('admin.role.role'), select('role', ['member', 'facilitator'].map((v) => [v, t(`admin.role.${v}`)]), 'member'));
   const message = el('p', { attrs: { role: 'status' } });
   const form = el('form', { class: 'card', aria: { labelledby: 'role-title' } },
-    el('h2', { id: 'role-title', text: 'Set a role' }),
+    el('h2', { id: 'role-title', text: t('admin.role.title') }),
     slug.wrap, username.wrap, role.wrap, message,
-    el('button', { type: 'submit', class: 'primary', text: 'Set role' }));
+    el('button', { type: 'submit', class: 'primary', text: t('admin.role.submit') }));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const path = `/api/admin/rooms/${encodeURIComponent(slug.input.value.trim())}/roles/${encodeURIComponent(username.input.value.trim())}`;
     try {
       const data = await api('PUT', path, { role: role.input.value });
-      result(message, true, `${data.user.display_name} is now a ${data.role} in ${slug.input.value.trim()}.`);
+      result(message, true, t('admin.role.done', { name: data.user.display_name, role: t(`role.${data.role}`), room: slug.input.value.trim() }));
     } catch (error) {
-      result(message, false, error.status === 404 ? 'No such room or user.' : describeError(error));
+      result(message, false, error.status === 404 ? t('admin.role.not_found') : describeError(error));
     }
   });
   return form;

@@ -2,7 +2,9 @@
 // HttpOnly cookie; the token in the login answer is deliberately ignored.
 
 import { el, field } from './dom.js';
-import { api, describeError } from './api.js';
+import { api } from './api.js';
+import { describeError } from './wording.js';
+import { t } from './i18n.js';
 
 /** The sign-in page; `onSignedIn(user)` once the cookie is set. */
 export function authView(onSignedIn) {
@@ -14,17 +16,17 @@ export function authView(onSignedIn) {
 }
 
 function loginForm(onSignedIn, showRegister, notice, username = '') {
-  const user = field('Username', el('input', { type: 'text', name: 'username', autocomplete: 'username', required: true, value: username }));
-  const pass = field('Password', el('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true }));
+  const user = field(t('auth.username'), el('input', { type: 'text', name: 'username', autocomplete: 'username', required: true, value: username }));
+  const pass = field(t('auth.password'), el('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true }));
   const message = el('p', { class: 'form-error', attrs: { role: 'alert' } });
-  const submit = el('button', { type: 'submit', class: 'primary', text: 'Sign in' });
+  const submit = el('button', { type: 'submit', class: 'primary', text: t('auth.sign_in') });
   const form = el('form', { class: 'card auth-form', aria: { labelledby: 'login-title' } },
-    el('h1', { id: 'login-title', text: 'Welcome back' }),
-    el('p', { class: 'calm', text: 'Sign in to join your group.' }),
+    el('h1', { id: 'login-title', text: t('auth.login.title') }),
+    el('p', { class: 'calm', text: t('auth.login.intro') }),
     notice ? el('p', { class: 'notice', text: notice }) : null,
     user.wrap, pass.wrap, message,
     el('div', { class: 'button-row' }, submit,
-      el('button', { type: 'button', class: 'link', text: 'New here? Create an account', on: { click: showRegister } })));
+      el('button', { type: 'button', class: 'link', text: t('auth.login.to_register'), on: { click: showRegister } })));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     submit.disabled = true;
@@ -45,24 +47,24 @@ function loginForm(onSignedIn, showRegister, notice, username = '') {
 }
 
 function registerForm(onSignedIn, showLogin) {
-  const user = field('Username', el('input', {
+  const user = field(t('auth.username'), el('input', {
     type: 'text', name: 'username', autocomplete: 'username', required: true, minLength: 3, maxLength: 32,
     pattern: '[A-Za-z0-9][A-Za-z0-9_.\\-]{2,31}',
-  }), '3–32 letters, digits, _ . or -. Others in your group see your display name, not this.');
-  const display = field('Display name (optional)', el('input', {
+  }), t('auth.username.hint'));
+  const display = field(t('auth.display_name'), el('input', {
     type: 'text', name: 'display_name', autocomplete: 'nickname', maxLength: 64,
-  }), 'A first name or a nickname is fine.');
-  const pass = field('Password', el('input', {
+  }), t('auth.display_name.hint'));
+  const pass = field(t('auth.password'), el('input', {
     type: 'password', name: 'password', autocomplete: 'new-password', required: true, minLength: 8, maxLength: 128,
-  }), 'At least 8 characters. A few random words work well.');
+  }), t('auth.password.hint'));
   const message = el('p', { class: 'form-error', attrs: { role: 'alert' } });
-  const submit = el('button', { type: 'submit', class: 'primary', text: 'Create account' });
+  const submit = el('button', { type: 'submit', class: 'primary', text: t('auth.register.submit') });
   const form = el('form', { class: 'card auth-form', aria: { labelledby: 'register-title' } },
-    el('h1', { id: 'register-title', text: 'Create an account' }),
-    el('p', { class: 'calm', text: 'You choose what to share. Nothing here is public.' }),
+    el('h1', { id: 'register-title', text: t('auth.register.title') }),
+    el('p', { class: 'calm', text: t('auth.register.intro') }),
     user.wrap, display.wrap, pass.wrap, message,
     el('div', { class: 'button-row' }, submit,
-      el('button', { type: 'button', class: 'link', text: 'I already have an account', on: { click: () => showLogin() } })));
+      el('button', { type: 'button', class: 'link', text: t('auth.register.to_login'), on: { click: () => showLogin() } })));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     submit.disabled = true;
@@ -81,7 +83,7 @@ function registerForm(onSignedIn, showLogin) {
       const data = await api('POST', '/api/auth/login', { username: body.username, password: body.password });
       onSignedIn(data.user);
     } catch {
-      showLogin('Your account is ready. Please sign in.', body.username);
+      showLogin(t('auth.register.done'), body.username);
     }
   });
   queueMicrotask(() => user.input.focus());

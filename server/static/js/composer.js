@@ -2,26 +2,9 @@
 // and the private crisis-resources panel (which never blocks writing).
 
 import { el, uid } from './dom.js';
-import { humanSeconds } from './api.js';
+import { formatDate, t } from './i18n.js';
 
 const TYPING_EVERY_MS = 3000;
-
-/** Human words for §3 error codes. */
-export function describeFrameError(frame) {
-  const wait = frame.retry_after ? ` You can send again in ${humanSeconds(frame.retry_after)}.` : '';
-  switch (frame.code) {
-    case 'slow_mode': return `Slow mode is on.${wait}`;
-    case 'rate_limited': return `That was a lot at once. Please pause for a moment.${wait}`;
-    case 'muted': return 'A facilitator has muted you for now, so your messages are not being sent.';
-    case 'locked': return 'The room is locked: only facilitators can post right now.';
-    case 'too_long': return 'That message is too long. Try splitting it into parts.';
-    case 'rejected': return `This message was not sent${frame.reason ? `: ${frame.reason}` : '.'}`;
-    case 'forbidden': return 'That is not allowed here.';
-    case 'not_found': return 'That is no longer here.';
-    case 'invalid': return 'That message could not be sent (it may be empty or contain unusual characters).';
-    default: return frame.message || 'Something went wrong.';
-  }
-}
 
 function codePoints(text) {
   return [...text].length;
@@ -34,7 +17,7 @@ export class Composer {
     this.lastTyping = 0;
     const id = uid('compose');
     this.textarea = el('textarea', {
-      id, rows: 2, placeholder: 'Write a message…',
+      id, rows: 2, placeholder: t('composer.placeholder'),
       on: { keydown: (e) => this.keydown(e), input: () => this.input() },
     });
     this.textarea.setAttribute('aria-describedby', `${id}-keys`);
@@ -42,19 +25,19 @@ export class Composer {
     this.status = el('p', { class: 'composer-status', attrs: { role: 'status', 'aria-live': 'polite' } });
     this.mutedNote = el('p', { class: 'muted-note', hidden: true });
     this.mutedTimer = null;
-    this.sendButton = el('button', { type: 'submit', class: 'primary', text: 'Send' });
+    this.sendButton = el('button', { type: 'submit', class: 'primary', text: t('composer.send') });
     this.handButton = el('button', {
-      type: 'button', class: 'quiet hand-button', text: 'Raise hand', aria: { pressed: 'false' },
+      type: 'button', class: 'quiet hand-button', text: t('composer.raise_hand'), aria: { pressed: 'false' },
       on: { click: () => this.toggleHand() },
     });
     this.handRaised = false;
     this.consent = new ConsentToggle(room);
     this.crisis = new CrisisPanel();
     this.form = el('form', { class: 'composer', on: { submit: (e) => { e.preventDefault(); this.submit(); } } },
-      el('label', { htmlFor: id, class: 'visually-hidden', text: 'Message' }),
+      el('label', { htmlFor: id, class: 'visually-hidden', text: t('composer.label') }),
       el('div', { class: 'compose-row' }, this.textarea, this.sendButton),
       el('div', { class: 'compose-tools' }, this.handButton, this.consent.node, this.counter,
-        el('span', { class: 'hint keys', id: `${id}-keys`, text: 'Enter to send · Shift+Enter for a new line' })),
+        el('span', { class: 'hint keys', id: `${id}-keys`, text: t('composer.keys') })),
       this.mutedNote,
       this.status);
     this.node = el('div', { class: 'compose-area' }, this.crisis.node, this.form);
@@ -70,7 +53,7 @@ export class Composer {
   input() {
     const max = this.room.settings().max_message_chars;
     const length = codePoints(this.textarea.value);
-    this.counter.textContent = max && length > max * 0.8 ? `${length} / ${max}` : '';
+    this.counter.textContent = max && length > max * 0.8 ? t('composer.counter', { length, max }) : '';
     this.counter.classList.toggle('over', Boolean(max) && length > max);
     const now = Date.now();
     if (this.textarea.value && now - this.lastTyping > TYPING_EVERY_MS) {
@@ -84,7 +67,7 @@ export class Composer {
     if (!body.trim()) return;
     const max = this.room.settings().max_message_chars;
     if (max && codePoints(body) > max) {
-      this.say(`That message is ${codePoints(body) - max} characters too long. Try splitting it.`);
+      this.say(t('composer.too_long', { count: codePoints(body) - max }));
       return;
     }
     this.room.post(body);
@@ -110,10 +93,8 @@ export class Composer {
     clearTimeout(this.mutedTimer);
     this.mutedNote.hidden = !muted;
     if (!muted) return;
-    const time = until ? new Date(until).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : null;
-    this.mutedNote.textContent = time
-      ? `A facilitator has paused your messages until ${time}. You can still read along.`
-      : 'A facilitator has paused your messages for now. You can still read along.';
+    const time = until ? formatDate(until, { hour: '2-digit', minute: '2-digit' }) : null;
+    this.mutedNote.textContent = time ? t('composer.muted_until', { time }) : t('composer.muted');
     if (until) this.mutedTimer = setTimeout(() => this.setMuted(false), Math.max(0, until - Date.now()));
   }
 
@@ -123,7 +104,7 @@ export class Composer {
 
   setHand(raised) {
     this.handRaised = raised;
-    this.handButton.textContent = raised ? 'Lower hand' : 'Raise hand';
+    this.handButton.textContent = raised ? t('composer.lower_hand') : t('composer.raise_hand');
     this.handButton.setAttribute('aria-pressed', String(raised));
   }
 
@@ -137,7 +118,7 @@ class ConsentToggle {
     this.room = room;
     this.checkbox = el('input', { type: 'checkbox', on: { change: () => this.change() } });
     this.checkbox.setAttribute('role', 'switch');
-    this.label = el('label', { class: 'consent' }, this.checkbox, ' Record my messages in the transcript');
+    this.label = el('label', { class: 'consent' }, this.checkbox, ` ${t('consent.label')}`);
     // In `off` rooms the header already says "This session is not recorded".
     this.node = this.label;
     this.update('off', false);
@@ -169,10 +150,10 @@ class CrisisPanel {
   constructor() {
     this.text = el('p', { class: 'crisis-text' });
     this.node = el('section', { class: 'crisis', hidden: true, aria: { labelledby: 'crisis-title' } },
-      el('h2', { id: 'crisis-title', text: 'You are not alone' }),
+      el('h2', { id: 'crisis-title', text: t('crisis.title') }),
       this.text,
-      el('p', { class: 'hint', text: 'Only you can see this.' }),
-      el('button', { type: 'button', class: 'quiet', text: 'Dismiss', on: { click: () => { this.node.hidden = true; } } }));
+      el('p', { class: 'hint', text: t('crisis.private') }),
+      el('button', { type: 'button', class: 'quiet', text: t('crisis.dismiss'), on: { click: () => { this.node.hidden = true; } } }));
     this.node.setAttribute('role', 'region');
   }
 

@@ -1,6 +1,8 @@
 // Tiny DOM builder. User-provided text only ever goes in through textContent
 // (strings passed as children become Text nodes), never through innerHTML.
 
+import { formatDate } from './i18n.js';
+
 /**
  * Create an element. `props` keys: `class`, `text`, `on` (event map), `dataset`,
  * `aria` (map of aria-* attributes), `attrs` (plain attributes), and DOM properties
@@ -54,11 +56,10 @@ export function field(label, input, hint) {
 
 /** A clock time for a Unix-millisecond timestamp. */
 export function clock(ts) {
-  const date = new Date(ts);
   return el('time', {
-    dateTime: date.toISOString(),
-    title: date.toLocaleString(),
-    text: date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+    dateTime: new Date(ts).toISOString(),
+    title: formatDate(ts),
+    text: formatDate(ts, { hour: '2-digit', minute: '2-digit' }),
   });
 }
 

@@ -1,12 +1,13 @@
 // The message list: rendering, pending sends, reactions, deletions and per-message actions.
 
 import { clock, el, replace } from './dom.js';
+import { t } from './i18n.js';
 
 export const REACTIONS = [
-  { key: 'nod', emoji: '🙂', label: 'Nod' },
-  { key: 'heart', emoji: '❤️', label: 'Heart' },
-  { key: 'hug', emoji: '🤗', label: 'Hug' },
-  { key: 'clap', emoji: '👏', label: 'Clap' },
+  { key: 'nod', emoji: '🙂' },
+  { key: 'heart', emoji: '❤️' },
+  { key: 'hug', emoji: '🤗' },
+  { key: 'clap', emoji: '👏' },
 ];
 
 export class MessageList {
@@ -15,13 +16,13 @@ export class MessageList {
     this.room = room;
     this.list = el('ol', {
       class: 'messages',
-      aria: { live: 'polite', relevant: 'additions', label: 'Messages' },
+      aria: { live: 'polite', relevant: 'additions', label: t('message.list') },
     });
     this.scroller = el('div', { class: 'chat-scroll' }, this.list);
     this.items = new Map(); // message id -> { node, message }
     this.pending = new Map(); // ref -> node
     this.reactions = new Map(); // message id -> Map(reaction -> Set(user id))
-    this.empty = el('li', { class: 'empty-note', text: 'No messages yet. Say hello when you feel ready.' });
+    this.empty = el('li', { class: 'empty-note', text: t('message.empty') });
     this.list.append(this.empty);
   }
 
@@ -70,7 +71,7 @@ export class MessageList {
     const node = el('li', { class: 'message mine pending', dataset: { ref } },
       el('div', { class: 'meta' },
         el('span', { class: 'author', text: me.display_name }),
-        el('span', { class: 'state', text: 'Sending…' })),
+        el('span', { class: 'state', text: t('message.sending') })),
       el('p', { class: 'body', text: body }));
     this.pending.set(ref, node);
     this.stickToBottom(() => this.list.append(node));
@@ -84,11 +85,11 @@ export class MessageList {
     node.classList.add('failed');
     const body = node.querySelector('.body').textContent;
     const state = node.querySelector('.state');
-    state.textContent = `Not sent: ${reason}`;
+    state.textContent = t('message.not_sent', { reason });
     node.append(el('div', { class: 'actions always' },
-      el('button', { type: 'button', class: 'link', text: 'Try again',
+      el('button', { type: 'button', class: 'link', text: t('message.try_again'),
         on: { click: () => { node.remove(); onRetry(body); } } }),
-      el('button', { type: 'button', class: 'link', text: 'Discard',
+      el('button', { type: 'button', class: 'link', text: t('message.discard'),
         on: { click: () => node.remove() } })));
     return true;
   }
@@ -146,11 +147,11 @@ export class MessageList {
     return el('li', { class: classes.join(' '), dataset: { id: message.id, seq: message.seq } },
       el('div', { class: 'meta' },
         el('span', { class: 'author', text: message.author.display_name }),
-        role && role !== 'member' ? el('span', { class: `badge role-${role}`, text: role }) : null,
+        role && role !== 'member' ? el('span', { class: `badge role-${role}`, text: t(`role.${role}`) }) : null,
         clock(message.ts),
         message.recorded
-          ? el('span', { class: 'recorded-tag', text: 'recorded',
-            title: 'This message is saved in the transcript' })
+          ? el('span', { class: 'recorded-tag', text: t('message.recorded'),
+            title: t('message.recorded.title') })
           : null),
       el('p', { class: 'body', text: message.body }),
       el('div', { class: 'message-foot' },
@@ -161,15 +162,16 @@ export class MessageList {
   renderReactions(container, messageId) {
     const counts = this.reactions.get(messageId) || new Map();
     const me = this.room.me().id;
-    return replace(container, REACTIONS.map(({ key, emoji, label }) => {
+    return replace(container, REACTIONS.map(({ key, emoji }) => {
       const users = counts.get(key) || new Set();
       const count = users.size;
+      const label = t(`reaction.${key}`);
       return el('button', {
         type: 'button',
         class: count ? 'reaction has-count' : 'reaction',
         dataset: { reaction: key },
         title: label,
-        aria: { label: `${label}${count ? ` (${count})` : ''}`, pressed: String(users.has(me)) },
+        aria: { label: count ? t('reaction.label_count', { label, count }) : label, pressed: String(users.has(me)) },
         on: { click: () => this.room.send({ type: 'react', message_id: messageId, reaction: key }) },
       }, emoji, count ? el('span', { class: 'count', text: String(count) }) : null);
     }));
@@ -179,14 +181,14 @@ export class MessageList {
     const actions = el('div', { class: 'actions' });
     const mine = message.author.id === this.room.me().id;
     if (!mine) {
-      actions.append(el('button', { type: 'button', class: 'link', text: 'Report',
+      actions.append(el('button', { type: 'button', class: 'link', text: t('message.report'),
         on: { click: () => this.reportForm(actions, message) } }));
     }
     if (this.room.isFacilitator()) {
       actions.append(
-        el('button', { type: 'button', class: 'link', text: 'Pin',
+        el('button', { type: 'button', class: 'link', text: t('message.pin'),
           on: { click: () => this.room.mod('pin', { message_id: message.id }) } }),
-        confirmButton('Delete', 'Confirm delete',
+        confirmButton(t('message.delete'), t('message.delete.confirm'),
           () => this.room.mod('delete', { message_id: message.id })));
     }
     return actions;
@@ -195,20 +197,20 @@ export class MessageList {
   reportForm(actions, message) {
     if (actions.querySelector('form')) return;
     const reason = el('input', { type: 'text', required: true, maxLength: 500,
-      placeholder: 'What worries you about this message?' });
-    reason.setAttribute('aria-label', 'Reason for reporting');
+      placeholder: t('message.report.placeholder') });
+    reason.setAttribute('aria-label', t('message.report.reason'));
     const form = el('form', { class: 'inline-form',
       on: {
         submit: (event) => {
           event.preventDefault();
           this.room.send({ type: 'report', message_id: message.id, reason: reason.value });
           replace(form, el('span', { class: 'hint', attrs: { role: 'status' },
-            text: 'Thank you. The facilitators have been told, privately.' }));
+            text: t('message.report.thanks') }));
         },
       } },
     reason,
-    el('button', { type: 'submit', text: 'Send report' }),
-    el('button', { type: 'button', class: 'link', text: 'Cancel', on: { click: () => form.remove() } }));
+    el('button', { type: 'submit', text: t('message.report.send') }),
+    el('button', { type: 'button', class: 'link', text: t('message.report.cancel'), on: { click: () => form.remove() } }));
     actions.append(form);
     reason.focus();
   }

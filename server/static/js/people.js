@@ -1,6 +1,7 @@
 // Who is here: the member list with raised hands, and the typing indicator.
 
 import { el, replace } from './dom.js';
+import { formatList, t } from './i18n.js';
 
 const TYPING_EXPIRES_MS = 4000;
 
@@ -18,7 +19,7 @@ export class MemberList {
     this.count = el('span', { class: 'count-badge' });
     this.list = el('ul', { class: 'member-list' });
     this.node = el('section', { class: 'panel members', aria: { labelledby: 'members-title' } },
-      el('h2', { id: 'members-title' }, 'Here now ', this.count), this.list);
+      el('h2', { id: 'members-title' }, `${t('people.title')} `, this.count), this.list);
   }
 
   reset(participants) {
@@ -72,10 +73,10 @@ export class MemberList {
     replace(this.list, people.map((p) => el('li', { class: 'member', dataset: { userId: p.id } },
       el('div', { class: 'member-line' },
         el('span', { class: 'member-name', text: p.display_name }),
-        p.id === me ? el('span', { class: 'hint', text: '(you)' }) : null,
-        p.role !== 'member' ? el('span', { class: `badge role-${p.role}`, text: p.role }) : null,
-        this.muted.has(p.id) ? el('span', { class: 'badge muted', text: 'muted' }) : null,
-        this.hands.has(p.id) ? el('span', { class: 'badge hand', text: 'hand raised' }) : null),
+        p.id === me ? el('span', { class: 'hint', text: t('people.you') }) : null,
+        p.role !== 'member' ? el('span', { class: `badge role-${p.role}`, text: t(`role.${p.role}`) }) : null,
+        this.muted.has(p.id) ? el('span', { class: 'badge muted', text: t('people.muted') }) : null,
+        this.hands.has(p.id) ? el('span', { class: 'badge hand', text: t('people.hand_raised') }) : null),
       p.id === me ? null : this.actions(p))));
   }
 
@@ -107,11 +108,11 @@ export class TypingIndicator {
   }
 
   render() {
-    const names = [...this.typists.keys()].map((id) => this.nameOf(id) || 'Someone');
+    const names = [...this.typists.keys()].map((id) => this.nameOf(id) || t('people.someone'));
     let text = '';
-    if (names.length === 1) text = `${names[0]} is typing…`;
-    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
-    else if (names.length > 2) text = 'Several people are typing…';
+    if (names.length === 1) text = t('people.typing.one', { name: names[0] });
+    else if (names.length === 2) text = t('people.typing.two', { names: formatList(names) });
+    else if (names.length > 2) text = t('people.typing.many');
     this.node.textContent = text;
   }
 }
@@ -121,7 +122,7 @@ export class PinList {
     this.room = room;
     this.list = el('ol', { class: 'pin-list' });
     this.node = el('section', { class: 'panel pins', aria: { labelledby: 'pins-title' }, hidden: true },
-      el('h2', { id: 'pins-title', text: 'Pinned' }), this.list);
+      el('h2', { id: 'pins-title', text: t('pins.title') }), this.list);
   }
 
   render(pins) {
@@ -129,9 +130,9 @@ export class PinList {
     replace(this.list, pins.map((pin) => el('li', { class: 'pin', dataset: { pinId: pin.pin_id } },
       el('p', { class: 'body', text: pin.body }),
       el('div', { class: 'meta' },
-        el('span', { class: 'hint', text: `pinned by ${pin.by ? pin.by.display_name : 'a facilitator'}` }),
+        el('span', { class: 'hint', text: t('pins.by', { name: pin.by ? pin.by.display_name : t('pins.a_facilitator') }) }),
         this.room.isFacilitator()
-          ? el('button', { type: 'button', class: 'link', text: 'Unpin',
+          ? el('button', { type: 'button', class: 'link', text: t('pins.unpin'),
             on: { click: () => this.room.mod('unpin', { pin_id: pin.pin_id }) } })
           : null))));
   }

@@ -1,14 +1,14 @@
 // One room, while you are in it: wires the connection's frames to the parts of the page.
 
 import { el, randomId, replace } from './dom.js';
-import { t } from './i18n.js';
 import { RoomConnection } from './connection.js';
 import { MessageList } from './messages.js';
 import { MemberList, PinList, TypingIndicator } from './people.js';
-import { Composer, describeFrameError } from './composer.js';
+import { Composer } from './composer.js';
 import { ModerationPanel, describeModeration } from './moderation.js';
-import { Gate, describeClose } from './gate.js';
-import { humanSeconds } from './api.js';
+import { Gate } from './gate.js';
+import { describeClose, describeError, duration } from './wording.js';
+import { t } from './i18n.js';
 import { SessionPanel, closedDoor } from './sessions.js';
 import { AskFacilitator, CheckInPane, RequestList, checkInButton } from './checkin.js';
 
@@ -40,7 +40,7 @@ export function roomView(slug, app) {
     mod(action, fields, onNotFound) {
       const ref = randomId();
       modRefs.set(ref, { action, onNotFound });
-      if (!conn.send({ type: 'mod', action, ...fields, ref })) moderation?.say('Not connected right now; try again in a moment.');
+      if (!conn.send({ type: 'mod', action, ...fields, ref })) moderation?.say(t('composer.not_connected'));
     },
     checkInFor: (userId) => checkInButton(room, { id: userId, display_name: room.nameOf(userId) }),
     consent(recorded, onAnswered) {
@@ -49,7 +49,7 @@ export function roomView(slug, app) {
       if (!conn.send({ type: 'consent', recorded, ref })) {
         consentRefs.delete(ref);
         onAnswered();
-        composer.say('Not connected right now; try again in a moment.');
+        composer.say(t('composer.not_connected'));
       }
     },
   };
@@ -74,7 +74,7 @@ export function roomView(slug, app) {
 
   const header = roomHeader();
   header.update(state.settings); // the slug until the room's own title arrives
-  const side = el('aside', { class: 'side', id: `side-${slug}`, aria: { label: 'People and tools' } },
+  const side = el('aside', { class: 'side', id: `side-${slug}`, aria: { label: t('room.side') } },
     pins.node, members.node);
   const body = el('div', { class: 'room-body', hidden: true },
     el('div', { class: 'chat' }, messages.scroller, typing.node, composer.node), side, checkInArea);
@@ -87,14 +87,14 @@ export function roomView(slug, app) {
 
   const conn = new RoomConnection(slug, {
     onStatus: (status) => {
-      header.status.textContent = status === 'reconnecting' ? 'Reconnecting…' : '';
+      header.status.textContent = status === 'reconnecting' ? t('state.reconnecting') : '';
       header.status.hidden = status !== 'reconnecting';
       if (status !== 'open') moderation?.clearKnocks();
-      if (!state.welcomed) gate.connecting(status === 'reconnecting' ? 'Reconnecting…' : 'Connecting…');
+      if (!state.welcomed) gate.connecting(status === 'reconnecting' ? t('state.reconnecting') : t('state.connecting'));
     },
     onRestart: () => {
       messages.restart();
-      messages.note('The connection restarted; some messages may be missing.');
+      messages.note(t('room.restarted'));
     },
     onFinalClose: (code, reason) => finalClose(code, reason),
     onFrame: (frame) => handlers[frame.type]?.(frame),
@@ -159,8 +159,7 @@ export function roomView(slug, app) {
       const done = consentRefs.get(f.ref);
       consentRefs.delete(f.ref);
       done?.();
-      composer.say(state.consent ? 'Your messages from now on will be recorded in the transcript.'
-        : 'Your messages from now on will not be recorded.');
+      composer.say(state.consent ? t('consent.on') : t('consent.off'));
     },
     moderation: onModeration,
     knock: (f) => (moderation ? moderation.knock(f.user) : earlyKnocks.push(f.user)),
@@ -189,7 +188,7 @@ export function roomView(slug, app) {
     pins.render(f.pinned || []);
     if (first) messages.refreshActions();
     for (const message of f.history || []) messages.add(message);
-    if (f.gap) messages.note('Some messages were missed while you were away.');
+    if (f.gap) messages.note(t('room.gap'));
     composer.setMuted(Boolean(f.you.muted), f.you.muted_until);
     gate.hide();
     body.hidden = false;
@@ -240,11 +239,11 @@ export function roomView(slug, app) {
       case 'lock':
       case 'unlock':
         applySettings({ ...state.settings, locked: f.action === 'lock' });
-        messages.note(f.action === 'lock' ? 'The room is now locked: only facilitators can post.' : 'The room is open for everyone to post again.');
+        messages.note(f.action === 'lock' ? t('room.now_locked') : t('room.now_unlocked'));
         break;
       case 'slow_mode':
         applySettings({ ...state.settings, slow_mode_seconds: f.seconds });
-        messages.note(f.seconds ? `Slow mode is on: one message every ${humanSeconds(f.seconds)}.` : 'Slow mode is off.');
+        messages.note(f.seconds ? t('room.slow_on', { time: duration(f.seconds) }) : t('room.slow_off'));
         break;
       case 'mute':
       case 'unmute':
@@ -270,7 +269,7 @@ export function roomView(slug, app) {
   }
 
   function onError(f) {
-    const text = describeFrameError(f);
+    const text = describeError(f);
     const ref = f.ref;
     if (ref && conn.pending.has(ref)) {
       conn.drop(ref);
@@ -280,12 +279,12 @@ export function roomView(slug, app) {
       const { action, onNotFound } = modRefs.get(ref);
       modRefs.delete(ref);
       if (f.code === 'not_found') onNotFound?.();
-      moderation?.say(`Could not ${action.replace('_', ' ')}: ${text}`);
+      moderation?.say(t('mod.failed', { action: action.replace('_', ' '), reason: text }));
     } else if (ref && consentRefs.has(ref)) {
       consentRefs.get(ref)();
       consentRefs.delete(ref);
       composer.consent.set(state.consent);
-      composer.say(f.code === 'forbidden' ? 'This room does not keep a transcript.' : text);
+      composer.say(f.code === 'forbidden' ? t('consent.no_transcript') : text);
     } else {
       composer.say(text);
     }
@@ -325,9 +324,9 @@ export function roomView(slug, app) {
 function roomHeader() {
   const title = el('h1', { id: 'room-title' });
   const description = el('p', { class: 'room-description' });
-  const badges = el('ul', { class: 'room-badges', aria: { label: 'Room settings' } });
+  const badges = el('ul', { class: 'room-badges', aria: { label: t('room.badges') } });
   const status = el('span', { class: 'connection-status', hidden: true, attrs: { role: 'status' } });
-  const sideToggle = el('button', { type: 'button', class: 'quiet side-toggle', text: 'People', aria: { expanded: 'false' } });
+  const sideToggle = el('button', { type: 'button', class: 'quiet side-toggle', text: t('room.people'), aria: { expanded: 'false' } });
   const checkInToggle = el('button', { type: 'button', class: 'primary small checkin-toggle', hidden: true,
     text: t('checkin.show_pane'), aria: { expanded: 'false' } });
   const node = el('header', { class: 'room-header' },
@@ -339,11 +338,11 @@ function roomHeader() {
     description.textContent = settings.description || '';
     description.hidden = !settings.description;
     const items = [];
-    if (settings.transcripts === 'opt_in') items.push(['recording', 'Transcript: only with your consent']);
-    else items.push(['not-recorded', 'This session is not recorded']);
-    if (settings.locked) items.push(['locked', 'Locked: only facilitators can post']);
-    if (settings.slow_mode_seconds) items.push(['slow', `Slow mode: ${humanSeconds(settings.slow_mode_seconds)}`]);
-    if (settings.access === 'approval') items.push(['approval', 'Waiting room']);
+    if (settings.transcripts === 'opt_in') items.push(['recording', t('room.badge.recording')]);
+    else items.push(['not-recorded', t('room.badge.not_recorded')]);
+    if (settings.locked) items.push(['locked', t('room.badge.locked')]);
+    if (settings.slow_mode_seconds) items.push(['slow', t('room.badge.slow', { time: duration(settings.slow_mode_seconds) })]);
+    if (settings.access === 'approval') items.push(['approval', t('room.badge.approval')]);
     replace(badges, items.map(([kind, text]) => el('li', { class: `badge setting-${kind}`, text })));
   };
   return { node, status, sideToggle, checkInToggle, update };

@@ -1,22 +1,22 @@
 // The list of rooms this person may enter.
 
 import { el, replace } from './dom.js';
-import { api, describeError } from './api.js';
+import { api } from './api.js';
+import { describeError } from './wording.js';
+import { t } from './i18n.js';
 import { meetingLine } from './sessions.js';
-
-const ACCESS = { open: 'Open to everyone', members: 'Members only', approval: 'Waiting room' };
 
 /** The room list page; calls `onUnauthorized()` if the session is gone. */
 export function roomsView(onUnauthorized) {
   const list = el('ul', { class: 'room-list', aria: { labelledby: 'rooms-title' } });
   const node = el('section', { class: 'rooms' },
-    el('h1', { id: 'rooms-title', text: 'Your rooms' }),
-    el('p', { class: 'calm', text: 'Choose a group to join. You can leave whenever you need to.' }),
+    el('h1', { id: 'rooms-title', text: t('rooms.title') }),
+    el('p', { class: 'calm', text: t('rooms.intro') }),
     list);
-  replace(list, el('li', { class: 'hint', text: 'Loading…' }));
+  replace(list, el('li', { class: 'hint', text: t('state.loading') }));
   api('GET', '/api/rooms').then(({ rooms }) => {
     if (!rooms.length) {
-      replace(list, el('li', { class: 'hint', text: 'There are no rooms for you yet. A facilitator can add you to one.' }));
+      replace(list, el('li', { class: 'hint', text: t('rooms.none') }));
       return;
     }
     replace(list, rooms.map(roomCard));
@@ -33,7 +33,7 @@ function roomCard(room) {
     room.description ? el('p', { class: 'room-description', text: room.description }) : null,
     meetingLine(room),
     el('ul', { class: 'room-badges' },
-      el('li', { class: 'badge', text: ACCESS[room.access] || room.access }),
-      el('li', { class: 'badge', text: room.transcripts === 'opt_in' ? 'Transcript with consent' : 'Not recorded' }),
-      room.locked ? el('li', { class: 'badge setting-locked', text: 'Locked' }) : null));
+      el('li', { class: 'badge', text: t(`rooms.access.${room.access}`) }),
+      el('li', { class: 'badge', text: room.transcripts === 'opt_in' ? t('rooms.transcript.opt_in') : t('rooms.transcript.off') }),
+      room.locked ? el('li', { class: 'badge setting-locked', text: t('rooms.locked') }) : null));
 }

@@ -2,7 +2,8 @@
 // facilitator's session panel (open the session, live attendance, past sessions and CSV).
 
 import { el, replace } from './dom.js';
-import { api, describeError } from './api.js';
+import { api } from './api.js';
+import { describeError } from './wording.js';
 import { formatDate, language, t } from './i18n.js';
 
 const MINUTE = 60000;
