@@ -109,6 +109,7 @@ async def test_a_check_in_is_private_to_the_member_and_facilitators(
     assert code in await room_slugs(s1.base, member)
     assert code not in await room_slugs(s1.base, other)
     assert code in await room_slugs(s0.base, fac)
+    assert code not in await room_slugs(s0.base, admin)  # not theirs to list, though enterable
     # Only the member and the facilitators may enter.
     pm, welcome = await WS.enter(s1.ws_base, code, member)
     assert welcome["you"]["role"] == "member" and welcome["room"]["kind"] == "check_in"

@@ -45,6 +45,8 @@ class CheckIns:
         PUBLIC_ADDITIONS["check_ins"] = kind_fields
         rooms.frame_handlers[AskFacilitator] = self.ask
         rooms.arrivals.append(self.show_requests)
+        # A check-in is listed only to those in it (admins may still enter every room).
+        rooms.listing_filters.append(lambda view, role: not is_check_in(view) or role is not None)
         if rooms.moderation is not None:
             rooms.moderation.actions.plugged["check_in"] = self.open_check_in
             rooms.moderation.actions.plugged["dismiss_request"] = self.dismiss

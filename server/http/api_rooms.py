@@ -38,10 +38,12 @@ async def list_rooms(request: Request) -> Response:
         views = await room_store.list_rooms(db)
         roles = await room_store.roles_of_user(db, caller.user.id)
         banned = {v.id for v in views if await room_store.is_banned(db, v.id, caller.user.id)}
+    listed = hearth.rooms.listing_filters
     rooms = [
         v.public()
         for v in views
         if may_enter(v, caller.user.is_admin, roles.get(v.id), v.id in banned)
+        and all(keep(v, roles.get(v.id)) for keep in listed)
     ]
     return json_response({"rooms": rooms})
 

@@ -87,8 +87,10 @@ class Rooms(MemberFrames, RoomEvents):
         self.departures: list[Callable[[str, str, dict[str, Any]], Awaitable[None]]] = []
         # handlers of client frame types the rooms do not know themselves;
         self.frame_handlers: dict[type, Callable[[Conn, RoomView, Any], Awaitable[list[str]]]] = {}
-        # called before room objects are built for an answer (to refresh shared state).
+        # called before room objects are built for an answer (to refresh shared state);
         self.room_refreshers: list[Callable[[], Awaitable[None]]] = []
+        # whether `GET /api/rooms` lists a room the user may enter, given their room role.
+        self.listing_filters: list[Callable[[RoomView, str | None], bool]] = []
 
     async def message(self, view: RoomView, message_id: str) -> dict[str, Any] | None:
         """A message of this room known by id (24 h, or recorded): from the resume window,
