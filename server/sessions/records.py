@@ -20,7 +20,7 @@ __all__ = [
     "list_sessions",
     "open_session",
     "open_sessions",
-    "open_stays",
+    "running_stays",
     "session_by_id",
     "session_view",
     "set_empty_since",
@@ -157,12 +157,17 @@ async def close_stay(db: DbSession, session_id: int, user_id: str, now: int) -> 
     return bool(closed.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def open_stays(db: DbSession, session_id: int) -> list[str]:
-    """Users with a running stay in the session."""
-    query = select(Attendance.user_id).where(
-        Attendance.session_id == session_id, Attendance.stay_started.is_not(None)
+async def running_stays(db: DbSession) -> dict[int, set[str]]:
+    """{open session id: users with a running stay}, for every open session at once."""
+    query = (
+        select(Attendance.session_id, Attendance.user_id)
+        .join(GroupSession, GroupSession.id == Attendance.session_id)
+        .where(GroupSession.ended_at.is_(None), Attendance.stay_started.is_not(None))
     )
-    return [str(u) for u in (await db.execute(query)).scalars()]
+    found: dict[int, set[str]] = {}
+    for session_id, user_id in await db.execute(query):
+        found.setdefault(int(session_id), set()).add(str(user_id))
+    return found
 
 
 async def set_empty_since(db: DbSession, session_id: int, since: int | None) -> None:

@@ -89,11 +89,12 @@ class Upkeep:
                 await self.book.open(view, "schedule", None, slot_at=slot)
         async with self.rooms.db() as db:
             found = await records.open_sessions(db)
+            stays = await records.running_stays(db)
         for row, slug in found:
-            await self._watch(row, slug)
+            await self._watch(row, slug, stays.get(row.id, set()))
         await self.book.refresh()
 
-    async def _watch(self, row: GroupSession, slug: str) -> None:
+    async def _watch(self, row: GroupSession, slug: str, staying: set[str]) -> None:
         presence = self.rooms.backplane.presence
         for gone in await presence.sweep(slug):  # a dead process's users: announce them
             user = orjson.loads(gone)
@@ -103,7 +104,6 @@ class Upkeep:
         present = {str(p["id"]): p for p in map(orjson.loads, await presence.members(slug))}
         now = now_ms()
         async with self.rooms.db() as db:
-            staying = set(await records.open_stays(db, row.id))
             for user_id in staying - set(present):
                 await records.close_stay(db, row.id, user_id, now)
             for user_id in set(present) - staying:
