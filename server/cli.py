@@ -7,8 +7,10 @@ import asyncio
 import getpass
 import logging
 import sys
+from dataclasses import replace
 
-from .config import Settings, load_settings
+from .config import Settings, check_log_level, check_port, load_settings
+from .ops.logs import configure_logging, hold_early_records
 
 __all__ = ["main"]
 
@@ -41,7 +43,8 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         create_app(settings),
         host=host,
         port=port,
-        log_level="info",
+        log_config=None,  # ours (configure_logging): text or JSON lines
+        log_level=settings.log_level,
         ws_max_size=settings.limits.max_frame_bytes,
         ws_per_message_deflate=False,
         ws_ping_interval=20.0,
@@ -87,17 +90,36 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--log-level",
+        type=check_log_level,
+        help="debug | info | warning | error | critical (default: [logging] level, warning);"
+        " uvicorn's per-connection lines are at info",
+    )
+    serve.add_argument(
+        "--metrics-port",
+        type=lambda text: check_port(int(text)),
+        help="serve /metrics on this port of [metrics] host (default: [metrics] port)",
+    )
     sub.add_parser("migrate", help="bring the database schema to the newest revision")
     admin = sub.add_parser("create-admin", help="create or promote an admin (password on stdin)")
     admin.add_argument("username")
     sub.add_parser("purge", help="delete recorded messages past each room's retention")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    settings = load_settings()
+    hold_early_records()
+    try:
+        settings = load_settings()
+    except Exception:
+        configure_logging("info", "text")  # what was said before the refusal, then it
+        raise
     if args.command == "serve":
+        if args.log_level is not None:
+            settings = replace(settings, log_level=args.log_level)
+        if args.metrics_port is not None:
+            settings = replace(settings, metrics_port=args.metrics_port)
+        configure_logging(settings.log_level, settings.log_format)
         return _serve(settings, args.host, args.port)
+    configure_logging("info", settings.log_format)  # one-off commands say what they did
     if args.command == "migrate":
         from .store.schema import upgrade
 

@@ -13,11 +13,15 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Limits", "Settings", "load_settings", "transcript_keys"]
+__all__ = ["LOG_FORMATS", "LOG_LEVELS", "Limits", "Settings", "load_settings", "transcript_keys"]
 
 log = logging.getLogger("hearth.config")
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hearth.db"
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("text", "json")
+# Listening on every interface would put /metrics on the public network.
+_WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]", "*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,58 @@ class Settings:
     password_time_cost: int = 3
     password_memory_kib: int = 65536
     session_scan_seconds: float = 10.0  # how often sessions' upkeep runs (≤ 30: see README)
+    log_level: str = "warning"  # uvicorn's per-connection lines are at info
+    log_format: str = "text"
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None  # None: no /metrics listener
+
+
+def _operations(data: dict[str, Any]) -> dict[str, Any]:
+    """The [logging] and [metrics] tables as Settings fields, checked."""
+    logs, metrics = data.get("logging", {}), data.get("metrics", {})
+    unknown = sorted(
+        {f"logging.{k}" for k in set(logs) - {"level", "format"}}
+        | {f"metrics.{k}" for k in set(metrics) - {"host", "port"}}
+    )
+    if unknown:
+        raise ValueError(f"unknown settings: {unknown}")
+    port = metrics.get("port")
+    return {
+        "log_level": check_log_level(str(logs.get("level", "warning"))),
+        "log_format": check_log_format(str(logs.get("format", "text"))),
+        "metrics_host": check_metrics_host(str(metrics.get("host", "127.0.0.1"))),
+        "metrics_port": None if port is None else check_port(port),
+    }
+
+
+def check_log_level(level: str) -> str:
+    """`level` if it is one of LOG_LEVELS (any case), lower-cased; else ValueError."""
+    if level.lower() not in LOG_LEVELS:
+        raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}: {level!r}")
+    return level.lower()
+
+
+def check_log_format(form: str) -> str:
+    """`form` if it is `text` or `json`; else ValueError."""
+    if form not in LOG_FORMATS:
+        raise ValueError(f"[logging] format must be one of {', '.join(LOG_FORMATS)}: {form!r}")
+    return form
+
+
+def check_metrics_host(host: str) -> str:
+    """The metrics listener's address: one interface (the operator's network), never all."""
+    if host.strip() in _WILDCARD_HOSTS:
+        raise ValueError(
+            "[metrics] host must name one interface (default 127.0.0.1), not every interface"
+        )
+    return host
+
+
+def check_port(port: object) -> int:
+    """A TCP port number, 1–65535; else ValueError."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ValueError(f"a port must be a whole number from 1 to 65535: {port!r}")
+    return port
 
 
 def _limits_from(table: dict[str, Any]) -> Limits:
@@ -149,6 +205,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         crisis_phrases_file=_path(base, moderation.get("crisis_phrases_file")),
         purge_interval_seconds=int(transcripts.get("purge_interval_seconds", 3600)),
         session_scan_seconds=float(sessions.get("scan_interval_seconds", 10.0)),
+        **_operations(data),
     )
     if not 0.2 <= settings.session_scan_seconds <= 30:
         # Scheduled sessions open within 60 s of their start: the upkeep must run often.

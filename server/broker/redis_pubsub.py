@@ -13,6 +13,7 @@ import logging
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from ..ops.metrics import REDIS_RECONNECTS
 from .base import Delivery
 
 __all__ = ["RedisPubSub"]
@@ -88,6 +89,7 @@ class RedisPubSub:
                 backoff = 0.05
                 if lost:
                     lost = False
+                    REDIS_RECONNECTS.inc()
                     if self._deliver is not None:
                         self._deliver(RECONNECTED, "")
             except asyncio.CancelledError:

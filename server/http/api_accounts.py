@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from ..accounts.passwords import MAX_LENGTH, password_problem
 from ..accounts.tokens import new_token, token_hash
+from ..ops.metrics import THROTTLED
 from ..store import users as user_store
 from ..store.models import User
 from ..wire.text import display_name_problem
@@ -80,6 +81,7 @@ async def register(request: Request) -> Response:
         raise ApiError(*refused)
     wait = await hearth.throttle.registration_blocked(_address(request))
     if wait is not None:
+        THROTTLED.labels("registration").inc()
         raise ApiError("rate_limited", "too many registrations; try again later", retry_after=wait)
     password_hash = await hearth.passwords.hash(body.password)
     async with hearth.db() as db:
@@ -99,6 +101,7 @@ async def login(request: Request) -> Response:
     async with hearth.throttle.guard(username):
         wait = await hearth.throttle.login_blocked(username, address)
         if wait is not None:
+            THROTTLED.labels("login").inc()
             raise ApiError("rate_limited", "too many attempts; try again later", retry_after=wait)
         user = None
         if len(username) <= 64:

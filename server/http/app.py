@@ -23,12 +23,15 @@ from ..broker.select import open_backplane
 from ..checkins.setup import CheckIns
 from ..config import Settings
 from ..moderation.setup import build_moderation
+from ..ops.endpoint import serve_metrics
+from ..ops.metrics import watch_hub
 from ..rooms.live import Rooms
 from ..sessions.setup import Sessions
 from ..store.engine import make_engine, make_sessions
 from ..transcripts.setup import Transcripts
 from . import api_accounts, api_admin, api_rooms, api_sessions, api_transcripts
 from .errors import ApiError, error_response, json_response
+from .failures import Failures
 from .security import SecurityHeaders
 from .state import Hearth
 from .ws import room_socket
@@ -78,13 +81,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return json_response({"error": {"code": code, "message": str(exc.detail)}}, exc.status_code)
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
-    log.exception("request failed: %s %s", request.method, request.url.path, exc_info=exc)
-    return json_response(
-        {"error": {"code": "unavailable", "message": "a dependency is unavailable; try again"}}, 503
-    )
-
-
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app for these settings."""
 
@@ -116,6 +112,10 @@ def create_app(settings: Settings) -> Starlette:
         await transcripts.start()
         await rooms.start()
         await sessions.start()
+        hub = rooms.hub
+        # Read from the scrape's thread: list() copies the values in one step under the GIL.
+        watch_hub(lambda: sum(map(len, list(hub.rooms.values()))), lambda: len(hub.rooms))
+        stop_metrics = serve_metrics(settings.metrics_host, settings.metrics_port)
         # What start-up built (modules, tables, caches) lives as long as the process: out of
         # the collector's sight, so that full collections under load do not walk it again.
         gc.collect()
@@ -123,6 +123,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            stop_metrics()
             await sessions.close()
             await rooms.close()
             await transcripts.close()
@@ -142,11 +143,8 @@ def create_app(settings: Settings) -> Starlette:
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
-        exception_handlers={
-            ApiError: _api_error,
-            HTTPException: _http_error,
-            Exception: _server_error,
-        },
+        # Failures inside SecurityHeaders: its 500 and 503 answers get the headers too.
+        middleware=[Middleware(SecurityHeaders), Middleware(Failures)],
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error},
         lifespan=lifespan,
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from ..accounts.tokens import token_hash
+from ..ops.logs import log_context
 from ..store import users as user_store
 from ..store.models import Session, User
 from .errors import ApiError
@@ -55,6 +56,7 @@ async def require_caller(hearth: Hearth, conn: HTTPConnection, changes: bool = F
     caller = await authenticate(hearth, conn)
     if caller is None:
         raise ApiError("unauthorized", "sign in first")
+    log_context.set((None, caller.user.id))  # this request's task: on its log lines
     if (
         changes
         and caller.by_cookie

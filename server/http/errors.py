@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.responses import Response
 
-__all__ = ["ApiError", "error_response", "json_response"]
+__all__ = ["ApiError", "dependency_failed", "error_response", "json_response"]
 
 STATUS = {
     "invalid": 422,
@@ -20,6 +23,7 @@ STATUS = {
     "weak_password": 422,
     "rate_limited": 429,
     "unavailable": 503,
+    "internal": 500,
 }
 
 
@@ -50,3 +54,13 @@ def error_response(error: ApiError) -> Response:
     return json_response(
         {"error": {"code": error.code, "message": error.message}}, error.status, headers
     )
+
+
+def dependency_failed(exc: BaseException) -> bool:
+    """Whether `exc` says a dependency (Redis, the database, the network) failed, which is
+    answered `unavailable` (503, try again); anything else is a bug, answered `internal`."""
+    if isinstance(exc, RedisError | OperationalError | InterfaceError | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OSError | TimeoutError)

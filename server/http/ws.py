@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ..ops.logs import log_context
+from ..ops.metrics import refused
 from ..rooms.access import effective_role, may_enter
 from ..rooms.hub import SLOW_CLIENT_CLOSE, Conn
 from ..rooms.limits import SocketLimits
@@ -26,6 +28,7 @@ from ..store import rooms as room_store
 from ..store.models import User
 from ..wire.frames import (
     AcceptAgreement,
+    ClientFrame,
     FrameError,
     Ping,
     Send,
@@ -34,6 +37,7 @@ from ..wire.frames import (
 )
 from ..wire.out import encode, error_frame
 from .auth import authenticate
+from .errors import dependency_failed
 from .security import origin_allowed
 from .state import Hearth
 
@@ -93,6 +97,7 @@ async def room_socket(websocket: WebSocket) -> None:
     # Only the socket's own small state lives on from here (not the ORM rows of the
     # handshake): thousands of idle sockets each keep this frame.
     conn, view, accepted = admitted
+    log_context.set((view.id, conn.user_id))  # this socket's task: on its every log line
     await _Session(hearth, websocket, conn).run(view, accepted)
 
 
@@ -347,6 +352,8 @@ class _Session:
                     # A member's `mod` is forbidden whatever its fields (PROTOCOL §3).
                     self._error("forbidden", "only facilitators may do that", frame.ref)
                 else:
+                    if frame_type(text) == "send":  # a malformed send is a refused send
+                        refused(frame.code)
                     self._error(frame.code, frame.message, frame.ref)
                 continue
             now = time.monotonic()
@@ -355,13 +362,14 @@ class _Session:
                 if wait is None and isinstance(frame, Send):
                     wait = self.limits.send(now)
                 if wait is not None:
+                    if isinstance(frame, Send):
+                        refused("rate_limited")
                     self._error("rate_limited", "slow down", frame.ref, wait)
                     continue
             try:
                 replies = await rooms.handle(self.conn, frame)
-            except Exception:
-                log.exception("handling a %s frame failed", type(frame).__name__)
-                self._error("unavailable", "the server could not do that now; try again", frame.ref)
+            except Exception as exc:
+                self._failed(frame, exc)
                 continue
             for reply in replies:
                 if reply.startswith('{"type":"error"'):
@@ -370,3 +378,17 @@ class _Session:
                         self.conn.stop(4429, "too many bad frames")
                 else:
                     self.conn.offer(reply)
+
+    def _failed(self, frame: ClientFrame, exc: Exception) -> None:
+        """A frame's handling raised: `unavailable` when a dependency failed, else `internal`
+        (a bug), logged without the exception's message (it could quote the frame)."""
+        kind = type(frame).__name__
+        if dependency_failed(exc):
+            log.warning("handling a %s frame: a dependency failed (%s)", kind, type(exc).__name__)
+            code, text = "unavailable", "the server could not do that now; try again"
+        else:
+            log.error("handling a %s frame failed", kind, exc_info=exc)
+            code, text = "internal", "the server failed to do that; this is a bug"
+        if isinstance(frame, Send):
+            refused(code)
+        self._error(code, text, frame.ref)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import time
 from dataclasses import dataclass, field
 
+from ..ops.metrics import HOOK_SECONDS, HOOK_TIMEOUTS
 from .builtin import CrisisLanguage, blocked_terms, contact_details
 from .verdicts import Allow, Flag, Hold, Hook, MessageContext, Reject, Verdict
 
@@ -61,6 +63,9 @@ class HookRunner:
     def __init__(self, hooks: list[ConfiguredHook]) -> None:
         self.hooks = {h.name: h for h in hooks}
         self.order = [h.name for h in hooks]
+        # Metric children bound once per configured hook (its name is the operator's).
+        self._seconds = {h.name: HOOK_SECONDS.labels(h.name) for h in hooks}
+        self._timeouts = {h.name: HOOK_TIMEOUTS.labels(h.name) for h in hooks}
 
     @classmethod
     def standard(
@@ -104,12 +109,14 @@ class HookRunner:
         return outcome
 
     async def _one(self, configured: ConfiguredHook, ctx: MessageContext) -> Verdict:
+        started = time.perf_counter()
         try:
             # asyncio.timeout, not wait_for: no extra task per hook per message.
             async with asyncio.timeout(configured.timeout):
                 verdict = await configured.hook(ctx)
         except TimeoutError:
             log.warning("moderation hook %s timed out in room %s", configured.name, ctx.room)
+            self._timeouts[configured.name].inc()
             return self._failed(configured)
         except Exception as exc:  # a hook's bug must not take the room down
             log.warning(
@@ -119,6 +126,8 @@ class HookRunner:
                 type(exc).__name__,
             )
             return self._failed(configured)
+        finally:
+            self._seconds[configured.name].observe(time.perf_counter() - started)
         if not isinstance(verdict, Allow | Reject | Hold | Flag):
             log.warning(
                 "moderation hook %s returned %r, not a verdict",

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from ..broker.base import Appended, PubSub
+from ..ops.metrics import DELIVERIES
 from ..wire.out import MESSAGE_PREFIX, with_ref
 from .outbox import Outbox
 
@@ -211,6 +212,7 @@ class Hub:
         """Queue `frame` for the sockets its header's audience names (the origin gets `ref`)."""
         ref = header.get("r")
         origin = header.get("c")
+        delivered = 0
         for conn in sockets:
             if not _audience(conn, header):
                 continue
@@ -218,8 +220,11 @@ class Hub:
             if conn.live:
                 if seq is None or seq > conn.welcome_seq:
                     conn.offer(text)
+                    delivered += 1
             elif not conn.waiting:
                 conn.buffered.append((seq, text))
+        if seq is not None and delivered:
+            DELIVERIES.inc(delivered)  # once per publication, not per copy
 
 
 def publication(header: dict[str, Any], frame: str, epoch: str = "") -> str:

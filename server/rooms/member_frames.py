@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..broker.base import Backplane
+from ..ops.metrics import SEND_SECONDS, refused
 from ..store import rooms as room_store
 from ..store.engine import DbSession
 from ..wire.frames import (
@@ -78,7 +79,10 @@ class MemberFrames:
             case Ping():
                 return [_pong(frame.ref)]
             case Send():
-                return await self._send(conn, view, frame)
+                started = time.perf_counter()
+                replies = await self._send(conn, view, frame)
+                SEND_SECONDS.observe(time.perf_counter() - started)
+                return replies
             case Typing():
                 text = encode({"type": "typing", "user_id": conn.user_id})
                 await self.publish(view.slug, {"a": "others", "u": conn.user_id}, text)
@@ -126,6 +130,7 @@ class MemberFrames:
                 return [with_ref(original.frame, frame.ref)]
         result = await self.pipeline.run(Draft(conn, view, frame.body, frame.ref))
         if isinstance(result, Refusal):
+            refused(result.code)
             if result.silent:
                 return []
             if result.code in UNHEARD and self.moderation is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from ..ops.metrics import RECORDER_BATCH_ROWS, RECORDER_COMMIT_SECONDS
 from ..store.engine import DbSession
 from . import batch_pg, store
 
@@ -190,12 +192,15 @@ class GroupWriter:
     async def _commit(self, inserts: list[_Insert], numbers: list[_Number]) -> set[str]:
         """One transaction; the message ids of the rows inserted."""
         rows, keys = [item.row for item in inserts], [item.key for item in numbers]
+        started = time.perf_counter()
         async with self._db() as db:
             if db.get_bind().dialect.name == "postgresql":
                 conn = await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                 stored = await batch_pg.write_batch(conn, rows, keys)
             else:
                 stored = await store.write_batch(db, rows, keys)
+        RECORDER_COMMIT_SECONDS.observe(time.perf_counter() - started)
+        RECORDER_BATCH_ROWS.observe(len(rows) + len(keys))
         self.batches += 1
         return stored
 

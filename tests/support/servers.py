@@ -53,6 +53,7 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     command: tuple[str, ...] = (HEARTH,)  # e.g. tests/support/clocked_serve.py
+    args: tuple[str, ...] = ()  # more `hearth serve` options (e.g. --log-level)
 
     @property
     def base(self) -> str:
@@ -65,7 +66,7 @@ class ServerProcess:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [*self.command, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [*self.command, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
