@@ -66,7 +66,8 @@ class ServerProcess:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [*self.command, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
+                [*self.command, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+                + list(self.args),
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
