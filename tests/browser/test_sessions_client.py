@@ -177,3 +177,29 @@ async def test_an_admin_edits_the_schedule_entry_and_capacity(
     async with httpx.AsyncClient(base_url=hearth_server.base_url) as http:
         kept = await http.get(f"/api/rooms/{room['slug']}", headers=admin_api.client.headers)
     assert kept.json()["room"]["max_participants"] == 12
+
+
+async def test_a_facilitator_checks_in_from_a_crisis_flag(
+    hearth_server: Server, admin_api: AdminApi, new_page: NewPage
+) -> None:
+    room = await admin_api.create_room(title="Evening support")
+    fac_name, member_name = unique_name("fac"), unique_name("hurting")
+    await admin_api.register(fac_name, "Fran")
+    await admin_api.register(member_name, "Dana")
+    await set_role(admin_api, room["slug"], fac_name, "facilitator")
+    fac = await new_page()
+    await sign_in(fac, hearth_server, fac_name)
+    await enter_room(fac, hearth_server, room["slug"])
+    member = await new_page()
+    await sign_in(member, hearth_server, member_name)
+    await enter_room(member, hearth_server, room["slug"])
+    box = member.get_by_role("textbox", name="Message", exact=True)
+    await box.fill("some days I just want to die")
+    await box.press("Enter")
+    flag = fac.locator(".flag", has_text="want to die")
+    await pw_expect(flag).to_have_count(1)
+    await flag.get_by_role("button", name="Check in privately with Dana").click()
+    pane = member.locator(".checkin-pane")
+    await pw_expect(pane).to_contain_text("Only you and the facilitators can see this.")
+    await pw_expect(fac.locator(".checkin-pane")).to_be_visible()
+    await accessible(fac)
