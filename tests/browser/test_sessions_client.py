@@ -66,6 +66,14 @@ async def test_a_member_asks_and_a_facilitator_checks_in_privately(
     await at_both_sizes(member)
     await member.get_by_role("button", name="Send request").click()
     await pw_expect(member.get_by_text("A facilitator has been asked.")).to_be_visible()
+    # A request dismissed leaves the list; asked again, it comes back.
+    await fac.locator(".request", has_text="Morgan").get_by_role("button", name="Dismiss").click()
+    await pw_expect(fac.locator(".request")).to_have_count(0)
+    await member.get_by_role("button", name="Talk to a facilitator privately").click()
+    await member.get_by_label("Anything you would like them to know first? (optional)").fill(
+        "It has been a hard week"
+    )
+    await member.get_by_role("button", name="Send request").click()
 
     request = fac.locator(".request", has_text="Morgan")
     await pw_expect(request).to_contain_text("It has been a hard week")

@@ -258,6 +258,9 @@ export function roomView(slug, app) {
         messages.remove(f.message_id);
         moderation?.messageGone(f.message_id);
         break;
+      case 'dismiss_request':
+        requests?.close(f.request_id);
+        break;
       default:
         break;
     }
