@@ -3,6 +3,7 @@ changes, settings validation, capacity and idleness decisions, the CSV. No event
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.rooms.settings import RoomView, SettingsError, apply_settings
+from server.rooms.settings import PLUGGED_SETTINGS, RoomView, SettingsError, apply_settings
 from server.sessions.capacity import may_take_seat
 from server.sessions.export import CSV_HEADER, attendance_csv_text, csv_cell, iso_utc
 from server.sessions.schedule import (
@@ -103,8 +104,17 @@ def test_bad_schedules_are_named(value: object, field: str) -> None:
         check_schedule(value)
 
 
-def test_settings_plug_into_rooms() -> None:
+@pytest.fixture
+def plugged() -> Iterator[None]:
+    """The session settings plugged in for one test, as a process's app does at start-up."""
+    before = dict(PLUGGED_SETTINGS)
     register_settings()
+    yield
+    PLUGGED_SETTINGS.clear()
+    PLUGGED_SETTINGS.update(before)
+
+
+def test_settings_plug_into_rooms(plugged: None) -> None:
     room = RoomView(id="r", slug="group", title="Group")
     assert room.public()["entry"] == "always" and room.public()["schedule"] == []
     changed, diff = apply_settings(room, {"timezone": "Europe/Madrid", "max_participants": 8})
