@@ -144,7 +144,13 @@ async def test_a_member_waits_at_the_closed_door_until_the_session_opens(
     await item.get_by_role("button", name="Attendance").click()
     await pw_expect(item.locator("table")).to_contain_text("Morgan")
     csv_link = item.get_by_role("link", name="Download CSV")
-    assert (await csv_link.get_attribute("href") or "").endswith("/attendance.csv")
+    href = await csv_link.get_attribute("href") or ""
+    assert href.endswith("/attendance.csv")
+    download = await fac.request.get(f"{hearth_server.base_url}{href}")  # the page's cookie
+    assert download.ok and download.headers["content-disposition"].startswith("attachment")
+    lines = (await download.text()).splitlines()
+    assert lines[0] == "username,display_name,role,first_joined,last_left,seconds_present"
+    assert any(line.startswith(f"{member_name},Morgan,member,") for line in lines[1:])
     await at_both_sizes(fac)
 
 
