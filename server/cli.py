@@ -21,6 +21,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     import uvicorn
 
     from .http.app import create_app
+    from .http.serving import HearthServer
     from .store.schema import SchemaState, schema_state, upgrade
 
     state = asyncio.run(schema_state(settings.database_url))
@@ -39,8 +40,9 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         register_settings()  # a seed file may set schedules, entry and capacity
 
         asyncio.run(seed_rooms(settings))
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=host,
         port=port,
         log_config=None,  # ours (configure_logging): text or JSON lines
@@ -55,8 +57,9 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
         access_log=False,
         server_header=False,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=3,
     )
+    HearthServer(config, app).run()
     return 0
 
 

@@ -18,6 +18,8 @@ __all__ = ["LOG_FORMATS", "LOG_LEVELS", "Limits", "Settings", "load_settings", "
 log = logging.getLogger("hearth.config")
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hearth.db"
+# Heartbeats (and sweeps) per presence bound: a live socket's entry survives four missed ones.
+PRESENCE_ROUNDS = 6
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("text", "json")
 # Listening on every interface would put /metrics on the public network.
@@ -64,7 +66,8 @@ class Settings:
     hooks_fail_open: tuple[str, ...] = ()
     crisis_phrases_file: Path | None = None
     purge_interval_seconds: int = 3600
-    presence_ttl_seconds: int = 30
+    # The presence bound: a member of a process that dies is shown as left within this.
+    presence_ttl_seconds: float = 30.0
     forwarded_allow_ips: str = ""
     password_time_cost: int = 3
     password_memory_kib: int = 65536
@@ -73,6 +76,19 @@ class Settings:
     log_format: str = "text"
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None  # None: no /metrics listener
+
+    @property
+    def presence_interval(self) -> float:
+        """Seconds between two heartbeats (and sweeps) of a process: a sixth of the bound."""
+        return self.presence_ttl_seconds / PRESENCE_ROUNDS
+
+    @property
+    def presence_entry_ttl(self) -> float:
+        """How long a socket's presence entry outlives its last heartbeat. A process that
+        dies right after a heartbeat leaves entries that expire this long after it, and the
+        next sweep (at most one interval later) announces them: entry TTL + interval is
+        exactly the bound, `presence_ttl_seconds`."""
+        return self.presence_ttl_seconds - self.presence_interval
 
 
 def _operations(data: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +137,13 @@ def check_port(port: object) -> int:
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ValueError(f"a port must be a whole number from 1 to 65535: {port!r}")
     return port
+
+
+def _presence_bound(value: Any) -> float:
+    bound = float(value)
+    if not 0.6 <= bound <= 3600:
+        raise ValueError("[server] presence_ttl_seconds must be from 0.6 to 3600")
+    return bound
 
 
 def _limits_from(table: dict[str, Any]) -> Limits:
@@ -194,7 +217,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         session_days=int(accounts.get("session_days", 30)),
         password_time_cost=int(accounts.get("password_hash_time_cost", 3)),
         password_memory_kib=int(accounts.get("password_hash_memory_kib", 65536)),
-        presence_ttl_seconds=int(server.get("presence_ttl_seconds", 30)),
+        presence_ttl_seconds=_presence_bound(server.get("presence_ttl_seconds", 30)),
         forwarded_allow_ips=str(server.get("forwarded_allow_ips", "")),
         limits=_limits_from(data.get("limits", {})),
         rooms_file=_path(base, data.get("rooms", {}).get("seed_file")),

@@ -536,7 +536,10 @@ async def test_export_permissions_and_parameters(s0: Any, admin: Member) -> None
     slug = room["slug"]
     member, outsider = await new_user(s0.base), await new_user(s0.base)
     await set_role(s0.base, admin, slug, member, "member")
-    # Members may read here, but exporting a session is for facilitators.
+    # Members who have entered may read here, but exporting a session is for facilitators.
+    assert (await get_transcript(s0.base, member, slug)).status_code == 403  # never entered
+    ws, _ = await WS.enter(s0.ws_base, slug, member)
+    await ws.close()
     assert (await get_transcript(s0.base, member, slug)).status_code == 200
     assert (await export(s0.base, member, slug)).status_code == 403
     assert (await export(s0.base, outsider, slug)).status_code == 404

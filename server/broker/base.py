@@ -71,6 +71,7 @@ class WindowRead:
     seq: int  # the room's latest seq (0 if none)
     entries: list[tuple[int, str]]  # (seq, frame) after the asked seq, oldest first
     floor: int  # highest seq that has left the window (0 if none); -1 if none is kept at all
+    ended: int = 0  # the room's seq when its session last ended (`end`), 0 if never
 
 
 class RoomLog(Protocol):
@@ -124,7 +125,8 @@ class RoomLog(Protocol):
         """Remember the seq at a user's first entry since the last `end`; returns the kept one."""
 
     async def reset(self, room: str) -> None:
-        """Clear the window, refs and first entries (the room's session ended)."""
+        """Clear the window, refs and first entries (the room's session ended), remembering
+        the seq it ended at (`WindowRead.ended`)."""
 
 
 class Presence(Protocol):

@@ -50,7 +50,7 @@ class MemoryPubSub:
 
 
 class _Room:
-    __slots__ = ("epoch", "seq", "window", "refs", "first", "floor", "last_sent")
+    __slots__ = ("epoch", "seq", "window", "refs", "first", "floor", "ended", "last_sent")
 
     def __init__(self) -> None:
         self.epoch = secrets.token_hex(8)
@@ -59,6 +59,7 @@ class _Room:
         self.refs: dict[str, tuple[float, str, int]] = {}
         self.first: dict[str, int] = {}
         self.floor = 0
+        self.ended = 0
         self.last_sent: dict[str, float] = {}
 
 
@@ -137,7 +138,7 @@ class MemoryRoomLog:
         stop = len(seqs) if upto is None else bisect.bisect_right(seqs, upto)
         entries = [(s, f) for s, _, f in list(state.window)[start:stop]]
         floor = state.floor if state.window else -1
-        return WindowRead(state.epoch, state.seq, entries, floor)
+        return WindowRead(state.epoch, state.seq, entries, floor, state.ended)
 
     async def recall(self, room: str, ref_key: str) -> Appended | None:
         state = self._rooms[room]
@@ -162,7 +163,7 @@ class MemoryRoomLog:
 
     async def reset(self, room: str) -> None:
         state = self._rooms[room]
-        state.floor = state.seq
+        state.floor = state.ended = state.seq
         state.window.clear()
         state.refs.clear()
         state.first.clear()

@@ -21,6 +21,7 @@ __all__ = ["RedisRoomLog"]
 
 WINDOW_MAX = 1000
 MESSAGE_ID_TTL = 86400
+ENDED_TTL = 7 * 86400  # longer than any resume window: a resume across an `end` is a gap
 RESTORE_MARGIN = 1000  # more than any process can number between two of another's deliveries
 
 # KEYS: seq, epoch.  ARGV: new epoch, known epoch ('' if none), known seq.
@@ -206,7 +207,8 @@ class RedisRoomLog:
             pipe.get(floor_key)
             pipe.zrangebyscore(window_key, f"({after_seq}", "+inf" if upto is None else upto)
             pipe.zcard(window_key)
-            epoch_raw, seq_raw, floor_raw, members, kept = await pipe.execute()
+            pipe.get(f"hearth:room:{room}:ended")
+            epoch_raw, seq_raw, floor_raw, members, kept, ended = await pipe.execute()
         if epoch_raw is None:
             epoch_raw, _ = await self.position(room)
         epoch = str(epoch_raw)
@@ -222,7 +224,7 @@ class RedisRoomLog:
             entries.append((seq, self._open(MESSAGE_PREFIX, seq, sealed, room)))
         if int(kept) == 0:
             floor = -1
-        return WindowRead(epoch, int(seq_raw or 0), entries, floor)
+        return WindowRead(epoch, int(seq_raw or 0), entries, floor, int(ended or 0))
 
     async def locate(self, message_id: str) -> tuple[str, int, str] | None:
         found = await self._client.get(f"hearth:msg:{message_id}")
@@ -248,6 +250,7 @@ class RedisRoomLog:
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.delete(window_key, f"hearth:room:{room}:first")
             pipe.set(floor_key, int(seq or 0))
+            pipe.set(f"hearth:room:{room}:ended", int(seq or 0), ex=ENDED_TTL)
             await pipe.execute()
         async for key in self._client.scan_iter(match=f"hearth:room:{room}:ref:*", count=500):
             await self._client.delete(key)

@@ -30,9 +30,11 @@ class RedisPubSub:
 
     name = "redis"
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, listener: aioredis.Redis | None = None) -> None:
+        """`client` publishes; `listener` (default: `client`) holds the subscription and
+        should not retry: a lost subscription must reach the reader, which says so."""
         self._client = client
-        self._pubsub = client.pubsub()
+        self._pubsub = (listener or client).pubsub()
         self._confirmed: dict[str, asyncio.Event] = {}
         self._reader: asyncio.Task[None] | None = None
         self._deliver: Delivery | None = None
@@ -98,7 +100,9 @@ class RedisPubSub:
                 log.warning("pub/sub connection lost (%s); reconnecting", type(exc).__name__)
                 lost = True
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+                # Soon back: a process that followed a room restores its numbering on
+                # reconnecting, before clients re-enter elsewhere (rooms/events.py).
+                backoff = min(backoff * 2, 0.5)
                 continue
             if message is None:
                 continue

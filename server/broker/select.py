@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from ..config import Settings
 from ..sealing import Sealer, derive_key
@@ -39,16 +41,27 @@ def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitabl
         timeout=5.0,
     )
     client = aioredis.Redis.from_pool(pool)
+    # The subscription's own connection, which never reconnects behind the reader's back:
+    # redis-py would quietly reconnect and resubscribe (after Redis dropped a slow
+    # subscriber, or a blip), and the publications in between would be lost unnoticed.
+    listener = aioredis.Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_connect_timeout=2.0,
+        health_check_interval=10,
+        retry=Retry(NoBackoff(), 0),
+    )
     sealer = Sealer({"w1": derive_key(settings.secret_key, "resume-window")}, "w1")
     backplane = Backplane(
-        RedisPubSub(client),
+        RedisPubSub(client, listener),
         RedisRoomLog(client, sealer),
-        RedisPresence(client, settings.presence_ttl_seconds),
+        RedisPresence(client, settings.presence_entry_ttl),
         RedisCounters(client),
     )
 
     async def close_redis() -> None:
         await backplane.pubsub.close()
+        await listener.aclose()
         await client.aclose()
 
     return backplane, close_redis

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from ..rooms.access import effective_role, may_enter, may_moderate, may_read_transcript
 from ..rooms.settings import RoomView
+from ..store import entries
 from ..store import rooms as room_store
 from ..store.ids import now_ms
 from ..transcripts.export import as_json, as_markdown, file_name
@@ -39,31 +40,35 @@ def _int_param(request: Request, name: str, low: int, high: int | None, default:
     return int(raw)
 
 
-async def _readable_room(hearth: Hearth, caller: Caller, slug: str) -> tuple[RoomView, str]:
-    """The room and the caller's role there, if they may read its transcript: 404 if they may
-    not enter (no hint it exists), 403 if they may enter but not read."""
+async def _readable_room(
+    hearth: Hearth, caller: Caller, slug: str
+) -> tuple[RoomView, str, int | None]:
+    """The room, the caller's role there and, for a member, when they first entered (they
+    read what was said from then on), if they may read its transcript: 404 if they may not
+    enter (no hint it exists), 403 if they may enter but not read."""
     async with hearth.db() as db:
         view = await room_store.room_by_slug(db, slug)
         if view is None:
             raise ApiError("not_found", "no such room")
         room_role = await room_store.role_of(db, view.id, caller.user.id)
         banned = await room_store.is_banned(db, view.id, caller.user.id)
+        entered_at = await entries.first_entered_at(db, view.id, caller.user.id)
     enters = may_enter(view, caller.user.is_admin, room_role, banned)
     if not enters:
         raise ApiError("not_found", "no such room")
     role = effective_role(caller.user.is_admin, room_role)
-    if not may_read_transcript(view, role, enters):
-        raise ApiError("forbidden", "only this room's facilitators may read its transcript")
-    return view, role
+    if not may_read_transcript(view, role, enters, entered_at is not None):
+        raise ApiError("forbidden", "you may not read this room's transcript")
+    return view, role, None if may_moderate(role) else entered_at
 
 
 async def read_transcript(request: Request) -> Response:
     hearth: Hearth = request.app.state.hearth
     caller = await require_caller(hearth, request)
-    view, _ = await _readable_room(hearth, caller, request.path_params["slug"])
+    view, _, since = await _readable_room(hearth, caller, request.path_params["slug"])
     after_seq = _int_param(request, "after_seq", 0, None, 0)
     limit = _int_param(request, "limit", 1, 500, 100)
-    messages = await _transcripts(hearth).transcript.page(view, after_seq, limit)
+    messages = await _transcripts(hearth).transcript.page(view, after_seq, limit, since)
     return json_response({"messages": messages})
 
 
@@ -81,7 +86,7 @@ async def erase_mine(request: Request) -> Response:
 async def export_transcript(request: Request) -> Response:
     hearth: Hearth = request.app.state.hearth
     caller = await require_caller(hearth, request)
-    view, role = await _readable_room(hearth, caller, request.path_params["slug"])
+    view, role, _ = await _readable_room(hearth, caller, request.path_params["slug"])
     if not may_moderate(role):
         raise ApiError("forbidden", "only this room's facilitators may export its transcript")
     kind = request.query_params.get("format", "md")

@@ -61,6 +61,8 @@ def dependency_failed(exc: BaseException) -> bool:
     answered `unavailable` (503, try again); anything else is a bug, answered `internal`."""
     if isinstance(exc, RedisError | OperationalError | InterfaceError | PoolTimeout):
         return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or exc.statement is None):
+        # No statement: it failed while connecting (the database refuses connections, is
+        # restarting or gone); a bug in SQL always has its statement.
         return True
     return isinstance(exc, OSError | TimeoutError)

@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..ops.logs import log_context
 from ..ops.metrics import refused
 from ..rooms.access import effective_role, may_enter
-from ..rooms.hub import SLOW_CLIENT_CLOSE, Conn
+from ..rooms.hub import GOING_AWAY, SLOW_CLIENT_CLOSE, Conn
 from ..rooms.limits import SocketLimits
 from ..rooms.resume import parse_after_seq
 from ..rooms.settings import RoomView
@@ -90,7 +90,14 @@ async def room_socket(websocket: WebSocket) -> None:
     """Serve one member's socket in one room."""
     hearth: Hearth = websocket.app.state.hearth
     await websocket.accept()
-    admitted = await _handshake(hearth, websocket)
+    try:
+        admitted = await _handshake(hearth, websocket)
+    except Exception as exc:  # the client may retry; a bug is logged as one
+        if dependency_failed(exc):
+            log.warning("could not check a socket's entry (%s)", type(exc).__name__)
+        else:
+            log.exception("checking a socket's entry failed")
+        admitted = Refused(1011, "the server could not let you in now; try again")
     if isinstance(admitted, Refused):
         await websocket.close(admitted.code, admitted.reason)
         return
@@ -154,6 +161,8 @@ class _Session:
         pending = [False]  # a cancellation asked by `stop` and not yet delivered
 
         def interrupt() -> None:
+            if self.conn.busy and self.conn.close_code == GOING_AWAY:
+                return  # shutting down: the frame in hand finishes, then the loop ends
             pending[0] = True
             me.cancel()
 
@@ -366,11 +375,14 @@ class _Session:
                         refused("rate_limited")
                     self._error("rate_limited", "slow down", frame.ref, wait)
                     continue
+            self.conn.busy = True
             try:
                 replies = await rooms.handle(self.conn, frame)
             except Exception as exc:
                 self._failed(frame, exc)
                 continue
+            finally:
+                self.conn.busy = False
             for reply in replies:
                 if reply.startswith('{"type":"error"'):
                     self.conn.offer(reply)

@@ -67,8 +67,7 @@ class RoomEvents:
             # Frames published meanwhile are lost to this process: caches are dropped and
             # every socket resumes (clients reconnect with after_seq and get what they missed).
             self.mutes.clear()
-            for conn in self.hub.backplane_interrupted():
-                conn.stop(1013, "connection between servers was interrupted: resume")
+            self._background(self._resume_all(self.hub.backplane_interrupted()))
             return
         if channel == CONTROL_CHANNEL:
             event = orjson.loads(data)
@@ -78,6 +77,24 @@ class RoomEvents:
                         conn.stop(4401, "logged out")
             return
         self.hub.deliver(channel, data)
+
+    async def _resume_all(self, sockets: list[Conn]) -> None:
+        """After the pub/sub connection came back: first give Redis back what this process
+        knows and a restarted Redis lost, so that clients re-entering through any process
+        find it: the numbering of every room it followed (it goes on in the same epoch) and
+        the first entries of its members (they were present from their welcome on, and their
+        resume must not be withheld as a newcomer's). Then ask every local socket to resume."""
+        log_ = self.backplane.log
+        try:
+            for room, known in list(self.hub.known.items()):
+                await log_.position(room, known)
+            for conn in sockets:
+                if conn.live:
+                    await log_.mark_first_entry(conn.room, conn.user_id, conn.welcome_seq)
+        except Exception:  # Redis went again: the next reconnection tries again
+            log.warning("could not restore the numbering and first entries", exc_info=True)
+        for conn in sockets:
+            conn.stop(1013, "connection between servers was interrupted: resume")
 
     def _on_epoch(self, room: str, sockets: list[Conn]) -> None:
         for conn in sockets:
@@ -135,23 +152,31 @@ class RoomEvents:
         conn.role = effective_role(conn.is_admin, role)
 
     async def _presence_loop(self) -> None:
-        interval = max(self.settings.presence_ttl_seconds / 3, 0.5)
+        # On a fixed beat (not "sleep, then work"), so a slow round does not stretch the
+        # bound: entries of a dead process expire within the entry TTL and a sweep follows
+        # within one interval (see Settings.presence_entry_ttl).
+        interval = self.settings.presence_interval
+        loop = asyncio.get_running_loop()
+        beat = loop.time()
         while True:
-            await asyncio.sleep(interval)
+            beat = max(beat + interval, loop.time())
+            await asyncio.sleep(beat - loop.time())
             try:
-                live = [
-                    (c.room, c.user_id, c.id, encode(c.participant()))
-                    for c in self.all_sockets()
-                    if c.live
-                ]
-                await self.backplane.presence.heartbeat(live)
-                for room in list(self.hub.rooms):
-                    for gone in await self.backplane.presence.sweep(room):
-                        user = orjson.loads(gone)
-                        frame = encode({"type": "presence", "user": user, "status": "left"})
-                        await self.publish(room, {"a": "all"}, frame)
-                        await self.departed(room, str(user["id"]), user)
+                await self._presence_round()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.warning("presence heartbeat failed", exc_info=True)
+
+    async def _presence_round(self) -> None:
+        """Refresh this process's live sockets, then announce who left with a dead process."""
+        live = [
+            (c.room, c.user_id, c.id, encode(c.participant())) for c in self.all_sockets() if c.live
+        ]
+        await self.backplane.presence.heartbeat(live)
+        for room in list(self.hub.rooms):
+            for gone in await self.backplane.presence.sweep(room):
+                user = orjson.loads(gone)
+                frame = encode({"type": "presence", "user": user, "status": "left"})
+                await self.publish(room, {"a": "all"}, frame)
+                await self.departed(room, str(user["id"]), user)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,13 +22,16 @@ import orjson
 from ..broker.base import Appended, PubSub
 from ..ops.metrics import DELIVERIES
 from ..wire.out import MESSAGE_PREFIX, with_ref
+from .hold import HOLD_SECONDS, Held, RecordHold
 from .outbox import Outbox
 
-__all__ = ["Conn", "Hub", "room_channel"]
+__all__ = ["GOING_AWAY", "Conn", "Hub", "room_channel"]
 
 log = logging.getLogger("hearth.hub")
 
+LINGER_SECONDS = 60.0  # a room's numbering is followed this long after its last socket left
 SLOW_CLIENT_CLOSE = 1013  # Try Again Later: the client stopped reading; it may resume
+GOING_AWAY = 1001  # the process is shutting down: reconnect (to another) and resume
 
 
 def room_channel(slug: str) -> str:
@@ -56,6 +58,7 @@ class Conn:
     buffered: list[tuple[int | None, str]] = field(default_factory=list)
     queue: Outbox = field(init=False)
     stopped: bool = False
+    busy: bool = False  # handling a frame: a shutdown lets it finish (a recorded write)
     close_code: int = 1000
     close_reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -120,14 +123,24 @@ EpochHandler = Callable[[str, list[Conn]], None]
 class Hub:
     """Routes publications to local sockets; subscribes to rooms that have local sockets."""
 
-    def __init__(self, pubsub: PubSub, on_control: ControlHandler, on_epoch: EpochHandler) -> None:
+    def __init__(
+        self,
+        pubsub: PubSub,
+        on_control: ControlHandler,
+        on_epoch: EpochHandler,
+        linger_seconds: float = LINGER_SECONDS,
+    ) -> None:
         self._pubsub = pubsub
         self._on_control = on_control
         self._on_epoch = on_epoch
+        self._linger_seconds = linger_seconds
         self.rooms: dict[str, set[Conn]] = {}
         self.known: dict[str, tuple[str, int]] = {}
-        self.keep_known_until: dict[str, float] = {}
+        # Rooms whose last local socket left lately: still subscribed, numbering followed.
+        self._lingering: dict[str, asyncio.TimerHandle] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.hold = RecordHold(self._release, HOLD_SECONDS)
 
     def sockets(self, room: str) -> list[Conn]:
         """This process's sockets in a room."""
@@ -140,10 +153,16 @@ class Hub:
             members = self.rooms.setdefault(conn.room, set())
             members.add(conn)
             if len(members) == 1:
-                await self._pubsub.subscribe(room_channel(conn.room))
+                handle = self._lingering.pop(conn.room, None)
+                if handle is not None:
+                    handle.cancel()  # still subscribed
+                else:
+                    await self._pubsub.subscribe(room_channel(conn.room))
 
     async def detach(self, conn: Conn) -> None:
-        """Stop routing to `conn`; unsubscribe when it was the room's last local socket."""
+        """Stop routing to `conn`. After the room's last local socket, the process stays
+        subscribed for `linger_seconds`, following the numbering: if Redis loses it (an
+        outage that closed the room's only socket), this process still restores it."""
         lock = self._locks.setdefault(conn.room, asyncio.Lock())
         async with lock:
             members = self.rooms.get(conn.room)
@@ -152,14 +171,41 @@ class Hub:
             members.discard(conn)
             if not members:
                 del self.rooms[conn.room]
-                # Kept a while after a Redis outage, so re-entering clients find the same
-                # numbering; otherwise it could go stale while others keep numbering.
-                if self.keep_known_until.get(conn.room, 0.0) < time.monotonic():
-                    self.known.pop(conn.room, None)
-                    self.keep_known_until.pop(conn.room, None)
-                await self._pubsub.unsubscribe(room_channel(conn.room))
-        if conn.room not in self.rooms and not lock.locked():
-            self._locks.pop(conn.room, None)
+                self.hold.clear(conn.room)
+                self._linger(conn.room)
+
+    def _linger(self, room: str) -> None:
+        loop = asyncio.get_running_loop()
+        old = self._lingering.pop(room, None)
+        if old is not None:
+            old.cancel()
+
+        def expire() -> None:
+            task = loop.create_task(self._forget(room))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        self._lingering[room] = loop.call_later(self._linger_seconds, expire)
+
+    async def _forget(self, room: str) -> None:
+        lock = self._locks.setdefault(room, asyncio.Lock())
+        async with lock:
+            if room in self.rooms:
+                return
+            self._lingering.pop(room, None)
+            self.known.pop(room, None)
+            try:
+                await self._pubsub.unsubscribe(room_channel(room))
+            except Exception:  # the backend is down; the reader resubscribes what it holds
+                log.warning("unsubscribing from a room failed", exc_info=True)
+        if room not in self.rooms and not lock.locked():
+            self._locks.pop(room, None)
+
+    async def close(self) -> None:
+        """Stop lingering (the process is shutting down)."""
+        for handle in self._lingering.values():
+            handle.cancel()
+        self._lingering.clear()
 
     def numbered(self, room: str, appended: Appended) -> None:
         """Remember the numbering this process itself just used (for restoring it)."""
@@ -167,12 +213,11 @@ class Hub:
         if room in self.rooms and (known is None or known[0] == appended.epoch):
             self.known[room] = (appended.epoch, max(appended.seq, known[1] if known else 0))
 
-    def backplane_interrupted(self, grace_seconds: float = 60.0) -> list[Conn]:
+    def backplane_interrupted(self) -> list[Conn]:
         """The pub/sub connection was lost: publications may be missing. Every local socket
-        must resume; the numbering is remembered a while so they find it again."""
-        until = time.monotonic() + grace_seconds
-        for room in self.rooms:
-            self.keep_known_until[room] = until
+        must resume; rooms whose sockets are gone are followed a while longer."""
+        for room in list(self._lingering):
+            self._linger(room)
         return [conn for conns in self.rooms.values() for conn in conns]
 
     def go_live(self, conn: Conn, seq: int) -> list[str]:
@@ -187,11 +232,16 @@ class Hub:
         room = channel.removeprefix("hearth:room:")
         sockets = self.rooms.get(room)
         if not sockets:
+            if room in self._lingering and data[:1] not in ("", "|"):
+                self._follow(room, data)
             return
         epoch, _, rest = data.partition("|")
         header_text, _, frame = rest.partition("\n")
         header: dict[str, Any] = orjson.loads(header_text)
         kind = header.get("k", "f")
+        if kind == "numbered":
+            self.hold.numbered(room, header.get("s", []))
+            return
         if kind not in ("m", "f"):
             self._on_control(room, header, frame, list(sockets))
             return
@@ -204,7 +254,28 @@ class Hub:
                 self._on_epoch(room, list(sockets))
                 return
             self.known[room] = (epoch, max(seq, known[1] if known else 0))
+            if header.get("rec"):
+                self.hold.await_number(room, seq)
+        if self.hold.holding(room):
+            self.hold.hold(room, (header, frame, seq))
+            return
         self.route(sockets, header, frame, seq)
+
+    def _release(self, room: str, held: list[Held]) -> None:
+        sockets = self.rooms.get(room)
+        if sockets:
+            for header, frame, seq in held:
+                self.route(sockets, header, frame, seq)
+
+    def _follow(self, room: str, data: str) -> None:
+        """A numbered message in a room with no local socket left: remember its place."""
+        epoch, _, rest = data.partition("|")
+        frame = rest.partition("\n")[2]
+        if frame.startswith(MESSAGE_PREFIX):
+            known = self.known.get(room)
+            seq = _message_seq(frame)
+            if known is None or known[0] != epoch or known[1] < seq:
+                self.known[room] = (epoch, seq)
 
     def route(
         self, sockets: Iterable[Conn], header: dict[str, Any], frame: str, seq: int | None = None

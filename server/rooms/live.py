@@ -20,11 +20,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..broker.base import Backplane
 from ..config import Settings
+from ..store import entries
 from ..store import rooms as room_store
 from ..store.engine import DbSession
+from ..store.ids import now_ms
 from ..wire.out import encode
 from .events import CONTROL_CHANNEL, RoomEvents
-from .hub import Conn, ControlHandler, Hub, publication, room_channel
+from .hub import GOING_AWAY, Conn, ControlHandler, Hub, publication, room_channel
 from .member_frames import RECALL_SENDS, MemberFrames
 from .resume import resume_history
 from .sending import SendPipeline, Step
@@ -39,6 +41,8 @@ __all__ = ["CONTROL_CHANNEL", "Gate", "Rooms"]
 Gate = asyncio.Event | tuple[int, str] | None
 
 log = logging.getLogger("hearth.rooms")
+
+ENTERED_CACHE = 100_000
 
 
 class Rooms(MemberFrames, RoomEvents):
@@ -72,6 +76,8 @@ class Rooms(MemberFrames, RoomEvents):
         self.mutes: dict[str, dict[str, int | None]] = {}
         self.mute_changes: dict[str, int] = {}
         self.background_tasks: set[asyncio.Task[None]] = set()
+        self.draining = False  # shutting down: no socket enters any more
+        self._entered: set[tuple[str, str]] = set()  # (room id, user id) first entries kept
         # Readers of recorded messages by id (the transcript registers here).
         self.message_readers: list[Callable[[RoomView, str], Awaitable[dict[str, Any] | None]]] = []
         # Parts plugged in from outside (sessions, check-ins) register here:
@@ -127,15 +133,28 @@ class Rooms(MemberFrames, RoomEvents):
         await self.backplane.pubsub.subscribe(CONTROL_CHANNEL)
         self._tasks.append(asyncio.create_task(self._presence_loop(), name="hearth-presence"))
 
+    async def drain(self, timeout: float) -> None:
+        """Shutting down: close every socket with 1001 (a frame in hand is finished first, so
+        an in-flight recorded write completes) and wait, at most `timeout` seconds, until
+        they have left, each announcing its departure at once."""
+        self.draining = True
+        for conn in self.all_sockets():
+            conn.stop(GOING_AWAY, "server shutting down: reconnect")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.hub.rooms and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+
     async def close(self) -> None:
         """Stop background work; sockets are closed by their connection loops."""
+        await self.hub.close()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for conns in list(self.hub.rooms.values()):
             for conn in conns:
-                conn.stop(1001, "server shutting down")
+                conn.stop(GOING_AWAY, "server shutting down: reconnect")
 
     # -- room settings -------------------------------------------------------------------
 
@@ -185,6 +204,9 @@ class Rooms(MemberFrames, RoomEvents):
             view = self.views[view.slug]
         else:
             self.views[view.slug] = view
+        if self.draining:
+            conn.stop(GOING_AWAY, "server shutting down: reconnect")
+            return
         await self.hub.attach(conn)
         participant = encode(conn.participant())
         first = await self.backplane.presence.join(view.slug, conn.user_id, conn.id, participant)
@@ -198,6 +220,9 @@ class Rooms(MemberFrames, RoomEvents):
             if m["id"] != conn.user_id
         ]
         log_ = self.backplane.log
+        # A recorded message not yet numbered in the transcript is not read from the window
+        # either (rooms/hold.py); the hold ends by itself within its limit.
+        await self.hub.hold.settled(view.slug)
         current_epoch, seq = await log_.position(view.slug, self.hub.known.get(view.slug))
         known = self.hub.known.get(view.slug)
         if known is None or known[0] != current_epoch:
@@ -218,6 +243,7 @@ class Rooms(MemberFrames, RoomEvents):
             async with self.db() as db:
                 consent = await room_store.consent_of(db, view.id, conn.user_id)
         muted = await self.muted_until(view.slug, conn.user_id)
+        await self._record_entry(view, conn.user_id)
         added: dict[str, Any] = {}
         for fields_of in self.welcome_fields:
             added.update(await fields_of(conn, view))
@@ -261,6 +287,17 @@ class Rooms(MemberFrames, RoomEvents):
             await self.moderation.review.open_items(conn)
         for arrived in self.arrivals:
             await arrived(conn, view)
+
+    async def _record_entry(self, view: RoomView, user_id: str) -> None:
+        """Remember the user's first entry to the room (who may read a `members`
+        transcript, and from when): once per process and pair."""
+        if (view.id, user_id) in self._entered:
+            return
+        async with self.db() as db:
+            await entries.record_first_entry(db, view.id, user_id, now_ms())
+        if len(self._entered) >= ENTERED_CACHE:
+            self._entered.clear()
+        self._entered.add((view.id, user_id))
 
     async def leave(self, conn: Conn) -> None:
         """Detach a closed socket and announce the user's departure after their last one."""

@@ -25,7 +25,9 @@ def resume_history(
     """(history frames, gap) for a client resuming after `after_seq`.
 
     Never returns a message at or before `first_seq` (the user's first entry since the
-    room's last `end`); such withheld messages do not count as a gap.
+    room's last `end`); such withheld messages do not count as a gap. What an `end` cleared
+    does: a client resuming from before the room's last `end` (A < `window.ended`) missed
+    what was said between A and the end, so `gap` is true (nothing kept and A < `seq`).
     """
     if after_seq is None:
         return [], False
@@ -35,7 +37,9 @@ def resume_history(
         return [], True
     start = max(after_seq, first_seq)
     history = [frame for seq, frame in window.entries if seq > start]
-    if window.floor < 0:
+    if after_seq < window.ended:
+        gap = True
+    elif window.floor < 0:
         gap = start < window.seq
     else:
         gap = start < window.floor

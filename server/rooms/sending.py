@@ -92,8 +92,12 @@ class SendPipeline:
         suffix = message_suffix(
             draft.id, room.slug, conn.participant(), draft.body, draft.ts, draft.recorded
         )
-        header = '{{"k":"m","c":"{}"{}}}'.format(
-            conn.id, "" if draft.ref is None else ',"r":' + _json_str(draft.ref)
+        # `rec`: every process holds the room's deliveries until the recorder says this
+        # message is numbered in the transcript (rooms/hold.py).
+        header = '{{"k":"m","c":"{}"{}{}}}'.format(
+            conn.id,
+            "" if draft.ref is None else ',"r":' + _json_str(draft.ref),
+            ',"rec":1' if draft.recorded else "",
         )
         appended = await self._log.append(
             room.slug,

@@ -29,6 +29,7 @@ __all__ = [
     "GroupSession",
     "RecordedMessage",
     "Room",
+    "RoomEntry",
     "RoomRole",
     "Session",
     "User",
@@ -106,6 +107,21 @@ class AgreementAcceptance(Base):
     )
     version: Mapped[int] = mapped_column(Integer)
     accepted_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class RoomEntry(Base):
+    """When a user first entered a room (got `welcome`): who may read a `members`
+    transcript, and from when (PROTOCOL §2 `transcript_readers`)."""
+
+    __tablename__ = "room_entries"
+
+    room_id: Mapped[str] = mapped_column(
+        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_entered_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class ConsentRecord(Base):

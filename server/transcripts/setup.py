@@ -27,7 +27,7 @@ class Transcripts:
         # and a busy HTTP pool never delays a recorded message.
         self._writer_engine = make_engine(settings.database_url, pool_size=2, pre_ping=False)
         self.writer = GroupWriter(make_sessions(self._writer_engine))
-        self.recorder = Recorder(self.consents, self.writer, self.sealer)
+        self.recorder = Recorder(self.consents, self.writer, self.sealer, rooms.publish)
         self.transcript = Transcript(db, self.sealer)
         self.upkeep = Upkeep(db, rooms.backplane.log, settings.purge_interval_seconds)
 
@@ -50,5 +50,6 @@ class Transcripts:
     async def close(self) -> None:
         """Write what is waiting and stop."""
         await self.upkeep.close()
+        await self.recorder.close(timeout=5.0)
         await self.writer.close()
         await self._writer_engine.dispose()

@@ -119,14 +119,18 @@ async def write_batch(
     return {r["message_id"] for r in kept}
 
 
-async def page(db: DbSession, room_id: str, after_seq: int, limit: int) -> list[RecordedMessage]:
-    """The first `limit` numbered rows after `after_seq`, oldest first."""
+async def page(
+    db: DbSession, room_id: str, after_seq: int, limit: int, since: int | None = None
+) -> list[RecordedMessage]:
+    """The first `limit` numbered rows after `after_seq` (sent at `since` ms or later, if
+    given), oldest first."""
     query = (
         select(RecordedMessage)
         .where(
             RecordedMessage.room_id == room_id,
             RecordedMessage.seq.is_not(None),
             RecordedMessage.seq > after_seq,
+            RecordedMessage.ts >= (since or 0),
         )
         .order_by(RecordedMessage.seq, RecordedMessage.id)
         .limit(limit)

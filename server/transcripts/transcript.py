@@ -28,10 +28,13 @@ class Transcript:
         self._db = db
         self._sealer = sealer
 
-    async def page(self, room: RoomView, after_seq: int, limit: int) -> list[dict[str, Any]]:
-        """The first `limit` recorded messages after `after_seq`."""
+    async def page(
+        self, room: RoomView, after_seq: int, limit: int, since: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The first `limit` recorded messages after `after_seq` (sent at `since` ms or
+        later, if given)."""
         async with self._db() as db:
-            rows = await store.page(db, room.id, after_seq, limit)
+            rows = await store.page(db, room.id, after_seq, limit, since)
         return self._open(rows, room.slug)
 
     async def period(self, room: RoomView, since: int, until: int) -> list[dict[str, Any]] | None:

@@ -9,9 +9,10 @@ consent are not written. One row the database refuses does not sink the others: 
 integrity error each is retried alone. A batch whose connection turns out to be dead (the
 database restarted) is tried once more on a fresh one.
 
-Numbering a published row is nobody's wait: it rides along with the next batch of inserts,
-or goes alone after `number_linger` when no insert comes, so that under load every
-transaction both inserts and numbers (one transaction per batch, not two).
+Numbering a published row is not the sender's wait, but the room's deliveries wait for it
+(rooms/hold.py): it rides along with the next batch of inserts, or goes alone after
+`number_linger` (as short as a row's linger) when no insert comes, so that under load a
+transaction both inserts and numbers.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ log = logging.getLogger("hearth.transcripts")
 
 MAX_ROWS = 200
 LINGER_SECONDS = 0.002
-NUMBER_LINGER_SECONDS = 0.05
+# Deliveries of the room wait for a number (rooms/hold.py): it lingers no longer than a row.
+NUMBER_LINGER_SECONDS = LINGER_SECONDS
 WAIT_SECONDS = 10.0
 
 
