@@ -138,3 +138,15 @@ def test_the_csv() -> None:
     assert lines[1] == "ana,'=HYPERLINK(1),member,2026-12-01T18:00:05Z,,61"
     assert csv_cell("-1") == "'-1" and csv_cell("Ana") == "Ana"
     assert iso_utc(None) == ""
+
+
+def test_no_setting_of_the_server_can_move_its_clock() -> None:
+    import time
+    from pathlib import Path
+
+    from server.sessions import clock
+
+    assert abs(clock.now_ms() - time.time() * 1000) < 1000  # nothing installed: wall time
+    package = Path(clock.__file__).resolve().parents[1]
+    readers = [p for p in package.rglob("*.py") if "HEARTH_TEST_CLOCK_FILE" in p.read_text()]
+    assert readers == []  # only tests/support/clocked_serve.py reads it
