@@ -39,10 +39,11 @@ class MovableClock:
 
 @pytest.fixture(scope="module")
 def clocked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, MovableClock]]:
-    """Two clocked processes sharing Redis (database 14) and one SQLite file."""
+    """Two clocked processes sharing one SQLite file and Redis database 12 (13 to 15 belong
+    to other modules; 1 and up to the xdist workers' shared clusters)."""
     import redis
 
-    client = redis.Redis.from_url(f"{SHARED_REDIS}/14")
+    client = redis.Redis.from_url(f"{SHARED_REDIS}/12")
     client.flushdb()
     client.close()
     workdir = tmp_path_factory.mktemp("sessions")
@@ -50,7 +51,7 @@ def clocked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster,
     cluster = Cluster(
         workdir=workdir,
         database_url=f"sqlite+aiosqlite:///{workdir / 'hearth.db'}",
-        redis_url=f"{SHARED_REDIS}/14",
+        redis_url=f"{SHARED_REDIS}/12",
         config=str(ROOT / "tests" / "support" / "sessions-test.toml"),
         extra_env={"HEARTH_TEST_CLOCK_FILE": str(clock.path)},
         command=(sys.executable, str(ROOT / "tests" / "support" / "clocked_serve.py")),
