@@ -12,6 +12,7 @@ import os
 import selectors
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class Conn:
     url: str
     room: str
     token: str | None = None
+    alt: str | None = None  # `storm`: where this socket reopens when its server stops
 
 
 @dataclass
@@ -210,7 +212,7 @@ class Workers:
         rooms = sorted({c.room for c in conns})
         owner = {room: i % len(self.procs) for i, room in enumerate(rooms)}
         for c in conns:
-            spec = {"url": c.url, "room": c.room, "token": c.token}
+            spec = {"url": c.url, "room": c.room, "token": c.token, "alt": c.alt}
             per_worker[owner[c.room]].append(spec)
         replies = self.call(
             [{"cmd": "connect", "conns": specs, "consent": consent, "concurrency": 32}
@@ -231,6 +233,38 @@ class Workers:
             "consents": consents,
             "seconds": max(r["seconds"] for r in replies),
         }
+
+    def storm(
+        self, phase_id: str, rate: float, duration: float, drain: float,
+        during: Callable[[float], None],
+    ) -> dict[str, Any]:
+        """Talk in every room for `duration` s while `during(start_at)` runs in a thread (it
+        stops a server); movers reopen on the other. Merged reports of the workers."""
+        start_at = time.time() + 0.5
+        msg = {"cmd": "storm", "phase": phase_id, "rate": rate, "duration": duration,
+               "start_at": start_at, "drain": drain}
+        thread = threading.Thread(target=during, args=(start_at,), daemon=True)
+        thread.start()
+        try:
+            replies = self.call([msg] * len(self.procs), timeout=duration + drain + 120)
+        finally:
+            thread.join(timeout=duration + drain + 60)
+        merged: dict[str, Any] = {}
+        for key in ("movers", "back", "not_back", "gaps_announced"):
+            merged[key] = sum(r[key] for r in replies)
+        for key in ("missing_copies", "missing_copies_of_movers", "repeated_copies",
+                    "members_whole"):
+            values = [r[key] for r in replies if r[key] is not None]
+            merged[key] = sum(values) if values else None
+        backs = [r["back_s"] for r in replies if r["back_s"] is not None]
+        merged["back_s"] = max(backs) if backs else None
+        reopen_us = [int(1000 * ms) for r in replies for ms in r["reopen_ms"]]
+        for q in (50, 99):
+            merged[f"reopen_p{q}_ms"] = _r(percentile(reopen_us, q) / 1000) if reopen_us else None
+        merged["seqs_checked"] = any(r["seqs_checked"] for r in replies)
+        merged["failures"] = [r["failures"] for r in replies if r["failures"]]
+        merged["errors"] = [r["errors"] for r in replies if r["errors"]]
+        return merged
 
     def disconnect(self) -> dict[str, Any]:
         """Close every socket; report closes the server initiated and late copies."""

@@ -4,6 +4,7 @@ Driven by the benchmark runner through stdin/stdout, one JSON object per line:
 
   {"cmd":"connect","conns":[{"url","room","token"?}],"consent":bool,"concurrency":n}
   {"cmd":"phase","phase":id,"rate":per_room_per_s,"duration":s,"start_at":unix_s,"drain":s}
+  {"cmd":"storm","phase":id,"rate":per_room_per_s,"duration":s,"start_at":unix_s,"drain":s}
   {"cmd":"close"}    {"cmd":"quit"}
 
 Every room this process holds is held whole (all its members are here), so the process knows
@@ -32,6 +33,7 @@ from collections import Counter
 from typing import Any
 
 import orjson
+from stormgen import Storm
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from wsclient import LeanSocket, lean_connect
@@ -44,11 +46,17 @@ PADDING = "x" * 60  # brings a body to ~100 characters, a typical chat line
 class Member:
     """One socket in one room, over either client."""
 
-    __slots__ = ("sock", "room", "reader", "welcome", "consent", "last_seq", "closing")
+    __slots__ = (
+        "sock", "room", "reader", "welcome", "consent", "last_seq", "closing", "spec", "key",
+        "epoch",
+    )
 
-    def __init__(self, room: str) -> None:
+    def __init__(self, spec: dict[str, Any], key: int) -> None:
         self.sock: LeanSocket | ClientConnection | None = None
-        self.room = room
+        self.spec = spec
+        self.key = key  # the same person across a reopened socket (`storm`)
+        self.epoch: str | None = None  # the room's numbering, from the welcome (Hearth)
+        self.room: str = spec["room"]
         self.reader: asyncio.Task[None] | None = None
         self.welcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.consent: asyncio.Future[str] | None = None
@@ -111,6 +119,8 @@ class LoadGen:
         self.stale = 0  # copies of an earlier phase's messages that arrived late
         self.errors: Counter[str] = Counter()  # error frames by code
         self.unexpected_closes: Counter[str] = Counter()
+        self.storm: Storm | None = None
+        self.keys = 0
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -118,6 +128,11 @@ class LoadGen:
         now = time.time_ns()
         frame = orjson.loads(raw)
         kind = frame.get("type")
+        if self.storm is not None and kind in ("message", "welcome"):
+            if kind == "message":
+                self.storm.on_message(member, frame)
+                return
+            self.storm.on_welcome(member, frame)
         if kind == "message":
             body = frame.get("body", "")
             if not body.startswith("bench "):
@@ -141,6 +156,8 @@ class LoadGen:
                     phase.order_anomalies += 1
                 member.last_seq = seq
         elif kind == "welcome":
+            if isinstance(frame.get("epoch"), str):
+                member.epoch = frame["epoch"]
             if not member.welcome.done():
                 member.welcome.set_result(None)
         elif kind == "consent":
@@ -153,6 +170,8 @@ class LoadGen:
                 member.consent.set_result(code)
 
     def on_closed(self, member: Member) -> None:
+        if self.storm is not None:
+            self.storm.on_closed(member)
         if not member.closing:
             self.unexpected_closes[str(member.close_code)] += 1
         if not member.welcome.done():
@@ -172,7 +191,8 @@ class LoadGen:
     async def open(self, spec: dict[str, Any]) -> Member:
         """Connect one socket of `spec` and start delivering its frames to `on_frame`."""
         headers = {"Authorization": f"Bearer {spec['token']}"} if spec.get("token") else None
-        member = Member(spec["room"])
+        self.keys += 1
+        member = Member(spec, spec.get("key") or self.keys)
         if self.client == "lean":
 
             def on_text(_sock: LeanSocket, payload: bytes) -> None:
@@ -315,6 +335,17 @@ class LoadGen:
             "drained_s": round(loop.time() - end, 2),
         }
 
+    async def run_storm(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Talk in every room while the runner stops a server; movers come back (stormgen)."""
+        storm = self.storm = Storm(self, str(msg["phase"]))
+        movers = sum(1 for ms in self.rooms.values() for m in ms if m.spec.get("alt"))
+        try:
+            await storm.run(float(msg["rate"]), float(msg["duration"]), float(msg["start_at"]),
+                            float(msg.get("drain", 10.0)))
+        finally:
+            self.storm = None
+        return storm.report(movers)
+
     async def close_all(self) -> dict[str, Any]:
         members = [m for ms in self.rooms.values() for m in ms]
         self.rooms = {}
@@ -354,6 +385,8 @@ async def serve_stdin(gen: LoadGen) -> None:
                 reply = await gen.connect_all(msg)
             elif cmd == "phase":
                 reply = await gen.run_phase(msg)
+            elif cmd == "storm":
+                reply = await gen.run_storm(msg)
             elif cmd == "close":
                 reply = await gen.close_all()
             elif cmd == "quit":

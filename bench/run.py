@@ -1,6 +1,7 @@
 """Hearth's benchmark: the same load against the floor (`bench/floor.py`) and against Hearth.
 
-Runs the floor, then Hearth (`--repeat` times), then the floor again, each as two server
+Runs the floor, the websockets-server floor (`bench/floor_ws.py`), then Hearth (`--repeat`
+times), then the floor again, each as two server
 processes sharing a private Redis, with rooms spread over both so every room crosses
 processes; writes `bench/results/latest.{json,md}` and a timestamped copy. Every process it
 starts it stops, by PID; nothing is left running. See bench/README.md.
@@ -31,7 +32,8 @@ from scenarios import Context, Sizes
 from systems import Hearth, HearthAccounts, Postgres, Running, hearth_env, start_system
 
 BENCH = Path(__file__).resolve().parent
-ALL_SCENARIOS = ("idle", "meeting", "recorded", "saturation")
+ALL_SCENARIOS = ("idle", "meeting", "recorded", "saturation", "storm")  # storm last
+CLUSTER_SCENARIOS = ("meeting", "saturation")
 QUIET_CORES = 0.3  # other work busier than this on average disturbs a measurement
 
 
@@ -91,7 +93,7 @@ class Progress:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Hearth benchmark against the floor.")
-    p.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
+    p.add_argument("--scenarios", default=None,
                    help="comma-separated subset of " + ",".join(ALL_SCENARIOS))
     p.add_argument("--repeat", type=int, default=2,
                    help="Hearth runs, between a floor run before and one after")
@@ -102,6 +104,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--capacity", choices=("hearth", "all", "none"), default="hearth",
                    help="whose meeting-shaped capacity to ramp after meeting and recorded "
                         "(the recorded target compares Hearth's two)")
+    p.add_argument("--cluster", action="store_true",
+                   help="a three-master Redis Cluster instead of one Redis (default scenarios: "
+                        "meeting,saturation; results in bench/results/cluster/)")
     p.add_argument("--floor-only", action="store_true", help="do not run Hearth")
     p.add_argument("--wait-quiet", type=float, default=60.0, metavar="S",
                    help="before each run, wait up to S s for other work to leave the cores")
@@ -110,12 +115,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="sample Hearth's servers with py-spy during every step into DIR "
                         "(slows them: for finding hot spots, not for figures)")
     args = p.parse_args(argv)
+    if args.scenarios is None:
+        args.scenarios = ",".join(CLUSTER_SCENARIOS if args.cluster else ALL_SCENARIOS)
     chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(chosen) - set(ALL_SCENARIOS)
     if unknown:
         p.error(f"unknown scenarios: {sorted(unknown)}")
     args.scenarios = [s for s in ALL_SCENARIOS if s in chosen]
-    if args.profile is not None and args.out == BENCH / "results":
+    if args.cluster and args.out == BENCH / "results":
+        args.out = BENCH / "results" / "cluster"  # never mistaken for the one-Redis figures
+    if args.profile is not None and args.out in (BENCH / "results", BENCH / "results" / "cluster"):
         args.out = args.profile  # a profiled run's figures never become the latest ones
     if not 1 <= args.repeat <= 10 or not 1 <= args.workers <= 8:
         p.error("--repeat must be 1-10 and --workers 1-8")
@@ -143,6 +152,7 @@ def room_settings(sizes: Sizes) -> tuple[dict[str, dict[str, Any]], dict[str, di
     plain = {slug: {} for slug in scenarios.idle_rooms(sizes)}
     plain.update({slug: {} for slug in scenarios.meeting_rooms(sizes)})
     plain.update({slug: {} for slug in scenarios.sat_rooms(sizes)})
+    plain.update({slug: {} for slug in scenarios.storm_rooms(sizes)})
     recorded = {slug: {"transcripts": "opt_in"} for slug in scenarios.meeting_rooms(sizes, "rec")}
     return plain, recorded
 
@@ -171,7 +181,7 @@ def one_run(
                      f"{busy:.2f} cores busy")
     progress.say(f"starting {system}: Redis and two servers")
     started = time.monotonic()
-    running = start_system(system, children, tag, env)
+    running = start_system(system, children, tag, env, cluster=args.cluster)
     run: dict[str, Any] = {"system": system, "position": position, "scenarios": {},
                            "other_cores_busy_at_start": round(busy, 2),
                            "server_version": report.server_version()}
@@ -201,6 +211,7 @@ def one_run(
             "meeting": lambda: scenarios.meeting(ctx, capacity=capacity),
             "recorded": lambda: scenarios.meeting(ctx, recorded=True, capacity=capacity),
             "saturation": lambda: scenarios.saturation(ctx),
+            "storm": lambda: scenarios.storm(ctx),
         }
         for name in args.scenarios:
             if name == "recorded" and system != "hearth":
@@ -273,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
             accounts = HearthAccounts()
             Hearth.create_admin(env, accounts.admin, accounts.admin_password)
         # The floor right before and right after Hearth's runs, with the same load generator.
-        order = ["floor", *(["hearth"] * args.repeat), "floor"] if hearth_ok else (
+        # The websockets-server floor once, between the first floor and Hearth.
+        order = ["floor", "wsfloor", *(["hearth"] * args.repeat), "floor"] if hearth_ok else (
             ["floor"] * args.repeat
         )
         for position, system in enumerate(order):
@@ -315,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             "repeat": args.repeat,
             "workers": args.workers,
             "client": args.client,
+            "redis": "cluster of 3 masters" if args.cluster else "one redis-server",
             "scenarios": args.scenarios,
             "capacity_ramps": args.capacity,
             "profiled": args.profile is not None,

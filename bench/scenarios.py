@@ -5,6 +5,8 @@
               then a capacity ramp on the same sockets
   saturation  10 rooms x 50 members, rate stepped up until p99 > 250 ms or delivery < 99 %
   recorded    meeting with every member consenting in an `opt_in` room (Hearth only)
+  storm       R rooms x M members on two processes, rooms talking; one process is stopped
+              (SIGTERM) and its members reopen on the other at once, with `after_seq`
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from driver import Conn, PhaseResult, Workers
-from procs import cpu_by_pid, cpu_delta, postgres_pids, rss_bytes, wait_quiet
+from procs import cpu_by_pid, cpu_delta, descendants, postgres_pids, rss_bytes, wait_quiet
 from profiling import Profiler
 from systems import Running
 
-__all__ = ["Context", "Sizes", "idle", "meeting", "saturation"]
+__all__ = ["Context", "Sizes", "idle", "meeting", "saturation", "storm"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,10 @@ class Sizes:
     p99_limit_ms: float = 250.0
     delivery_min: float = 0.99
     drain_s: float = 3.0
+    storm_rooms: int = 100
+    storm_members: int = 20
+    storm_rate: float = 0.5  # messages/s per room while the storm runs
+    storm_window_s: float = 15.0  # calm before the stop; the storm gets twice this after it
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -63,6 +69,9 @@ class Sizes:
             capacity_step_s=3.0,
             refine_steps=0,
             drain_s=2.0,
+            storm_rooms=20,
+            storm_members=10,
+            storm_window_s=5.0,
         )
 
     def users_needed(self) -> int:
@@ -70,6 +79,7 @@ class Sizes:
             self.idle_sockets,
             self.meeting_rooms * self.meeting_members,
             self.sat_rooms * self.sat_members,
+            self.storm_rooms * self.storm_members,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -86,6 +96,10 @@ def meeting_rooms(sizes: Sizes, prefix: str = "meet") -> list[str]:
 
 def sat_rooms(sizes: Sizes) -> list[str]:
     return [f"sat-{i:02d}" for i in range(sizes.sat_rooms)]
+
+
+def storm_rooms(sizes: Sizes) -> list[str]:
+    return [f"storm-{i:03d}" for i in range(sizes.storm_rooms)]
 
 
 @dataclass
@@ -113,7 +127,7 @@ class Context:
         running = self.running
         groups: dict[str, Callable[[], list[int]]] = {
             "server": lambda: running.server_pids,
-            "redis": lambda: [running.redis.pid],
+            "redis": lambda: running.redis_pids,
         }
         if running.name == "hearth":
             groups["postgres"] = postgres_pids
@@ -266,7 +280,7 @@ def idle(ctx: Context) -> dict[str, Any]:
     time.sleep(3)
     pids = [s.pid for s in ctx.running.servers]
     before = [rss_bytes(p) for p in pids]
-    redis_before = rss_bytes(ctx.running.redis.pid)
+    redis_before = sum(rss_bytes(pid) for pid in ctx.running.redis_pids)
     conns = ctx.conns(rooms, sizes.idle_room_size)[: sizes.idle_sockets]
     groups = ctx.cpu_groups()
     cpu_before = {name: cpu_by_pid(pids()) for name, pids in groups.items()}
@@ -275,7 +289,7 @@ def idle(ctx: Context) -> dict[str, Any]:
     ctx.say("idle: settling", sizes.idle_settle_s)
     time.sleep(sizes.idle_settle_s)
     after = [rss_bytes(p) for p in pids]
-    redis_after = rss_bytes(ctx.running.redis.pid)
+    redis_after = sum(rss_bytes(pid) for pid in ctx.running.redis_pids)
     closed = _disconnect(ctx, "idle")
     n = report["connected"]
     return {
@@ -346,4 +360,73 @@ def saturation(ctx: Context) -> dict[str, Any]:
         out["problem"] = f"{report['failed']} sockets failed to connect: {report['failures']}"
     out.update(ramp(ctx, "saturation", sizes.sat_rates, sizes.sat_step_s, len(rooms)))
     out["disconnect"] = _disconnect(ctx, "saturation")
+    return out
+
+
+def storm(ctx: Context) -> dict[str, Any]:
+    """Stop one of the two processes as a deploy does; its members come back on the other.
+
+    The rooms talk at `storm_rate` throughout (senders are members of the process that stays).
+    CPU: the survivor's (and Redis', PostgreSQL's) over the 2 x window after the stop, minus
+    twice that of the calm window before it: what reopening cost beyond the talking. The
+    survivor carries every copy after the stop, so this overstates a little, for both systems.
+    Must run last: it leaves one server stopped.
+    """
+    sizes, running = ctx.sizes, ctx.running
+    rooms = storm_rooms(sizes)
+    conns = []
+    user = 0
+    for room in rooms:
+        for j in range(sizes.storm_members):
+            token = ctx.tokens[user] if ctx.tokens is not None else None
+            alt = running.ws_url(0, room) if j % 2 else None
+            conns.append(Conn(running.ws_url(j, room), room, token, alt))
+            user += 1
+    report = _connect(ctx, conns, "storm")
+    survivor, doomed = running.servers
+    groups: dict[str, Callable[[], list[int]]] = {
+        "server": lambda: [survivor.pid, *descendants(survivor.pid)],
+        "redis": lambda: running.redis_pids,
+    }
+    if running.name == "hearth":
+        groups["postgres"] = postgres_pids
+    window = sizes.storm_window_s
+    marks: dict[str, dict[str, Any]] = {}
+    stopped_at: list[float] = []
+
+    def snap(name: str) -> None:
+        marks[name] = {group: cpu_by_pid(pids()) for group, pids in groups.items()}
+
+    def during(start_at: float) -> None:
+        time.sleep(max(0.0, start_at - time.time()))
+        snap("start")
+        time.sleep(window)
+        snap("stop")
+        stopped_at.append(time.time())
+        running.children.stop(doomed, grace=30)
+        time.sleep(max(0.0, start_at + 3 * window - time.time()))
+        snap("end")
+
+    ctx.say(f"storm: {len(conns)} members talking, then one process stopped", 3 * window)
+    phase_id = ctx.phase_id()
+    with ctx.profiled(f"{phase_id}-storm"):
+        result = ctx.workers.storm(phase_id, sizes.storm_rate, 3 * window,
+                                   max(30.0, 2 * window), during)
+    out: dict[str, Any] = {"connect": report, **result}
+    if {"start", "stop", "end"} <= set(marks):
+        calm = {g: cpu_delta(marks["start"][g], marks["stop"][g]) for g in groups}
+        after = {g: cpu_delta(marks["stop"][g], marks["end"][g]) for g in groups}
+        extra = {g: max(0.0, after[g] - 2 * calm[g]) for g in groups}
+        back = max(1, int(result["back"]))
+        out["cpu_ms_per_socket_opened"] = {g: round(1000 * v / back, 3) for g, v in extra.items()}
+        out["cpu_ms_per_socket_opened"]["all"] = round(1000 * sum(extra.values()) / back, 3)
+        out["back_within_measured_window"] = (
+            result["back_s"] is not None and result["back_s"] <= 2 * window
+        )
+    out["everyone_back_whole"] = (
+        result["not_back"] == 0
+        and (result["missing_copies"] in (0, None))
+        and (result["repeated_copies"] in (0, None))
+    )
+    ctx.workers.disconnect()
     return out

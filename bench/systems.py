@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -30,6 +31,9 @@ HEARTH = VENV_BIN / "hearth"
 CONFIG = BENCH / "hearth-bench.toml"
 DB_NAME = "hearth_bench"
 DB_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}"
+# The floors: Starlette + redis.asyncio (as Hearth's stack), and the `websockets` library's
+# own server with its broadcast().
+FLOORS = {"floor": "floor.py", "wsfloor": "floor_ws.py"}
 
 
 @dataclass
@@ -42,6 +46,12 @@ class Running:
     servers: list[Child]
     ports: list[int]
     children: Children
+    more_redis: list[Child] = field(default_factory=list)  # `--cluster`: the other masters
+
+    @property
+    def redis_pids(self) -> list[int]:
+        """Every redis-server of this system (three masters with `--cluster`)."""
+        return [self.redis.pid, *(child.pid for child in self.more_redis)]
 
     @property
     def server_pids(self) -> list[int]:
@@ -58,7 +68,7 @@ class Running:
 
     def check_alive(self) -> None:
         """Raise if a server or Redis died."""
-        for child in [self.redis, *self.servers]:
+        for child in [self.redis, *self.more_redis, *self.servers]:
             if not child.alive():
                 raise RuntimeError(child.exit_text())
 
@@ -66,16 +76,59 @@ class Running:
         """Stop the servers, then Redis, each by PID."""
         for child in self.servers:
             self.children.stop(child, grace=8)
-        self.children.stop(self.redis, grace=3)
+        for child in [self.redis, *self.more_redis]:
+            self.children.stop(child, grace=3)
 
 
-def start_redis(children: Children, tag: str) -> tuple[Child, int]:
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (+10000) is free and valid too."""
+    while True:
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as bus:
+            try:
+                bus.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
+def start_redis_cluster(children: Children, tag: str) -> list[tuple[Child, int]]:
+    """Three throw-away masters joined into a Redis Cluster (no replicas)."""
+    workdir = children.log_dir / f"{tag}-redis-cluster"
+    workdir.mkdir(parents=True, exist_ok=True)
+    nodes = [
+        start_redis(children, f"{tag}-redis{i}", _cluster_port(), [
+            "--cluster-enabled", "yes", "--cluster-config-file",
+            str(workdir / f"nodes-{i}.conf"), "--dir", str(workdir),
+        ])
+        for i in range(3)
+    ]
+    subprocess.run(
+        ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{port}" for _, port in nodes),
+         "--cluster-replicas", "0", "--cluster-yes"],
+        check=True, capture_output=True, timeout=60,
+    )
+    client = redis.Redis(host="127.0.0.1", port=nodes[0][1])
+    deadline = time.monotonic() + 30
+    while client.cluster("info").get("cluster_state") != "ok":
+        if time.monotonic() > deadline:
+            raise TimeoutError("redis cluster not ok after 30 s")
+        time.sleep(0.1)
+    client.close()
+    return nodes
+
+
+def start_redis(
+    children: Children, tag: str, port: int | None = None, extra: list[str] | None = None
+) -> tuple[Child, int]:
     """A private, throw-away redis-server on a free port."""
-    port = free_port()
+    port = port or free_port()
     child = children.spawn(
-        f"{tag}-redis",
+        tag if extra else f"{tag}-redis",
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--daemonize", "no"],
+         "--appendonly", "no", "--daemonize", "no", *(extra or [])],
     )
     wait_for_port(port, 10, child)
     client = redis.Redis(host="127.0.0.1", port=port)
@@ -110,24 +163,40 @@ def _wait_healthy(child: Child, port: int, timeout: float) -> None:
 
 
 def start_system(
-    name: str, children: Children, tag: str, hearth_env: dict[str, str] | None = None
+    name: str,
+    children: Children,
+    tag: str,
+    hearth_env: dict[str, str] | None = None,
+    cluster: bool = False,
 ) -> Running:
-    """Redis and two servers of `name` ("floor" or "hearth"), healthy, or raise."""
-    redis_child, redis_port = start_redis(children, tag)
+    """Redis and two servers of `name` ("floor", "wsfloor" or "hearth"), healthy, or raise.
+
+    `cluster`: a three-master Redis Cluster instead of one Redis. Hearth names all three
+    (`redis+cluster://`, sharded pub/sub); the floor, a plain redis.asyncio relay, uses the
+    first master with classic PUBLISH/SUBSCRIBE, which a cluster forwards to every node.
+    """
+    more: list[Child] = []
+    if cluster:
+        nodes = start_redis_cluster(children, tag)
+        (redis_child, redis_port), more = nodes[0], [child for child, _ in nodes[1:]]
+        hearth_url = "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for _, port in nodes)
+    else:
+        redis_child, redis_port = start_redis(children, tag)
+        hearth_url = f"redis://127.0.0.1:{redis_port}/0"
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     servers: list[Child] = []
     ports: list[int] = []
-    running = Running(name, redis_child, redis_port, servers, ports, children)
+    running = Running(name, redis_child, redis_port, servers, ports, children, more)
     try:
         for i in range(2):
             port = free_port()
-            if name == "floor":
-                argv = [sys.executable, str(BENCH / "floor.py"), "--port", str(port),
+            if name in FLOORS:
+                argv = [sys.executable, str(BENCH / FLOORS[name]), "--port", str(port),
                         "--redis-url", redis_url]
                 env = dict(os.environ)
             else:
                 argv = [str(HEARTH), "serve", "--host", "127.0.0.1", "--port", str(port)]
-                env = dict(hearth_env or {}, HEARTH_REDIS_URL=redis_url)
+                env = dict(hearth_env or {}, HEARTH_REDIS_URL=hearth_url)
             servers.append(children.spawn(f"{tag}-server{i}", argv, env=env, cwd=ROOT))
             ports.append(port)
         for child, port in zip(servers, ports, strict=True):

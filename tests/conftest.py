@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support.client import Member, admin_token, unique
+from tests.support.redis_cluster import RedisClusterNodes
 from tests.support.servers import Cluster
 
 # HEARTH_TEST_REDIS lets parallel checkouts each point their suite at a private redis-server.
@@ -24,8 +25,14 @@ def _worker_db() -> int:
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(single_redis_cluster: Cluster) -> Cluster:
     """Two processes sharing Redis (a database index of our own) and one SQLite file."""
+    return single_redis_cluster
+
+
+@pytest.fixture(scope="session")
+def single_redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The processes behind `cluster` (a module may parametrize `cluster` over backends)."""
     import redis
 
     db_index = _worker_db()
@@ -37,6 +44,31 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         workdir=workdir,
         database_url=f"sqlite+aiosqlite:///{workdir / 'hearth.db'}",
         redis_url=f"{SHARED_REDIS}/{db_index}",
+    ).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
+    """A three-master Redis Cluster of our own (free ports, temp dir), stopped by PID."""
+    nodes = RedisClusterNodes(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        yield nodes.start()
+    finally:
+        nodes.stop()
+
+
+@pytest.fixture(scope="session")
+def sharded_cluster(
+    redis_cluster_nodes: RedisClusterNodes, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """Two processes on the three-master Redis Cluster (sharded pub/sub) and one SQLite file."""
+    workdir = tmp_path_factory.mktemp("sharded")
+    cluster = Cluster(
+        workdir=workdir,
+        database_url=f"sqlite+aiosqlite:///{workdir / 'hearth.db'}",
+        redis_url=redis_cluster_nodes.url,
     ).start()
     yield cluster
     cluster.stop()

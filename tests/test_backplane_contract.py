@@ -1,4 +1,5 @@
-"""One contract, two backplanes: every test body here runs against memory and Redis.
+"""One contract, three backplanes: every test body here runs against memory, one Redis and a
+three-master Redis Cluster (sharded pub/sub).
 
 Like uvicorn's protocol-implementation fixtures, the `plane` fixture is parametrized over the
 implementations in `server/broker/`; a few tests only make sense where state lives outside the
@@ -30,6 +31,7 @@ import redis.asyncio as aioredis
 
 from server.broker.base import Appended, Backplane, WindowRead
 from server.broker.memory import memory_backplane
+from server.broker.redis_cluster import cluster_client
 from server.broker.redis_log import RESTORE_MARGIN
 from server.broker.select import open_backplane
 from server.config import Settings
@@ -165,11 +167,17 @@ async def started(kind: str, settings: Settings | None = None) -> AsyncIterator[
         await close()
 
 
-@pytest.fixture(params=["memory", "redis"])
+def _url_of(request: pytest.FixtureRequest, kind: str) -> str:
+    if kind == "redis-cluster":
+        return str(request.getfixturevalue("redis_cluster_nodes").url)
+    return str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
 async def plane(request: pytest.FixtureRequest) -> AsyncIterator[Plane]:
     settings = None
-    if request.param == "redis":
-        settings = redis_settings(request.getfixturevalue("redis_url"))
+    if request.param != "memory":
+        settings = redis_settings(_url_of(request, request.param))
     async with started(request.param, settings) as started_plane:
         yield started_plane
 
@@ -182,7 +190,8 @@ def new_room() -> str:
 
 
 def channel_of(room: str) -> str:
-    return f"test:room:{room}"
+    # Hash-tagged like the server's room channels: in the slot of the room's keys.
+    return f"test:room:{{{room}}}"
 
 
 def header_of(room: str) -> str:
@@ -637,14 +646,14 @@ async def test_redis_known_position_survives_loss_of_numbering(
     room = new_room()
     for _ in range(3):
         old = await append(redis_plane, room)
-    await raw_redis.delete(f"hearth:room:{room}:seq", f"hearth:room:{room}:epoch")
+    await raw_redis.delete(f"hearth:room:{{{room}}}:seq", f"hearth:room:{{{room}}}:epoch")
     resumed = await append(redis_plane, room, known=(old.epoch, 5))
     # Resumed past a margin: seqs may skip numbers after a loss, never repeat one.
     assert (resumed.epoch, resumed.seq) == (old.epoch, 5 + RESTORE_MARGIN + 1)
     assert await redis_plane.log.position(room) == (old.epoch, 5 + RESTORE_MARGIN + 1)
 
     # Lost, and no process remembers: a new numbering starts.
-    await raw_redis.delete(f"hearth:room:{room}:seq", f"hearth:room:{room}:epoch")
+    await raw_redis.delete(f"hearth:room:{{{room}}}:seq", f"hearth:room:{{{room}}}:epoch")
     fresh = await append(redis_plane, room)
     assert fresh.epoch != old.epoch and fresh.seq == 1
     assert await redis_plane.log.position(room) == (fresh.epoch, 1)
@@ -687,7 +696,7 @@ async def test_redis_window_is_sealed_at_rest(
 
     # ... but nothing Redis stores holds them.
     keys = [key async for key in raw_redis.scan_iter(match=b"hearth:*", count=1000)]
-    assert f"hearth:room:{room}:window".encode() in keys
+    assert f"hearth:room:{{{room}}}:window".encode() in keys
     room_values = 0
     for key in keys:
         for value in await _stored_values(raw_redis, key):
@@ -697,10 +706,13 @@ async def test_redis_window_is_sealed_at_rest(
     assert room_values >= 4
 
 
-async def test_redis_processes_share_numbering_and_fan_out(redis_url: str) -> None:
+@pytest.mark.parametrize("kind", ["redis", "redis-cluster"])
+async def test_redis_processes_share_numbering_and_fan_out(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
     room = new_room()
-    settings = redis_settings(redis_url)
-    async with started("redis", settings) as one, started("redis", settings) as two:
+    settings = redis_settings(_url_of(request, kind))
+    async with started(kind, settings) as one, started(kind, settings) as two:
         await one.backplane.pubsub.subscribe(channel_of(room))
         await two.backplane.pubsub.subscribe(channel_of(room))
         results = await asyncio.gather(
@@ -743,7 +755,7 @@ async def test_redis_heartbeat_restores_presence_lost_by_redis(
     assert await presence.join(room, "u1", "c1", p1) is True
     assert await presence.join(room, "u1", "c2", p1) is False
     assert await presence.join(room, "u2", "c3", p2) is True
-    lost = [key async for key in raw_redis.scan_iter(match=f"hearth:presence:{room}*".encode())]
+    lost = [key async for key in raw_redis.scan_iter(match=f"hearth:presence:{{{room}}}*".encode())]
     assert len(lost) >= 3
     await raw_redis.delete(*lost)  # a restarted Redis
     assert await presence.members(room) == []
@@ -755,3 +767,33 @@ async def test_redis_heartbeat_restores_presence_lost_by_redis(
     assert await presence.leave(room, "u1", "c1") is False
     assert await presence.leave(room, "u1", "c2") is True
     assert await presence.members(room) == [p2]
+
+
+# --- the cluster URL ----------------------------------------------------------------------
+
+
+async def test_cluster_url_names_its_nodes_and_credentials() -> None:
+    client = cluster_client("redis+cluster://app:s%40cret@10.0.0.1:7000,[::1]:7001")
+    try:
+        nodes = [(node.host, node.port) for node in client.startup_nodes]
+        assert sorted(nodes) == [("10.0.0.1", 7000), ("::1", 7001)]
+        kwargs = client.connection_kwargs
+        assert (kwargs.get("username"), kwargs.get("password")) == ("app", "s@cret")
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize(
+    "url", ["redis+cluster://", "redis+cluster://host", "redis+cluster://host:port,h2:1"]
+)
+async def test_a_bad_cluster_url_is_refused_clearly(url: str) -> None:
+    with pytest.raises(ValueError, match="host:port"):
+        cluster_client(url)
+
+
+async def test_members_of_a_large_room(plane: Plane) -> None:
+    """More present users than one Lua call can unpack at once (Redis reads in slices)."""
+    presence, room = plane.backplane.presence, new_room()
+    everyone = [f"u{i}" for i in range(8200)]  # Lua unpacks at most ~8,000
+    await asyncio.gather(*(presence.join(room, u, f"c-{u}", participant(u)) for u in everyone))
+    assert sorted(await presence.members(room)) == sorted(participant(u) for u in everyone)

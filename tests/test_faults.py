@@ -126,7 +126,7 @@ async def test_numbering_survives_a_redis_loss_that_closed_the_rooms_only_socket
     # Redis as soon as its pub/sub connection returns.
     client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
     deadline = time.monotonic() + 10 * SCALE
-    while await client.get(f"hearth:room:{slug}:epoch") is None:
+    while await client.get(f"hearth:room:{{{slug}}}:epoch") is None:
         assert time.monotonic() < deadline, "the numbering was never restored"
         await asyncio.sleep(0.05)
     await client.aclose()

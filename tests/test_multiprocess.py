@@ -1,4 +1,7 @@
-"""Two real server processes sharing Redis and one database: one room across both."""
+"""Two real server processes sharing Redis and one database: one room across both.
+
+Every test runs twice: on one Redis, and on a three-master Redis Cluster (sharded pub/sub).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,24 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import make_room
-from tests.support.client import WS, Member, expect_close, new_user
+from tests.support.client import WS, Member, admin_token, expect_close, new_user
 from tests.support.servers import Cluster
+
+
+@pytest.fixture(params=["redis", "redis-cluster"])
+def cluster(request: pytest.FixtureRequest) -> Cluster:
+    """The session's processes on one Redis, or those on the Redis Cluster."""
+    name = "single_redis_cluster" if request.param == "redis" else "sharded_cluster"
+    found: Cluster = request.getfixturevalue(name)
+    return found
+
+
+@pytest.fixture
+async def admin(cluster: Cluster) -> Member:
+    return await admin_token(cluster.servers[0].base, cluster.admin)
 
 
 async def test_every_message_reaches_every_member_once_in_one_order(
@@ -211,6 +228,4 @@ async def dead_process_left_within_bound(cluster: Cluster, tmp_path: Any, bound:
 
 
 async def _admin(cluster: Cluster) -> Member:
-    from tests.support.client import admin_token
-
     return await admin_token(cluster.servers[0].base, cluster.admin)

@@ -392,6 +392,45 @@ async def test_agreements_and_consent(sessions: async_sessionmaker[DbSession]) -
         assert await room_store.consent_of(db, other_room.id, user.id) is True
 
 
+async def test_entry_facts_agree_with_the_single_reads(
+    sessions: async_sessionmaker[DbSession],
+) -> None:
+    """Entering reads role, ban and agreement in one round trip; each matches its own read."""
+    room, other_room = await a_room(sessions), await a_room(sessions)
+    user, facilitator = await a_user(sessions), await a_user(sessions)
+
+    async def both() -> tuple[tuple[str | None, bool, int | None], tuple[Any, ...]]:
+        async with sessions() as db:
+            facts = await room_store.entry_facts(db, room.id, user.id)
+            single = (
+                await room_store.role_of(db, room.id, user.id),
+                await room_store.is_banned(db, room.id, user.id),
+                await room_store.accepted_version(db, room.id, user.id),
+            )
+        return facts, single
+
+    assert (await both())[0] == (None, False, None)
+    async with sessions() as db:
+        await room_store.set_role(db, room.id, user.id, "facilitator")
+        await room_store.accept_agreement(db, room.id, user.id, 4)
+        await db.commit()
+        await room_store.ban(db, room.id, user.id, facilitator.id, None)
+        # Facts of other rooms and people must not leak in.
+        await room_store.set_role(db, other_room.id, facilitator.id, "member")
+        await room_store.accept_agreement(db, other_room.id, user.id, 9)
+        await db.commit()
+    facts, single = await both()
+    assert facts == single == ("facilitator", True, 4)
+    async with sessions() as db:
+        await room_store.unban(db, room.id, user.id)
+        await room_store.set_role(db, room.id, user.id, None)
+    facts, single = await both()
+    assert facts == single == (None, False, 4)
+    async with sessions() as db:
+        assert await room_store.entry_facts(db, other_room.id, facilitator.id) == (
+            "member", False, None)
+
+
 # -- audit ----------------------------------------------------------------------------------------
 
 

@@ -1,8 +1,12 @@
 """The room log in Redis: seq by INCR, the resume window as a sorted set, refs and ids.
 
 Numbering, keeping and publishing run in one Lua script, so Redis orders every room's
-messages once for all processes. Window entries are sealed (AES-GCM) so a Redis snapshot
-reveals no words; the live publication is not persisted by Redis and stays plain.
+messages once for all processes. Every key of a room carries its slug as a hash tag
+(`hearth:room:{slug}:seq`), so on a Redis Cluster they share one slot and the script stays
+atomic there too; `sharded` publishes with SPUBLISH, and keeps the process-wide message-id
+index (which lives in another slot) by a second command after the script. Window entries
+are sealed (AES-GCM) so a Redis snapshot reveals no words; the live publication is not
+persisted by Redis and stays plain.
 """
 
 from __future__ import annotations
@@ -12,12 +16,15 @@ import time
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from ..sealing import Sealer
 from ..wire.out import MESSAGE_PREFIX
 from .base import Appended, WindowRead
 
-__all__ = ["RedisRoomLog"]
+__all__ = ["Client", "RedisRoomLog", "room_key"]
+
+Client = aioredis.Redis | RedisCluster  # one Redis, or a Redis Cluster
 
 WINDOW_MAX = 1000
 MESSAGE_ID_TTL = 86400
@@ -58,13 +65,13 @@ return {epoch, tonumber(redis.call('GET', KEYS[1]) or '0')}
 """
 )
 
-# KEYS: seq, epoch, window, floor, ref ('' for none), message id, last sent.
+# KEYS: seq, epoch, window, floor, ref, last sent[, message id].
 # ARGV 4..: channel, header, prefix, suffix, sealed suffix, id value, window s, now ms, max,
-# author id.
+# author id, has ref ('1'/'0').
 _APPEND = (
     _ENSURE_EPOCH
     + """
-if KEYS[5] ~= '' then
+if ARGV[14] == '1' then
   local prev = redis.call('GET', KEYS[5])
   if prev then return {0, epoch, prev} end
 end
@@ -85,19 +92,43 @@ if win > 0 then
   end
   redis.call('PEXPIRE', KEYS[3], win * 1000)
   redis.call('PEXPIRE', KEYS[4], win * 1000)
-  if KEYS[5] ~= '' then
+  if ARGV[14] == '1' then
     redis.call('SET', KEYS[5], seq .. '|' .. ARGV[8], 'PX', win * 1000)
   end
 else
   redis.call('SET', KEYS[4], seq)
 end
-redis.call('SET', KEYS[6], ARGV[9] .. '|' .. seq .. '|' .. ARGV[13], 'EX', MESSAGE_ID_TTL)
-redis.call('HSET', KEYS[7], ARGV[13], ARGV[11])
-redis.call('EXPIRE', KEYS[7], 86400)
-redis.call('PUBLISH', ARGV[4], epoch .. '|' .. ARGV[5] .. '\\n' .. ARGV[6] .. seq .. ARGV[7])
+if KEYS[7] then
+  redis.call('SET', KEYS[7], ARGV[9] .. '|' .. seq .. '|' .. ARGV[13], 'EX', MESSAGE_ID_TTL)
+end
+redis.call('HSET', KEYS[6], ARGV[13], ARGV[11])
+redis.call('EXPIRE', KEYS[6], 86400)
+redis.call('PUBLISH_COMMAND', ARGV[4],
+           epoch .. '|' .. ARGV[5] .. '\\n' .. ARGV[6] .. seq .. ARGV[7])
 return {1, epoch, seq}
 """.replace("MESSAGE_ID_TTL", str(MESSAGE_ID_TTL))
 )
+
+# KEYS: seq, epoch, window, floor, ended.  ARGV: after seq, upto ('+inf' for all).
+_READ = """
+local members = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[1], ARGV[2])
+return {redis.call('GET', KEYS[2]) or '', redis.call('GET', KEYS[1]) or '0',
+        redis.call('GET', KEYS[4]) or '0', redis.call('ZCARD', KEYS[3]), members,
+        redis.call('GET', KEYS[5]) or '0'}
+"""
+
+# KEYS: window.  ARGV: seqs.
+_REMOVE = """
+for _, seq in ipairs(ARGV) do redis.call('ZREMRANGEBYSCORE', KEYS[1], seq, seq) end
+"""
+
+# KEYS: seq, window, floor, first entries, ended.  ARGV: ended TTL s.
+_RESET = """
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+redis.call('DEL', KEYS[2], KEYS[4])
+redis.call('SET', KEYS[3], seq)
+redis.call('SET', KEYS[5], seq, 'EX', ARGV[1])
+"""
 
 _FIRST = """
 redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
@@ -106,19 +137,33 @@ return redis.call('HGET', KEYS[1], ARGV[1])
 """
 
 
+def room_key(room: str, name: str) -> str:
+    """A key of the room, hash-tagged so that all of a room's keys share one cluster slot."""
+    return f"hearth:room:{{{room}}}:{name}"
+
+
 def _keys(room: str) -> tuple[str, str, str, str]:
-    base = f"hearth:room:{room}:"
-    return base + "seq", base + "epoch", base + "window", base + "floor"
+    return (
+        room_key(room, "seq"),
+        room_key(room, "epoch"),
+        room_key(room, "window"),
+        room_key(room, "floor"),
+    )
 
 
 class RedisRoomLog:
     """RoomLog over Redis; sealed window entries, plain live publication."""
 
-    def __init__(self, client: aioredis.Redis, sealer: Sealer) -> None:
+    def __init__(self, client: Client, sealer: Sealer, sharded: bool = False) -> None:
         self._client = client
         self._sealer = sealer
-        self._append = client.register_script(_APPEND)
+        self._sharded = sharded
+        command = "SPUBLISH" if sharded else "PUBLISH"
+        self._append = client.register_script(_APPEND.replace("PUBLISH_COMMAND", command))
         self._position = client.register_script(_POSITION)
+        self._read = client.register_script(_READ)
+        self._remove = client.register_script(_REMOVE)
+        self._reset = client.register_script(_RESET)
         self._first = client.register_script(_FIRST)
 
     def _open(self, prefix: str, seq: int, sealed_suffix: str, room: str) -> str:
@@ -138,19 +183,15 @@ class RedisRoomLog:
         known: tuple[str, int] | None,
     ) -> Appended:
         seq_key, epoch_key, window_key, floor_key = _keys(room)
-        ref = f"hearth:room:{room}:ref:{ref_key}" if ref_key is not None else ""
+        ref = room_key(room, f"ref:{ref_key or ''}")
         sealed = self._sealer.seal(suffix, room.encode())
         known_epoch, known_seq = known if known else ("", 0)
+        keys = [seq_key, epoch_key, window_key, floor_key, ref, room_key(room, "last")]
+        message_key = f"hearth:msg:{message_id}"
+        if not self._sharded:
+            keys.append(message_key)
         result: list[Any] = await self._append(
-            keys=[
-                seq_key,
-                epoch_key,
-                window_key,
-                floor_key,
-                ref,
-                f"hearth:msg:{message_id}",
-                f"hearth:room:{room}:last",
-            ],
+            keys=keys,
             args=[
                 secrets.token_hex(8),
                 known_epoch,
@@ -165,18 +206,22 @@ class RedisRoomLog:
                 int(time.time() * 1000),
                 WINDOW_MAX,
                 author_id,
+                "0" if ref_key is None else "1",
             ],
         )
         fresh, epoch = int(result[0]), str(result[1])
         if fresh:
             seq = int(result[2])
+            if self._sharded:
+                value = f"{room}|{seq}|{author_id}"
+                await self._client.set(message_key, value, ex=MESSAGE_ID_TTL)
             return Appended(seq, epoch, prefix + str(seq) + suffix, duplicate=False)
         seq_text, _, prev_sealed = str(result[2]).partition("|")
         seq = int(seq_text)
         return Appended(seq, epoch, self._open(prefix, seq, prev_sealed, room), duplicate=True)
 
     async def last_sent(self, room: str, user_id: str) -> float | None:
-        found = await self._client.hget(f"hearth:room:{room}:last", user_id)
+        found = await self._client.hget(room_key(room, "last"), user_id)
         return None if found is None else int(found) / 1000
 
     async def position(self, room: str, known: tuple[str, int] | None = None) -> tuple[str, int]:
@@ -188,7 +233,7 @@ class RedisRoomLog:
         return str(result[0]), int(result[1])
 
     async def recall(self, room: str, ref_key: str) -> Appended | None:
-        found = await self._client.get(f"hearth:room:{room}:ref:{ref_key}")
+        found = await self._client.get(room_key(room, f"ref:{ref_key}"))
         if found is None:
             return None
         epoch = await self._client.get(_keys(room)[1])
@@ -200,16 +245,12 @@ class RedisRoomLog:
     async def read(
         self, room: str, after_seq: int, window_seconds: int, upto: int | None = None
     ) -> WindowRead:
-        seq_key, epoch_key, window_key, floor_key = _keys(room)
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.get(epoch_key)
-            pipe.get(seq_key)
-            pipe.get(floor_key)
-            pipe.zrangebyscore(window_key, f"({after_seq}", "+inf" if upto is None else upto)
-            pipe.zcard(window_key)
-            pipe.get(f"hearth:room:{room}:ended")
-            epoch_raw, seq_raw, floor_raw, members, kept, ended = await pipe.execute()
-        if epoch_raw is None:
+        result: list[Any] = await self._read(
+            keys=[*_keys(room), room_key(room, "ended")],
+            args=[after_seq, "+inf" if upto is None else upto],
+        )
+        epoch_raw, seq_raw, floor_raw, kept, members, ended = result
+        if not epoch_raw:
             epoch_raw, _ = await self.position(room)
         epoch = str(epoch_raw)
         cutoff = int(time.time() * 1000) - window_seconds * 1000
@@ -234,23 +275,18 @@ class RedisRoomLog:
         return room, int(seq), author
 
     async def remove(self, room: str, seqs: list[int]) -> None:
-        _, _, window_key, _ = _keys(room)
-        async with self._client.pipeline(transaction=True) as pipe:
-            for seq in seqs:
-                pipe.zremrangebyscore(window_key, seq, seq)
-            await pipe.execute()
+        if seqs:
+            await self._remove(keys=[room_key(room, "window")], args=seqs)
 
     async def mark_first_entry(self, room: str, user_id: str, seq: int) -> int:
-        kept = await self._first(keys=[f"hearth:room:{room}:first"], args=[user_id, seq])
+        kept = await self._first(keys=[room_key(room, "first")], args=[user_id, seq])
         return int(kept)
 
     async def reset(self, room: str) -> None:
         seq_key, _, window_key, floor_key = _keys(room)
-        seq = await self._client.get(seq_key)
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.delete(window_key, f"hearth:room:{room}:first")
-            pipe.set(floor_key, int(seq or 0))
-            pipe.set(f"hearth:room:{room}:ended", int(seq or 0), ex=ENDED_TTL)
-            await pipe.execute()
-        async for key in self._client.scan_iter(match=f"hearth:room:{room}:ref:*", count=500):
+        await self._reset(
+            keys=[seq_key, window_key, floor_key, room_key(room, "first"), room_key(room, "ended")],
+            args=[ENDED_TTL],
+        )
+        async for key in self._client.scan_iter(match=room_key(room, "ref:*"), count=500):
             await self._client.delete(key)

@@ -1,17 +1,22 @@
 """Presence and counters in Redis, shared by every process, each entry with a TTL.
 
 Presence: per room a sorted set of users scored by when their last socket's heartbeat
-expires, and per user a sorted set of sockets. A process that dies stops heartbeating; its
-sockets expire after the presence TTL and the next sweep announces who left.
+expires, and per user a sorted set of sockets, all keyed with the room as a hash tag
+(`hearth:presence:{slug}`) so that on a Redis Cluster one room's presence lives in one slot.
+A process that dies stops heartbeating; its sockets expire after the presence TTL and the
+next sweep announces who left.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from typing import Any
 
-import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+
+from .redis_log import Client
 
 __all__ = ["RedisCounters", "RedisPresence"]
 
@@ -58,6 +63,33 @@ end
 return gone
 """
 
+# KEYS: the map.  ARGV: field, value, ttl s.
+_MAP_PUT = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+"""
+
+# KEYS: the map.  ARGV: field.
+_MAP_POP = """
+local found = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
+return found
+"""
+
+# KEYS: room users, room info.  ARGV: now ms.
+_MEMBERS = """
+local users = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+if #users == 0 then return {} end
+local present = {}
+for i = 1, #users, 1000 do  -- unpack() has a stack limit: read in slices
+  local slice = redis.call('HMGET', KEYS[2], unpack(users, i, math.min(i + 999, #users)))
+  for _, info in ipairs(slice) do
+    if info then table.insert(present, info) end
+  end
+end
+return present
+"""
+
 # KEYS: the event log.  ARGV: now ms, window ms, add (1/0), member.
 _HIT = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
@@ -76,20 +108,25 @@ def _now_ms() -> int:
 HEARTBEAT_CHUNK = 100  # sockets refreshed per round trip
 
 
+def _presence_base(room: str) -> str:
+    return f"hearth:presence:{{{room}}}"
+
+
 def _presence_keys(room: str, user_id: str) -> list[str]:
-    base = f"hearth:presence:{room}"
+    base = _presence_base(room)
     return [base, f"{base}:user:{user_id}", f"{base}:info"]
 
 
 class RedisPresence:
     """Presence across processes with heartbeat expiry (`ttl_seconds`)."""
 
-    def __init__(self, client: aioredis.Redis, ttl_seconds: float) -> None:
+    def __init__(self, client: Client, ttl_seconds: float) -> None:
         self._client = client
         self._ttl_ms = int(ttl_seconds * 1000)
         self._join = client.register_script(_JOIN)
         self._leave = client.register_script(_LEAVE)
         self._sweep = client.register_script(_SWEEP)
+        self._members = client.register_script(_MEMBERS)
 
     async def join(self, room: str, user_id: str, conn_id: str, participant: str) -> bool:
         now = _now_ms()
@@ -106,12 +143,10 @@ class RedisPresence:
         return bool(last)
 
     async def members(self, room: str) -> list[str]:
-        base = f"hearth:presence:{room}"
-        users: list[Any] = await self._client.zrangebyscore(base, f"({_now_ms()}", "+inf")
-        if not users:
-            return []
-        infos: list[Any] = await self._client.hmget(f"{base}:info", users)
-        return [str(info) for info in infos if info is not None]
+        base = _presence_base(room)
+        # One round trip (entering a room asks this for every socket).
+        infos: list[Any] = await self._members(keys=[base, f"{base}:info"], args=[_now_ms()])
+        return [str(info) for info in infos]
 
     async def heartbeat(self, sockets: list[tuple[str, str, str, str]]) -> None:
         if not sockets:
@@ -120,8 +155,13 @@ class RedisPresence:
         # In chunks: building one pipeline for every socket of the process would hold the
         # event loop (and then Redis) for tens of milliseconds, a stall every member feels.
         for start in range(0, len(sockets), HEARTBEAT_CHUNK):
+            chunk = sockets[start : start + HEARTBEAT_CHUNK]
+            if isinstance(self._client, RedisCluster):
+                # A cluster spreads the rooms over several nodes: one call each, concurrently.
+                await asyncio.gather(*(self._refresh(entry, now) for entry in chunk))
+                continue
             async with self._client.pipeline(transaction=False) as pipe:
-                for room, user_id, conn_id, participant in sockets[start : start + HEARTBEAT_CHUNK]:
+                for room, user_id, conn_id, participant in chunk:
                     await self._join(
                         keys=_presence_keys(room, user_id),
                         args=[user_id, conn_id, participant, now, now + self._ttl_ms],
@@ -129,8 +169,15 @@ class RedisPresence:
                     )
                 await pipe.execute()
 
+    async def _refresh(self, socket: tuple[str, str, str, str], now: int) -> None:
+        room, user_id, conn_id, participant = socket
+        await self._join(
+            keys=_presence_keys(room, user_id),
+            args=[user_id, conn_id, participant, now, now + self._ttl_ms],
+        )
+
     async def sweep(self, room: str) -> list[str]:
-        base = f"hearth:presence:{room}"
+        base = _presence_base(room)
         gone: list[Any] = await self._sweep(
             keys=[base, f"{base}:info"], args=[_now_ms(), f"{base}:user:"]
         )
@@ -140,9 +187,11 @@ class RedisPresence:
 class RedisCounters:
     """Sliding-window counters and expiring values in Redis."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: Client) -> None:
         self._client = client
         self._hit = client.register_script(_HIT)
+        self._map_put = client.register_script(_MAP_PUT)
+        self._map_pop = client.register_script(_MAP_POP)
 
     async def hit(self, key: str, window_seconds: float, add: bool = True) -> int:
         member = f"{_now_ms()}-{secrets.token_hex(4)}"
@@ -161,19 +210,15 @@ class RedisCounters:
         await self._client.set(f"hearth:value:{key}", value, px=px)
 
     async def delete(self, key: str) -> None:
-        await self._client.delete(f"hearth:value:{key}", f"hearth:map:{key}")
+        # Two slots on a cluster: one DEL each.
+        await self._client.delete(f"hearth:value:{key}")
+        await self._client.delete(f"hearth:map:{key}")
 
     async def map_put(self, key: str, field: str, value: str) -> None:
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.hset(f"hearth:map:{key}", field, value)
-            pipe.expire(f"hearth:map:{key}", MAP_TTL)
-            await pipe.execute()
+        await self._map_put(keys=[f"hearth:map:{key}"], args=[field, value, MAP_TTL])
 
     async def map_pop(self, key: str, field: str) -> str | None:
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.hget(f"hearth:map:{key}", field)
-            pipe.hdel(f"hearth:map:{key}", field)
-            found, _ = await pipe.execute()
+        found = await self._map_pop(keys=[f"hearth:map:{key}"], args=[field])
         return None if found is None else str(found)
 
     async def map_all(self, key: str) -> dict[str, str]:

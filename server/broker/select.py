@@ -1,4 +1,7 @@
-"""Chooses the backplane from configuration: Redis when a URL is set, else in-process."""
+"""Chooses the backplane from configuration: Redis when a URL is set, else in-process.
+
+`redis://…` is one Redis; `redis+cluster://host:port,…` is a Redis Cluster (sharded pub/sub).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from ..config import Settings
 from ..sealing import Sealer, derive_key
 from .base import Backplane
 from .memory import memory_backplane
+from .redis_cluster import ShardedPubSub, cluster_client, is_cluster
 from .redis_log import RedisRoomLog
 from .redis_pubsub import RedisPubSub
 from .redis_state import RedisCounters, RedisPresence
@@ -28,6 +32,21 @@ def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitabl
             await backplane.pubsub.close()
 
         return backplane, close_memory
+    sealer = Sealer({"w1": derive_key(settings.secret_key, "resume-window")}, "w1")
+    if is_cluster(settings.redis_url):
+        cluster = cluster_client(settings.redis_url)
+        backplane = Backplane(
+            ShardedPubSub(cluster),
+            RedisRoomLog(cluster, sealer, sharded=True),
+            RedisPresence(cluster, settings.presence_entry_ttl),
+            RedisCounters(cluster),
+        )
+
+        async def close_cluster() -> None:
+            await backplane.pubsub.close()
+            await cluster.aclose()
+
+        return backplane, close_cluster
 
     # A blocking pool: with the default pool, the 65th concurrent command raises
     # MaxConnectionsError instead of waiting for a free connection.
@@ -51,7 +70,6 @@ def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitabl
         health_check_interval=10,
         retry=Retry(NoBackoff(), 0),
     )
-    sealer = Sealer({"w1": derive_key(settings.secret_key, "resume-window")}, "w1")
     backplane = Backplane(
         RedisPubSub(client, listener),
         RedisRoomLog(client, sealer),

@@ -36,7 +36,7 @@ from ..wire.frames import (
     frame_type,
 )
 from ..wire.out import encode, error_frame
-from .auth import authenticate
+from .auth import Caller, authenticate
 from .errors import dependency_failed
 from .security import origin_allowed
 from .state import Hearth
@@ -53,16 +53,10 @@ class Refused:
 
 
 async def _entry_check(
-    hearth: Hearth, user: User, slug: str
+    hearth: Hearth, view: RoomView, user: User, facts: tuple[str | None, bool, int | None]
 ) -> tuple[RoomView, str | None, int | None] | Refused:
     """(room, room role, accepted agreement version) if the user may enter now."""
-    async with hearth.db() as db:
-        view = await hearth.rooms.view(slug)
-        if view is None:
-            return Refused(4404, "no such room")
-        room_role = await room_store.role_of(db, view.id, user.id)
-        banned = await room_store.is_banned(db, view.id, user.id)
-        accepted = await room_store.accepted_version(db, view.id, user.id)
+    room_role, banned, accepted = facts
     if not may_enter(view, user.is_admin, room_role, banned):
         return Refused(4403, "not allowed in this room")
     moderation = hearth.rooms.moderation
@@ -108,22 +102,40 @@ async def room_socket(websocket: WebSocket) -> None:
     await _Session(hearth, websocket, conn).run(view, accepted)
 
 
+async def _check(
+    hearth: Hearth, websocket: WebSocket
+) -> tuple[Caller, tuple[RoomView, str | None, int | None]] | Refused:
+    """Authenticate (and check the Origin of a cookie) and check entry to the room."""
+    # The room's settings first (cached while this process has sockets there; otherwise a
+    # checkout of its own, never nested in the one below, which could exhaust the pool).
+    view = await hearth.rooms.view(websocket.path_params["slug"])
+    # Then one checkout for the session and the room facts: a storm of reconnects pays each
+    # round trip (the pool's pre-ping, BEGIN, ROLLBACK) a thousand times over.
+    async with hearth.db() as db:
+        caller = await authenticate(hearth, websocket, db)
+        if (
+            caller is not None
+            and caller.by_cookie
+            and not origin_allowed(websocket.scope, hearth.settings.allowed_origins)
+        ):
+            return Refused(4403, "origin refused")
+        if caller is None:
+            return Refused(4401, "sign in first")
+        if view is None:
+            return Refused(4404, "no such room")
+        facts = await room_store.entry_facts(db, view.id, caller.user.id)
+    entry = await _entry_check(hearth, view, caller.user, facts)
+    return entry if isinstance(entry, Refused) else (caller, entry)
+
+
 async def _handshake(
     hearth: Hearth, websocket: WebSocket
 ) -> tuple[Conn, RoomView, int | None] | Refused:
-    """Authenticate (and check the Origin of a cookie) and check entry to the room."""
-    caller = await authenticate(hearth, websocket)
-    if (
-        caller is not None
-        and caller.by_cookie
-        and not origin_allowed(websocket.scope, hearth.settings.allowed_origins)
-    ):
-        return Refused(4403, "origin refused")
-    if caller is None:
-        return Refused(4401, "sign in first")
-    entry = await _entry_check(hearth, caller.user, websocket.path_params["slug"])
-    if isinstance(entry, Refused):
-        return entry
+    """Who is calling and whether they may enter; their socket's state if so."""
+    checked = await _check(hearth, websocket)
+    if isinstance(checked, Refused):
+        return checked
+    caller, entry = checked
     view, room_role, accepted = entry
     user = caller.user
     conn = Conn(
@@ -285,15 +297,15 @@ class _Session:
 
     async def _recheck(self) -> RoomView | None:
         """Check again, before entering, what the handshake checked."""
-        caller = await authenticate(self.hearth, self.ws)
-        if caller is None or caller.session.id != self.conn.session_id:
+        checked = await _check(self.hearth, self.ws)
+        if isinstance(checked, Refused):
+            signed_out = checked.code == 4401
+            self.conn.stop(checked.code, "signed out" if signed_out else checked.reason)
+            return None
+        caller, (view, room_role, _) = checked
+        if caller.session.id != self.conn.session_id:
             self.conn.stop(4401, "signed out")
             return None
-        entry = await _entry_check(self.hearth, caller.user, self.conn.room)
-        if isinstance(entry, Refused):
-            self.conn.stop(entry.code, entry.reason)
-            return None
-        view, room_role, _ = entry
         self.conn.role = effective_role(caller.user.is_admin, room_role)
         return view
 

@@ -35,8 +35,8 @@ GOING_AWAY = 1001  # the process is shutting down: reconnect (to another) and re
 
 
 def room_channel(slug: str) -> str:
-    """The pub/sub channel of a room."""
-    return f"hearth:room:{slug}"
+    """The pub/sub channel of a room, hash-tagged into the slot of the room's keys."""
+    return f"hearth:room:{{{slug}}}"
 
 
 @dataclass(eq=False, slots=True)
@@ -229,7 +229,7 @@ class Hub:
 
     def deliver(self, channel: str, data: str) -> None:
         """Route one publication (called by the pub/sub reader, never awaits)."""
-        room = channel.removeprefix("hearth:room:")
+        room = channel.removeprefix("hearth:room:{").removesuffix("}")
         sockets = self.rooms.get(room)
         if not sockets:
             if room in self._lingering and data[:1] not in ("", "|"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..rooms.settings import RoomView
@@ -18,6 +18,7 @@ __all__ = [
     "ban",
     "consent_of",
     "create_room",
+    "entry_facts",
     "is_banned",
     "list_rooms",
     "role_of",
@@ -145,6 +146,31 @@ async def accepted_version(db: DbSession, room_id: str, user_id: str) -> int | N
     """The agreement version this user last accepted in the room."""
     row = await db.get(AgreementAcceptance, (room_id, user_id))
     return None if row is None else row.version
+
+
+async def entry_facts(
+    db: DbSession, room_id: str, user_id: str
+) -> tuple[str | None, bool, int | None]:
+    """(room role, banned, accepted agreement version) in one round trip: what entering a
+    room reads, as `role_of`, `is_banned` and `accepted_version` would one by one."""
+    mine = (RoomRole.room_id == room_id, RoomRole.user_id == user_id)
+    row = (
+        await db.execute(
+            select(
+                select(RoomRole.role).where(*mine).scalar_subquery(),
+                exists().where(Ban.room_id == room_id, Ban.user_id == user_id),
+                select(AgreementAcceptance.version)
+                .where(
+                    AgreementAcceptance.room_id == room_id,
+                    AgreementAcceptance.user_id == user_id,
+                )
+                .scalar_subquery(),
+            )
+        )
+    ).one()
+    role, banned, version = row
+    return (None if role is None else str(role), bool(banned),
+            None if version is None else int(version))
 
 
 async def accept_agreement(db: DbSession, room_id: str, user_id: str, version: int) -> None:
