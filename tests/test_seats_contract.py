@@ -1,25 +1,42 @@
 """Room capacity seats (PROTOCOL §5): one contract, run against the in-process and the Redis
-implementation. Many members racing for the last places: exactly as many get in as fit."""
+implementation (one Redis and a Redis Cluster). Many members racing for the last places:
+exactly as many get in as fit."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
+from server.broker.redis_cluster import cluster_client
 from server.sessions.capacity import MemorySeats, RedisSeats, Seats
 from tests.conftest import SHARED_REDIS
 from tests.support.client import unique
+from tests.support.redis_cluster import RedisClusterNodes
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
+    found = RedisClusterNodes(tmp_path_factory.mktemp("seats-cluster"))
+    try:
+        yield found.start()
+    finally:
+        found.stop()
+
+
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
 async def seats(request: pytest.FixtureRequest) -> AsyncIterator[Seats]:
     if request.param == "memory":
         yield MemorySeats(ttl_seconds=1.0)
         return
-    client = aioredis.Redis.from_url(f"{SHARED_REDIS}/13", decode_responses=True)
+    client: aioredis.Redis | RedisCluster
+    if request.param == "redis":
+        client = aioredis.Redis.from_url(f"{SHARED_REDIS}/13", decode_responses=True)
+    else:
+        client = cluster_client(request.getfixturevalue("nodes").url)
     try:
         yield RedisSeats(client, ttl_seconds=1.0)
     finally:

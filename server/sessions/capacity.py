@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 __all__ = ["MemorySeats", "RedisSeats", "Seats", "may_take_seat"]
 
@@ -90,7 +91,7 @@ return 0
 class RedisSeats:
     """Seats in Redis: one sorted set per room, members scored by when their seat expires."""
 
-    def __init__(self, client: aioredis.Redis, ttl_seconds: float) -> None:
+    def __init__(self, client: aioredis.Redis | RedisCluster, ttl_seconds: float) -> None:
         self._client = client
         self._ttl_ms = int(ttl_seconds * 1000)
         self._take = client.register_script(_TAKE)

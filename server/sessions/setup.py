@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 
+from ..broker.redis_cluster import BoundedCluster, cluster_client, is_cluster
 from ..config import Settings
 from ..rooms.hub import Conn
 from ..rooms.settings import PLUGGED_SETTINGS, PUBLIC_ADDITIONS, RoomView
@@ -42,9 +43,13 @@ class Sessions:
     def __init__(self, settings: Settings, rooms: Rooms) -> None:
         register_settings()
         self.rooms = rooms
-        self._redis: aioredis.Redis | None = None
+        self._redis: aioredis.Redis | BoundedCluster | None = None
         seats: Seats
-        if settings.redis_url:
+        if settings.redis_url and is_cluster(settings.redis_url):
+            # One key per script call: each room's seats live in one slot, any node.
+            self._redis = cluster_client(settings.redis_url)
+            seats = RedisSeats(self._redis, settings.presence_ttl_seconds)
+        elif settings.redis_url:
             self._redis = aioredis.Redis.from_url(
                 settings.redis_url, decode_responses=True, socket_timeout=5.0
             )
