@@ -56,7 +56,11 @@ class Settings:
     secret_key_generated: bool = False
     allowed_origins: tuple[str, ...] = ()
     registration_open: bool = True
-    session_days: int = 30
+    session_idle_minutes: float = 60.0
+    session_max_hours: float = 12.0
+    sessions_per_user: int = 10
+    session_check_seconds: float = 5.0
+    totp_required_for_staff: bool = False
     limits: Limits = field(default_factory=Limits)
     rooms_file: Path | None = None
     transcript_key_file: Path | None = None
@@ -154,6 +158,34 @@ def _limits_from(table: dict[str, Any]) -> Limits:
     return Limits(**table)
 
 
+def _positive(table: dict[str, Any], key: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"[accounts] {key} must be a positive number")
+    return float(value)
+
+
+def _whole(table: dict[str, Any], key: str, default: int) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"[accounts] {key} must be a whole number of at least 1")
+    return value
+
+
+def _accounts_from(accounts: dict[str, Any]) -> dict[str, Any]:
+    """The `[accounts]` table's settings, checked."""
+    return {
+        "registration_open": bool(accounts.get("registration_open", True)),
+        "session_idle_minutes": _positive(accounts, "session_idle_minutes", 60.0),
+        "session_max_hours": _positive(accounts, "session_max_hours", 12.0),
+        "sessions_per_user": _whole(accounts, "sessions_per_user", 10),
+        "session_check_seconds": _positive(accounts, "session_check_seconds", 5.0),
+        "totp_required_for_staff": bool(accounts.get("totp_required_for_staff", False)),
+        "password_time_cost": int(accounts.get("password_hash_time_cost", 3)),
+        "password_memory_kib": int(accounts.get("password_hash_memory_kib", 65536)),
+    }
+
+
 def _path(base: Path, value: Any) -> Path | None:
     if not value:
         return None
@@ -205,7 +237,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise FileNotFoundError(f"HEARTH_CONFIG names a missing file: {cfg_path}")
 
     server = data.get("server", {})
-    accounts = data.get("accounts", {})
     transcripts = data.get("transcripts", {})
     moderation = data.get("moderation", {})
     sessions = data.get("sessions", {})
@@ -213,10 +244,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         database_url=str(server.get("database_url", DEFAULT_DATABASE_URL)),
         redis_url=server.get("redis_url") or None,
         allowed_origins=tuple(server.get("allowed_origins", ())),
-        registration_open=bool(accounts.get("registration_open", True)),
-        session_days=int(accounts.get("session_days", 30)),
-        password_time_cost=int(accounts.get("password_hash_time_cost", 3)),
-        password_memory_kib=int(accounts.get("password_hash_memory_kib", 65536)),
+        **_accounts_from(data.get("accounts", {})),
         presence_ttl_seconds=_presence_bound(server.get("presence_ttl_seconds", 30)),
         forwarded_allow_ips=str(server.get("forwarded_allow_ips", "")),
         limits=_limits_from(data.get("limits", {})),

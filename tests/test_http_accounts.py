@@ -322,10 +322,10 @@ async def test_me_with_bearer_and_with_cookie(http: httpx.AsyncClient) -> None:
     http.cookies.clear()
     r = await http.get("/api/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200, r.text
-    assert r.json() == {"user": user}
+    assert r.json()["user"] == user and "expires_at" in r.json()["session"]  # PROTOCOL §8
     r = await http.get("/api/me", headers={"Cookie": f"{name}={value}"})
     assert r.status_code == 200, r.text
-    assert r.json() == {"user": user}
+    assert r.json()["user"] == user and "expires_at" in r.json()["session"]
 
 
 async def test_bearer_wins_over_cookie(http: httpx.AsyncClient) -> None:

@@ -335,7 +335,7 @@ async def test_put_role(cluster: Cluster, admin: Member) -> None:
     user = await new_user(cluster.servers[0].base, display_name="Sam")
     r = await set_role(cluster, admin, room["slug"], user.username.upper(), "facilitator")
     assert r.status_code == 200, r.text
-    assert r.json() == {"user": user.user, "role": "facilitator"}
+    assert r.json() == {"user": {**user.user, "disabled": False}, "role": "facilitator"}
     r = await set_role(cluster, admin, room["slug"], user.username, "member")
     assert r.status_code == 200, r.text
     assert r.json()["role"] == "member"

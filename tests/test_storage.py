@@ -18,6 +18,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from server.accounts.passwords import Passwords
+from server.accounts.sessions import SessionKeeper
+from server.config import Settings
 from server.rooms.settings import RoomView
 from server.store import audit as audit_store
 from server.store import rooms as room_store
@@ -120,6 +122,13 @@ async def a_user(sessions: async_sessionmaker[DbSession], prefix: str = "st") ->
         user = await user_store.create_user(db, unique(prefix), "Someone", "not-a-hash")
     assert user is not None
     return user
+
+
+async def _ids_not_in(sessions: async_sessionmaker[DbSession], ids: list[str]) -> list[str]:
+    """Those of `ids` no longer stored."""
+    async with sessions() as db:
+        found = await user_store.session_times(db, ids)
+    return [i for i in ids if i not in found]
 
 
 async def a_room(sessions: async_sessionmaker[DbSession], **settings: Any) -> RoomView:
@@ -265,10 +274,11 @@ async def test_sessions(sessions: async_sessionmaker[DbSession]) -> None:
     other = await a_user(sessions)
     token_hash, other_hash = secrets.token_hex(32), secrets.token_hex(32)
     async with sessions() as db:
-        session = await user_store.create_session(db, user.id, token_hash, 30)
-        await user_store.create_session(db, other.id, other_hash, 30)
+        session = await user_store.create_session(db, user.id, token_hash, 12 * 3_600_000)
+        await user_store.create_session(db, other.id, other_hash, 12 * 3_600_000)
         assert session.user_id == user.id
-        assert session.expires_at - session.created_at == 30 * 86_400_000
+        assert session.expires_at - session.created_at == 12 * 3_600_000
+        assert session.last_seen_at == session.created_at
         expired = await user_store.create_session(db, user.id, secrets.token_hex(32), -1)
     async with sessions() as db:
         found = await user_store.session_user(db, token_hash)
@@ -285,6 +295,70 @@ async def test_sessions(sessions: async_sessionmaker[DbSession]) -> None:
 
 
 # -- rooms --------------------------------------------------------------------------------------
+
+
+async def test_session_keeper_on_an_injected_clock(
+    sessions: async_sessionmaker[DbSession],
+) -> None:
+    """Idle and absolute ends, activity written on the beat, revocation and the per-user
+    bound, with the keeper's clock moved by hand (defaults: 60 min idle, 12 h at most)."""
+    user, other = await a_user(sessions), await a_user(sessions)
+    async with sessions() as db:
+        busy = await user_store.create_session(db, user.id, secrets.token_hex(32), 12 * 3_600_000)
+        idle = await user_store.create_session(db, user.id, secrets.token_hex(32), 12 * 3_600_000)
+        theirs = await user_store.create_session(
+            db, other.id, secrets.token_hex(32), 12 * 3_600_000
+        )
+    start = busy.created_at
+    clock = [start]
+    closed: list[set[str]] = []
+    announced: list[str] = []
+    local = {busy.id, idle.id, theirs.id}  # sessions with sockets on "this process"
+
+    def close(ended: set[str]) -> None:
+        closed.append(ended)
+        local.difference_update(ended)
+
+    async def announce(session_id: str) -> None:
+        announced.append(session_id)
+
+    keeper = SessionKeeper(
+        Settings(), sessions, lambda: local, close, announce, clock=lambda: clock[0]
+    )
+    minute = 60_000
+    clock[0] = start + 50 * minute
+    keeper.touch(busy.id)
+    assert keeper.ends_at(busy) == start + 110 * minute  # counted before it is written
+    await keeper.beat()
+    assert closed == []
+    clock[0] = start + 70 * minute
+    await keeper.beat()  # idle: the one untouched since login ends, on this beat
+    assert closed == [{idle.id, theirs.id}]
+    async with sessions() as db:
+        assert set(await user_store.sessions_of(db, user.id)) == {busy.id}
+        found = await user_store.session_times(db, [busy.id])
+    assert found == {busy.id: (busy.expires_at, start + 50 * minute)}
+    for _ in range(11):  # busy every hour: still ends at its absolute end
+        clock[0] += 59 * minute
+        keeper.touch(busy.id)
+        await keeper.beat()
+    assert closed[1:] == []
+    clock[0] = busy.expires_at
+    await keeper.beat()
+    assert closed[1:] == [{busy.id}]
+    # Ending sessions deletes them and tells the other processes; the bound keeps the newest.
+    async with sessions() as db:
+        made = [
+            await user_store.create_session(db, other.id, secrets.token_hex(32), 3_600_000)
+            for _ in range(4)
+        ]
+    await keeper.bound(other.id, 2)
+    async with sessions() as db:
+        kept = await user_store.sessions_of(db, other.id)
+    assert len(kept) == 2 and len(announced) == 2
+    assert set(kept) | set(announced) == {m.id for m in made}
+    assert set(announced) == set(await _ids_not_in(sessions, [m.id for m in made]))
+
 
 
 async def test_rooms(sessions: async_sessionmaker[DbSession]) -> None:

@@ -105,7 +105,7 @@ async def set_role(request: Request) -> Response:
             db, _actor(caller), "role.set", view.slug, (user.id, user.username), {"role": role}
         )
     await hearth.rooms.access_changed(view.slug, user.id)
-    return json_response({"user": user_view(user), "role": role})
+    return json_response({"user": user_view(user, for_admin=True), "role": role})
 
 
 async def remove_role(request: Request) -> Response:

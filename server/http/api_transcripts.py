@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from ..rooms.access import effective_role, may_enter, may_moderate, may_read_transcript
 from ..rooms.settings import RoomView
+from ..store import audit as audit_store
 from ..store import entries
 from ..store import rooms as room_store
 from ..store.ids import now_ms
@@ -62,6 +63,17 @@ async def _readable_room(
     return view, role, None if may_moderate(role) else entered_at
 
 
+async def _audit(
+    hearth: Hearth, caller: Caller, action: str, view: RoomView, details: dict[str, int | str]
+) -> None:
+    """Every read of recorded words is an audit entry (PROTOCOL §8): who, which room, the
+    parameters; never a body. Written before the words are handed out."""
+    async with hearth.db() as db:
+        await audit_store.write_entry(
+            db, (caller.user.id, caller.user.username), action, view.slug, details=details
+        )
+
+
 async def read_transcript(request: Request) -> Response:
     hearth: Hearth = request.app.state.hearth
     caller = await require_caller(hearth, request)
@@ -69,6 +81,7 @@ async def read_transcript(request: Request) -> Response:
     after_seq = _int_param(request, "after_seq", 0, None, 0)
     limit = _int_param(request, "limit", 1, 500, 100)
     messages = await _transcripts(hearth).transcript.page(view, after_seq, limit, since)
+    await _audit(hearth, caller, "transcript.read", view, {"after_seq": after_seq, "limit": limit})
     return json_response({"messages": messages})
 
 
@@ -100,6 +113,13 @@ async def export_transcript(request: Request) -> Response:
     messages = await _transcripts(hearth).transcript.period(view, since, until)
     if messages is None:
         raise ApiError("invalid", "too many messages in that period: narrow since and until")
+    await _audit(
+        hearth,
+        caller,
+        "transcript.export",
+        view,
+        {"format": kind, "since": since, "until": until, "messages": len(messages)},
+    )
     who = caller.user.username
     headers = {
         "Content-Disposition": f'attachment; filename="{file_name(view, since, until, kind)}"',

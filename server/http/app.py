@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -18,6 +19,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from ..accounts.passwords import Passwords
+from ..accounts.sessions import SessionKeeper
 from ..accounts.throttle import Throttle
 from ..broker.select import open_backplane
 from ..checkins.setup import CheckIns
@@ -27,9 +29,17 @@ from ..ops.endpoint import serve_metrics
 from ..ops.metrics import watch_hub
 from ..rooms.live import Rooms
 from ..sessions.setup import Sessions
-from ..store.engine import make_engine, make_sessions
+from ..store.engine import DbSession, make_engine, make_sessions
 from ..transcripts.setup import Transcripts
-from . import api_accounts, api_admin, api_rooms, api_sessions, api_transcripts
+from . import (
+    api_accounts,
+    api_admin,
+    api_admin_users,
+    api_rooms,
+    api_sessions,
+    api_transcripts,
+    second_factor,
+)
 from .errors import ApiError, error_response, json_response
 from .failures import Failures
 from .security import SecurityHeaders
@@ -81,6 +91,26 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return json_response({"error": {"code": code, "message": str(exc.detail)}}, exc.status_code)
 
 
+def _session_keeper(
+    settings: Settings, db: async_sessionmaker[DbSession], rooms: Rooms
+) -> SessionKeeper:
+    """Session lifetimes, kept to this process's sockets (closing with 4401 those whose
+    session ended) and announced to the others through the rooms' control channel."""
+
+    def close(ended: set[str]) -> None:
+        for conn in rooms.all_sockets():
+            if conn.session_id in ended:
+                conn.stop(4401, "session ended: sign in again")
+
+    return SessionKeeper(
+        settings,
+        db,
+        lambda: {c.session_id for c in rooms.all_sockets()},
+        close,
+        rooms.session_ended,
+    )
+
+
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app for these settings."""
 
@@ -98,6 +128,7 @@ def create_app(settings: Settings) -> Starlette:
             rooms=rooms,
             passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
             throttle=Throttle(backplane.counters, settings.limits),
+            sessions=_session_keeper(settings, db, rooms),
             extras={},
         )
         app.state.hearth = hearth
@@ -105,13 +136,14 @@ def create_app(settings: Settings) -> Starlette:
         transcripts = Transcripts(settings, db, rooms)
         transcripts.attach(rooms)  # the last pipeline step: after moderation
         hearth.extras["transcripts"] = transcripts
-        sessions = Sessions(settings, rooms)
-        sessions.attach(rooms)
+        group_sessions = Sessions(settings, rooms)  # group meetings (hearth.sessions: logins)
+        group_sessions.attach(rooms)
         check_ins = CheckIns(settings, rooms)
         check_ins.attach(rooms)
         await transcripts.start()
         await rooms.start()
-        await sessions.start()
+        hearth.sessions.start()
+        await group_sessions.start()
         hub = rooms.hub
         # Read from the scrape's thread: list() copies the values in one step under the GIL.
         watch_hub(lambda: sum(map(len, list(hub.rooms.values()))), lambda: len(hub.rooms))
@@ -124,7 +156,8 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             stop_metrics()
-            await sessions.close()
+            await hearth.sessions.close()
+            await group_sessions.close()
             await rooms.close()
             await transcripts.close()
             await close_backplane()
@@ -136,6 +169,8 @@ def create_app(settings: Settings) -> Starlette:
         *api_accounts.routes,
         *api_rooms.routes,
         *api_admin.routes,
+        *api_admin_users.routes,
+        *second_factor.routes,
         *api_transcripts.routes,
         *api_sessions.routes,
         WebSocketRoute("/ws/rooms/{slug}", room_socket),

@@ -15,7 +15,7 @@ from .errors import ApiError
 from .security import origin_allowed
 from .state import Hearth
 
-__all__ = ["COOKIE", "Caller", "authenticate", "require_caller"]
+__all__ = ["COOKIE", "Caller", "authenticate", "must_enrol", "require_caller"]
 
 COOKIE = "hearth_session"
 
@@ -40,10 +40,11 @@ def _credentials(conn: HTTPConnection) -> tuple[str, bool] | None:
 
 
 async def authenticate(
-    hearth: Hearth, conn: HTTPConnection, db: DbSession | None = None
+    hearth: Hearth, conn: HTTPConnection, db: DbSession | None = None, touch: bool = True
 ) -> Caller | None:
     """The caller, or None when there are no valid credentials (read through `db` if given,
-    so a caller with more to read spends one database checkout, not two)."""
+    so a caller with more to read spends one database checkout, not two); `touch`: the call
+    counts as activity (idle time starts again)."""
     found = _credentials(conn)
     if found is None or not found[0] or len(found[0]) > 256:
         return None
@@ -55,12 +56,40 @@ async def authenticate(
             row = await user_store.session_user(own, token_hash(token))
     if row is None:
         return None
-    return Caller(row[0], row[1], by_cookie)
+    session, user = row
+    if not hearth.sessions.alive(session):  # idle too long: ended (the beat deletes it and
+        return None  # closes its sockets)
+    if touch:
+        hearth.sessions.touch(session.id)
+    return Caller(session, user, by_cookie)
 
 
-async def require_caller(hearth: Hearth, conn: HTTPConnection, changes: bool = False) -> Caller:
-    """The caller or 401; a cookie-authenticated change also needs an allowed Origin (403)."""
-    caller = await authenticate(hearth, conn)
+async def must_enrol(hearth: Hearth, user: User, db: DbSession | None = None) -> bool:
+    """Whether `user` must set up the second factor before doing anything else: it is
+    required for staff (admins, facilitators) and they have not (read through `db` if
+    given)."""
+    if not hearth.settings.totp_required_for_staff or user.totp_enabled:
+        return False
+    if user.is_admin:
+        return True
+    if db is not None:
+        return await user_store.facilitates_any(db, user.id)
+    async with hearth.db() as own:
+        return await user_store.facilitates_any(own, user.id)
+
+
+async def require_caller(
+    hearth: Hearth,
+    conn: HTTPConnection,
+    changes: bool = False,
+    setting_up: bool = False,
+    touch: bool = True,
+) -> Caller:
+    """The caller or 401; a cookie-authenticated change also needs an allowed Origin (403).
+
+    Staff who must set up the second factor get 403 `totp_setup_required`, except on the
+    routes that set it up (`setting_up`)."""
+    caller = await authenticate(hearth, conn, touch=touch)
     if caller is None:
         raise ApiError("unauthorized", "sign in first")
     log_context.set((None, caller.user.id))  # this request's task: on its log lines
@@ -70,4 +99,6 @@ async def require_caller(hearth: Hearth, conn: HTTPConnection, changes: bool = F
         and not origin_allowed(conn.scope, hearth.settings.allowed_origins)
     ):
         raise ApiError("forbidden", "this origin may not make changes")
+    if not setting_up and await must_enrol(hearth, caller.user):
+        raise ApiError("totp_setup_required", "set up two-step sign-in first")
     return caller

@@ -16,6 +16,8 @@ STATUS = {
     "invalid": 422,
     "unauthorized": 401,
     "bad_credentials": 401,
+    "totp_required": 401,
+    "totp_setup_required": 403,
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from ..accounts.passwords import Passwords
+from ..accounts.sessions import SessionKeeper
 from ..accounts.throttle import Throttle
 from ..broker.base import Backplane
 from ..config import Settings
@@ -28,4 +29,5 @@ class Hearth:
     rooms: Rooms
     passwords: Passwords
     throttle: Throttle
+    sessions: SessionKeeper
     extras: dict[str, Any]

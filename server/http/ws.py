@@ -36,7 +36,7 @@ from ..wire.frames import (
     frame_type,
 )
 from ..wire.out import encode, error_frame
-from .auth import Caller, authenticate
+from .auth import Caller, authenticate, must_enrol
 from .errors import dependency_failed
 from .security import origin_allowed
 from .state import Hearth
@@ -121,6 +121,8 @@ async def _check(
             return Refused(4403, "origin refused")
         if caller is None:
             return Refused(4401, "sign in first")
+        if await must_enrol(hearth, caller.user, db):
+            return Refused(4403, "set up two-step sign-in first")
         if view is None:
             return Refused(4404, "no such room")
         facts = await room_store.entry_facts(db, view.id, caller.user.id)
@@ -379,6 +381,9 @@ class _Session:
                 continue
             now = time.monotonic()
             if not isinstance(frame, Ping):
+                # A person did something: idle time starts again (a client's automatic
+                # keep-alive `ping` does not count, or an unattended page never signs out).
+                self.hearth.sessions.touch(self.conn.session_id)
                 wait = self.limits.frame(now)
                 if wait is None and isinstance(frame, Send):
                     wait = self.limits.send(now)

@@ -28,6 +28,7 @@ __all__ = [
     "ConsentRecord",
     "GroupSession",
     "RecordedMessage",
+    "RecoveryCode",
     "Room",
     "RoomEntry",
     "RoomRole",
@@ -49,6 +50,12 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The TOTP secret, sealed (server/sealing.py); set at enrolment, in use once confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last time step whose code was accepted: a code works once.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Session(Base):
@@ -58,7 +65,19 @@ class Session(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
-    expires_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)  # the absolute end
+    last_seen_at: Mapped[int] = mapped_column(BigInteger)  # idle time counts from here
+
+
+class RecoveryCode(Base):
+    """A single-use TOTP recovery code: only its SHA-256 is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class Room(Base):

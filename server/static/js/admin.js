@@ -5,6 +5,7 @@ import { api } from './api.js';
 import { describeError } from './wording.js';
 import { t } from './i18n.js';
 import { scheduleForm } from './admin-schedule.js';
+import { usersSection } from './admin-users.js';
 
 function select(name, options, value) {
   return el('select', { name }, options.map(([v, label]) => el('option', { value: v, text: label, selected: v === value })));
@@ -16,10 +17,11 @@ function result(node, ok, text) {
 }
 
 /** The admin page. */
-export function adminView() {
+export function adminView(me) {
   const node = el('section', { class: 'admin' },
     el('h1', { text: t('admin.title') }),
-    el('div', { class: 'admin-grid' }, createRoomForm(), roleForm(), scheduleForm()));
+    el('div', { class: 'admin-grid' }, createRoomForm(), roleForm(), scheduleForm()),
+    usersSection(me?.id));
   return { node, destroy() {} };
 }
 

@@ -5,13 +5,15 @@ import { el, field } from './dom.js';
 import { api } from './api.js';
 import { describeError } from './wording.js';
 import { t } from './i18n.js';
+import { codeStep } from './second-step.js';
 
-/** The sign-in page; `onSignedIn(user)` once the cookie is set. */
-export function authView(onSignedIn) {
+/** The sign-in page; `onSignedIn(user, setupRequired)` once the cookie is set; `notice`
+ * says why the person is here (e.g. signed out automatically). */
+export function authView(onSignedIn, notice) {
   const node = el('section', { class: 'auth' });
   const showLogin = (notice, username) => node.replaceChildren(loginForm(onSignedIn, showRegister, notice, username));
   const showRegister = () => node.replaceChildren(registerForm(onSignedIn, showLogin));
-  showLogin();
+  showLogin(notice);
   return { node, destroy() {} };
 }
 
@@ -33,8 +35,18 @@ function loginForm(onSignedIn, showRegister, notice, username = '') {
     message.textContent = '';
     try {
       const data = await api('POST', '/api/auth/login', { username: user.input.value, password: pass.input.value });
-      onSignedIn(data.user);
+      onSignedIn(data.user, data.totp_setup_required);
     } catch (error) {
+      if (error.code === 'totp_required') {
+        const done = (data) => onSignedIn(data.user, data.totp_setup_required);
+        const step = codeStep(user.input.value, pass.input.value, done, () => {
+          step.replaceWith(form);
+          pass.input.value = '';
+          pass.input.focus();
+        });
+        form.replaceWith(step);
+        return;
+      }
       message.textContent = describeError(error);
       pass.input.value = '';
       pass.input.focus();
