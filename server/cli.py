@@ -40,13 +40,30 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         register_settings()  # a seed file may set schedules, entry and capacity
 
         asyncio.run(seed_rooms(settings))
+    from .http.connections import AbortableWebSocketProtocol, GuardedH11Protocol, HeaderCount
+
+    limits = settings.limits
+    guarded = type(
+        "HearthH11Protocol",
+        (GuardedH11Protocol,),
+        {
+            "request_head_seconds": limits.request_head_seconds,
+            "request_body_seconds": limits.request_body_seconds,
+        },
+    )
     app = create_app(settings)
     config = uvicorn.Config(
-        app,
+        HeaderCount(app, limits.max_headers),
         host=host,
         port=port,
         log_config=None,  # ours (configure_logging): text or JSON lines
         log_level=settings.log_level,
+        # h11 (not httptools, which bounds nothing): the request line and headers are read
+        # into at most max_header_bytes, within request_head_seconds (connections.py).
+        http=guarded,
+        ws=AbortableWebSocketProtocol,
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        timeout_keep_alive=5,
         ws_max_size=settings.limits.max_frame_bytes,
         ws_per_message_deflate=False,
         ws_ping_interval=20.0,

@@ -44,6 +44,15 @@ class Limits:
     login_window_seconds: int = 900
     logins_per_minute_per_address: int = 60
     registrations_per_minute_per_address: int = 60
+    sockets_per_user: int = 5
+    max_header_bytes: int = 16384
+    max_headers: int = 100
+    request_head_seconds: float = 10.0
+    request_body_seconds: float = 30.0
+    reports_per_window: int = 5
+    report_window_seconds: float = 60.0
+    open_flags_per_room: int = 200
+    open_held_per_room: int = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +85,7 @@ class Settings:
     password_time_cost: int = 3
     password_memory_kib: int = 65536
     session_scan_seconds: float = 10.0  # how often sessions' upkeep runs (≤ 30: see README)
+    password_hashes_at_once: int = 2
     log_level: str = "warning"  # uvicorn's per-connection lines are at info
     log_format: str = "text"
     metrics_host: str = "127.0.0.1"
@@ -183,6 +193,7 @@ def _accounts_from(accounts: dict[str, Any]) -> dict[str, Any]:
         "totp_required_for_staff": bool(accounts.get("totp_required_for_staff", False)),
         "password_time_cost": int(accounts.get("password_hash_time_cost", 3)),
         "password_memory_kib": int(accounts.get("password_hash_memory_kib", 65536)),
+        "password_hashes_at_once": _whole(accounts, "password_hashes_at_once", 2),
     }
 
 

@@ -7,6 +7,7 @@ sealed with the current key, old ones open with the key their id names.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 
 from cryptography.hazmat.primitives import hashes
@@ -36,6 +37,14 @@ class Sealer:
                 raise ValueError(f"key {key_id!r} is not 32 bytes")
         self._aead = {key_id: AESGCM(key) for key_id, key in keys.items()}
         self.current = current
+        self._names_key = hashlib.blake2b(
+            keys[current], digest_size=32, person=b"hearth-names"
+        ).digest()
+
+    def name(self, text: str) -> str:
+        """An opaque, stable stand-in for `text` where it would be readable, such as a Redis
+        key name: a BLAKE2b digest keyed by (a derivative of) the current key."""
+        return hashlib.blake2b(text.encode(), key=self._names_key, digest_size=16).hexdigest()
 
     def seal_bytes(self, plain: str, context: bytes = b"") -> tuple[str, bytes]:
         """(key id, nonce + ciphertext) of `plain`; `context` is authenticated, not stored."""

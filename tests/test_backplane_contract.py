@@ -608,6 +608,23 @@ async def test_hit_counts_events_in_a_sliding_window(plane: Plane) -> None:
     assert await counters.hit(key, window) == 1
 
 
+async def test_claims_are_counted_and_recorded_in_one_step(plane: Plane) -> None:
+    """`claim` never lets more than `limit` events into a window, however many ask at once
+    (the login throttle relies on it); `release` gives a place back."""
+    counters, key = plane.backplane.counters, f"k-{uuid.uuid4().hex}"
+    window = scaled(30.0)
+    claims = await asyncio.gather(*(counters.claim(key, window, 5) for _ in range(40)))
+    granted = [c for c in claims if c is not None]
+    assert len(granted) == 5 and len(set(granted)) == 5
+    assert await counters.hit(key, window, add=False) == 5
+    await counters.release(key, granted[0])
+    assert await counters.hit(key, window, add=False) == 4
+    again = await counters.claim(key, window, 5)
+    assert again is not None and await counters.claim(key, window, 5) is None
+    await counters.release(key, "not-a-claim")  # unknown ids are ignored
+    assert await counters.hit(key, window, add=False) == 5
+
+
 async def test_put_get_delete(plane: Plane) -> None:
     counters, key = plane.backplane.counters, f"k-{uuid.uuid4().hex}"
     assert await counters.get(key) is None

@@ -34,7 +34,12 @@ def password_problem(password: str, username: str) -> tuple[str, str] | None:
 class Passwords:
     """argon2id hashing; defaults are RFC 9106's second recommended option (64 MiB, t=3)."""
 
-    def __init__(self, time_cost: int = 3, memory_kib: int = 65536, parallelism: int = 4) -> None:
+    def __init__(
+        self, time_cost: int = 3, memory_kib: int = 65536, parallelism: int = 4, at_once: int = 2
+    ) -> None:
+        # Each hash holds `memory_kib` while it runs: at most `at_once` run in this process,
+        # so a burst of logins queues for CPU instead of taking memory without bound.
+        self._slots = asyncio.Semaphore(at_once)
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
         )
@@ -43,14 +48,16 @@ class Passwords:
 
     async def hash(self, password: str) -> str:
         """An argon2id hash of `password`, computed in a worker thread."""
-        return await asyncio.to_thread(self._hasher.hash, password)
+        async with self._slots:
+            return await asyncio.to_thread(self._hasher.hash, password)
 
     async def verify(self, stored: str | None, password: str) -> tuple[bool, str | None]:
         """(matches, new hash if the parameters changed); `stored` None checks a dummy."""
         if len(password) > MAX_LENGTH:
             return False, None
         target = stored if stored is not None else self._dummy
-        ok = await asyncio.to_thread(self._check, target, password)
+        async with self._slots:
+            ok = await asyncio.to_thread(self._check, target, password)
         if not ok or stored is None:
             return False, None
         if self._hasher.check_needs_rehash(stored):

@@ -155,6 +155,13 @@ class Counters(Protocol):
     async def hit(self, key: str, window_seconds: float, add: bool = True) -> int:
         """Record one event now (unless `add` is False); events in the last window."""
 
+    async def claim(self, key: str, window_seconds: float, limit: int) -> str | None:
+        """Atomically, record one event now if fewer than `limit` are in the last window:
+        its id (for `release`), or None (nothing recorded) when the window is full."""
+
+    async def release(self, key: str, event_id: str) -> None:
+        """Forget an event recorded by `claim` (it did not happen after all)."""
+
     async def get(self, key: str) -> str | None:
         """The value at `key`, or None."""
 

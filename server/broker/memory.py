@@ -207,7 +207,7 @@ class MemoryCounters:
     """Sliding-window counters and expiring values in a dict."""
 
     def __init__(self) -> None:
-        self._events: dict[str, deque[float]] = defaultdict(deque)
+        self._events: dict[str, deque[tuple[float, str]]] = defaultdict(deque)
         self._values: dict[str, tuple[str, float | None]] = {}
         self._maps: dict[str, dict[str, str]] = {}
         self._ops = 0
@@ -217,23 +217,44 @@ class MemoryCounters:
         self._ops += 1
         if self._ops % 1000:
             return
-        for key in [k for k, e in self._events.items() if not e or e[-1] < now - 86400]:
+        for key in [k for k, e in self._events.items() if not e or e[-1][0] < now - 86400]:
             del self._events[key]
         for key in [k for k, (_, exp) in self._values.items() if exp is not None and exp <= now]:
             del self._values[key]
 
-    async def hit(self, key: str, window_seconds: float, add: bool = True) -> int:
-        now = time.monotonic()
+    def _window(self, key: str, window_seconds: float, now: float) -> deque[tuple[float, str]]:
         self._prune(now)
         events = self._events[key]
-        while events and events[0] <= now - window_seconds:
+        while events and events[0][0] <= now - window_seconds:
             events.popleft()
+        return events
+
+    async def hit(self, key: str, window_seconds: float, add: bool = True) -> int:
+        now = time.monotonic()
+        events = self._window(key, window_seconds, now)
         if add:
-            events.append(now)
+            events.append((now, ""))
         if not events:
             del self._events[key]
             return 0
         return len(events)
+
+    async def claim(self, key: str, window_seconds: float, limit: int) -> str | None:
+        now = time.monotonic()
+        events = self._window(key, window_seconds, now)
+        if len(events) >= limit:
+            return None
+        event_id = secrets.token_hex(8)
+        events.append((now, event_id))
+        return event_id
+
+    async def release(self, key: str, event_id: str) -> None:
+        events = self._events.get(key)
+        if events is not None:
+            for event in events:
+                if event[1] == event_id:
+                    events.remove(event)
+                    break
 
     async def get(self, key: str) -> str | None:
         found = self._values.get(key)

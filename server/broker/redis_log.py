@@ -166,6 +166,10 @@ class RedisRoomLog:
         self._reset = client.register_script(_RESET)
         self._first = client.register_script(_FIRST)
 
+    def _ref_key(self, room: str, ref_key: str) -> str:
+        # The user id and the client's `ref` (any text) never appear in a key name.
+        return room_key(room, f"ref:{self._sealer.name(ref_key)}")
+
     def _open(self, prefix: str, seq: int, sealed_suffix: str, room: str) -> str:
         return prefix + str(seq) + self._sealer.open(sealed_suffix, room.encode())
 
@@ -183,7 +187,8 @@ class RedisRoomLog:
         known: tuple[str, int] | None,
     ) -> Appended:
         seq_key, epoch_key, window_key, floor_key = _keys(room)
-        ref = room_key(room, f"ref:{ref_key or ''}")
+        # Always a key of the room's slot (a cluster checks every key); "has ref" says if used.
+        ref = self._ref_key(room, ref_key) if ref_key is not None else room_key(room, "ref:")
         sealed = self._sealer.seal(suffix, room.encode())
         known_epoch, known_seq = known if known else ("", 0)
         keys = [seq_key, epoch_key, window_key, floor_key, ref, room_key(room, "last")]
@@ -233,7 +238,7 @@ class RedisRoomLog:
         return str(result[0]), int(result[1])
 
     async def recall(self, room: str, ref_key: str) -> Appended | None:
-        found = await self._client.get(room_key(room, f"ref:{ref_key}"))
+        found = await self._client.get(self._ref_key(room, ref_key))
         if found is None:
             return None
         epoch = await self._client.get(_keys(room)[1])

@@ -16,6 +16,7 @@ from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
 
+from ..sealing import Sealer
 from .redis_log import Client
 
 __all__ = ["RedisCounters", "RedisPresence"]
@@ -100,6 +101,15 @@ end
 return redis.call('ZCARD', KEYS[1])
 """
 
+# KEYS: the event log.  ARGV: now ms, window ms, limit, member.
+_CLAIM = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
@@ -120,9 +130,12 @@ def _presence_keys(room: str, user_id: str) -> list[str]:
 class RedisPresence:
     """Presence across processes with heartbeat expiry (`ttl_seconds`)."""
 
-    def __init__(self, client: Client, ttl_seconds: float) -> None:
+    def __init__(self, client: Client, ttl_seconds: float, sealer: Sealer) -> None:
         self._client = client
         self._ttl_ms = int(ttl_seconds * 1000)
+        # Who is present (a participant: id, display name, role) is kept sealed, as the
+        # words of the resume window are: a Redis snapshot names nobody.
+        self._sealer = sealer
         self._join = client.register_script(_JOIN)
         self._leave = client.register_script(_LEAVE)
         self._sweep = client.register_script(_SWEEP)
@@ -132,9 +145,18 @@ class RedisPresence:
         now = _now_ms()
         first = await self._join(
             keys=_presence_keys(room, user_id),
-            args=[user_id, conn_id, participant, now, now + self._ttl_ms],
+            args=[user_id, conn_id, self._seal(room, participant), now, now + self._ttl_ms],
         )
         return bool(first)
+
+    def _seal(self, room: str, participant: str) -> str:
+        return self._sealer.seal(participant, room.encode())
+
+    def _open(self, room: str, sealed: Any) -> str:
+        text = str(sealed)
+        if text.startswith("{"):  # written by a process from before sealing (a rolling update)
+            return text
+        return self._sealer.open(text, room.encode())
 
     async def leave(self, room: str, user_id: str, conn_id: str) -> bool:
         last = await self._leave(
@@ -146,7 +168,7 @@ class RedisPresence:
         base = _presence_base(room)
         # One round trip (entering a room asks this for every socket).
         infos: list[Any] = await self._members(keys=[base, f"{base}:info"], args=[_now_ms()])
-        return [str(info) for info in infos]
+        return [self._open(room, info) for info in infos]
 
     async def heartbeat(self, sockets: list[tuple[str, str, str, str]]) -> None:
         if not sockets:
@@ -164,7 +186,13 @@ class RedisPresence:
                 for room, user_id, conn_id, participant in chunk:
                     await self._join(
                         keys=_presence_keys(room, user_id),
-                        args=[user_id, conn_id, participant, now, now + self._ttl_ms],
+                        args=[
+                            user_id,
+                            conn_id,
+                            self._seal(room, participant),
+                            now,
+                            now + self._ttl_ms,
+                        ],
                         client=pipe,
                     )
                 await pipe.execute()
@@ -173,7 +201,7 @@ class RedisPresence:
         room, user_id, conn_id, participant = socket
         await self._join(
             keys=_presence_keys(room, user_id),
-            args=[user_id, conn_id, participant, now, now + self._ttl_ms],
+            args=[user_id, conn_id, self._seal(room, participant), now, now + self._ttl_ms],
         )
 
     async def sweep(self, room: str) -> list[str]:
@@ -181,7 +209,7 @@ class RedisPresence:
         gone: list[Any] = await self._sweep(
             keys=[base, f"{base}:info"], args=[_now_ms(), f"{base}:user:"]
         )
-        return [str(info) for info in gone]
+        return [self._open(room, info) for info in gone]
 
 
 class RedisCounters:
@@ -190,6 +218,7 @@ class RedisCounters:
     def __init__(self, client: Client) -> None:
         self._client = client
         self._hit = client.register_script(_HIT)
+        self._claim = client.register_script(_CLAIM)
         self._map_put = client.register_script(_MAP_PUT)
         self._map_pop = client.register_script(_MAP_POP)
 
@@ -200,6 +229,17 @@ class RedisCounters:
             args=[_now_ms(), int(window_seconds * 1000), "1" if add else "0", member],
         )
         return int(count)
+
+    async def claim(self, key: str, window_seconds: float, limit: int) -> str | None:
+        now = _now_ms()
+        member = f"{now}-{secrets.token_hex(8)}"
+        claimed = await self._claim(
+            keys=[f"hearth:count:{key}"], args=[now, int(window_seconds * 1000), limit, member]
+        )
+        return member if int(claimed) else None
+
+    async def release(self, key: str, event_id: str) -> None:
+        await self._client.zrem(f"hearth:count:{key}", event_id)
 
     async def get(self, key: str) -> str | None:
         value = await self._client.get(f"hearth:value:{key}")

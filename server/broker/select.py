@@ -38,7 +38,7 @@ def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitabl
         backplane = Backplane(
             ShardedPubSub(cluster),
             RedisRoomLog(cluster, sealer, sharded=True),
-            RedisPresence(cluster, settings.presence_entry_ttl),
+            RedisPresence(cluster, settings.presence_entry_ttl, sealer),
             RedisCounters(cluster),
         )
 
@@ -73,7 +73,7 @@ def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitabl
     backplane = Backplane(
         RedisPubSub(client, listener),
         RedisRoomLog(client, sealer),
-        RedisPresence(client, settings.presence_entry_ttl),
+        RedisPresence(client, settings.presence_entry_ttl, sealer),
         RedisCounters(client),
     )
 

@@ -16,6 +16,7 @@ from .api_accounts import user_view
 from .auth import Caller, require_caller
 from .bodies import read_json
 from .errors import ApiError, json_response
+from .params import MAX_ID, int_param
 from .state import Hearth
 
 __all__ = ["routes"]
@@ -125,23 +126,19 @@ async def remove_role(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _int_param(request: Request, name: str, low: int, high: int | None) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
-        raise ApiError("invalid", f"{name} must be a whole number from {low}")
-    return int(raw)
-
-
 async def audit(request: Request) -> Response:
     hearth, _ = await _admin(request, changes=False)
-    limit = _int_param(request, "limit", 1, 500) or 100
-    before = _int_param(request, "before_id", 1, None)
+    limit = int_param(request, "limit", 1, 500, 100) or 100
+    before = int_param(request, "before_id", 1, MAX_ID, None)
     room = request.query_params.get("room") or None
     async with hearth.db() as db:
         entries = await audit_store.list_entries(db, room, limit, before)
-    return json_response({"entries": [audit_store.entry_view(e) for e in entries]})
+    views = [audit_store.entry_view(e) for e in entries]
+    moderation = hearth.rooms.moderation
+    if moderation is not None:  # reasons rest sealed (moderation/reasons.py)
+        for view in views:
+            view["details"] = moderation.reasons.open_details(view["details"])
+    return json_response({"entries": views})
 
 
 routes = [

@@ -3,8 +3,6 @@ read a room's recorded messages, erase one's own, export a period as Markdown or
 
 from __future__ import annotations
 
-import re
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,26 +17,20 @@ from ..transcripts.export import as_json, as_markdown, file_name
 from ..transcripts.setup import Transcripts
 from .auth import Caller, require_caller
 from .errors import ApiError, json_response
+from .params import MAX_ID, MAX_TIME_MS, int_param
 from .state import Hearth
 
 __all__ = ["routes"]
-
-_WHOLE = re.compile(r"^[0-9]{1,15}$")  # 15 digits: past year 30000 in ms, and any seq
-
 
 def _transcripts(hearth: Hearth) -> Transcripts:
     part: Transcripts = hearth.extras["transcripts"]
     return part
 
 
-def _int_param(request: Request, name: str, low: int, high: int | None, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    if not _WHOLE.match(raw) or int(raw) < low or (high is not None and int(raw) > high):
-        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise ApiError("invalid", f"{name} must be a whole number {span}")
-    return int(raw)
+def _whole(request: Request, name: str, low: int, high: int, default: int) -> int:
+    value = int_param(request, name, low, high, default)
+    assert value is not None
+    return value
 
 
 async def _readable_room(
@@ -78,8 +70,8 @@ async def read_transcript(request: Request) -> Response:
     hearth: Hearth = request.app.state.hearth
     caller = await require_caller(hearth, request)
     view, _, since = await _readable_room(hearth, caller, request.path_params["slug"])
-    after_seq = _int_param(request, "after_seq", 0, None, 0)
-    limit = _int_param(request, "limit", 1, 500, 100)
+    after_seq = _whole(request, "after_seq", 0, MAX_ID, 0)
+    limit = _whole(request, "limit", 1, 500, 100)
     messages = await _transcripts(hearth).transcript.page(view, after_seq, limit, since)
     await _audit(hearth, caller, "transcript.read", view, {"after_seq": after_seq, "limit": limit})
     return json_response({"messages": messages})
@@ -90,8 +82,8 @@ async def erase_mine(request: Request) -> Response:
     caller = await require_caller(hearth, request, changes=True)
     async with hearth.db() as db:
         view = await room_store.room_by_slug(db, request.path_params["slug"])
-    if view is None:
-        raise ApiError("not_found", "no such room")
+    if view is None:  # the same answer as a room holding nothing of theirs: no slug probing
+        return json_response({"deleted": 0})
     erased = await _transcripts(hearth).transcript.erase_author(view, caller.user.id)
     return json_response({"deleted": len(erased)})
 
@@ -106,8 +98,8 @@ async def export_transcript(request: Request) -> Response:
     if kind not in ("md", "json"):
         raise ApiError("invalid", "format must be md or json")
     now = now_ms()
-    since = _int_param(request, "since", 0, None, 0)
-    until = _int_param(request, "until", 0, None, now)
+    since = _whole(request, "since", 0, MAX_TIME_MS, 0)
+    until = _whole(request, "until", 0, MAX_TIME_MS, now)
     if since > until:
         raise ApiError("invalid", "since must not be after until")
     messages = await _transcripts(hearth).transcript.period(view, since, until)

@@ -27,6 +27,7 @@ from ..config import Settings
 from ..moderation.setup import build_moderation
 from ..ops.endpoint import serve_metrics
 from ..ops.metrics import watch_hub
+from ..rooms.limits import UserSockets
 from ..rooms.live import Rooms
 from ..sessions.setup import Sessions
 from ..store.engine import DbSession, make_engine, make_sessions
@@ -126,10 +127,14 @@ def create_app(settings: Settings) -> Starlette:
             db=db,
             backplane=backplane,
             rooms=rooms,
-            passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
-            throttle=Throttle(backplane.counters, settings.limits),
+            passwords=Passwords(
+                settings.password_time_cost,
+                settings.password_memory_kib,
+                at_once=settings.password_hashes_at_once,
+            ),
+            throttle=Throttle(backplane.counters, settings.limits, settings.secret_key),
             sessions=_session_keeper(settings, db, rooms),
-            extras={},
+            extras={"user_sockets": UserSockets(settings.limits.sockets_per_user)},
         )
         app.state.hearth = hearth
         rooms.moderation = build_moderation(settings, rooms)

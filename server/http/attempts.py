@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from ..accounts.throttle import LoginAttempt
 from ..ops.metrics import THROTTLED
 from .errors import ApiError
 from .state import Hearth
@@ -18,16 +19,17 @@ async def throttled_check(
 ) -> bool:
     """Run `check` (whether the credentials given are right) as one login attempt for
     `username` from `address`: 429 while throttled; False counts as a failed login."""
-    # One attempt per username at a time in this process, so the failure count is read
-    # after the previous attempt was counted: parallel guesses cannot outrun the throttle.
-    async with hearth.throttle.guard(username):
-        wait = await hearth.throttle.login_blocked(username, address)
-        if wait is not None:
-            THROTTLED.labels("login").inc()
-            raise ApiError("rate_limited", "too many attempts; try again later", retry_after=wait)
-        ok = await check()
-        if ok:
-            await hearth.throttle.login_succeeded(address)
-        else:
-            await hearth.throttle.login_failed(username, address)
-        return ok
+    # The attempt claims its places in every window before the check, in one atomic step
+    # each (Throttle.login_attempt): parallel guesses, on one process or many, cannot
+    # outrun the throttle. One that fails midway (a dependency down) keeps its places until
+    # its windows pass.
+    attempt = await hearth.throttle.login_attempt(username, address)
+    if not isinstance(attempt, LoginAttempt):
+        THROTTLED.labels("login").inc()
+        raise ApiError("rate_limited", "too many attempts; try again later", retry_after=attempt)
+    ok = await check()
+    if ok:
+        await hearth.throttle.login_succeeded(attempt)
+    else:
+        await hearth.throttle.login_failed(attempt)
+    return ok

@@ -24,6 +24,7 @@ STATUS = {
     "too_large": 413,
     "weak_password": 422,
     "rate_limited": 429,
+    "timeout": 408,
     "unavailable": 503,
     "internal": 500,
 }
@@ -53,6 +54,8 @@ def error_response(error: ApiError) -> Response:
     headers = None
     if error.retry_after is not None:
         headers = {"Retry-After": str(max(1, int(error.retry_after + 0.999)))}
+    if error.status == 408:  # the rest of the body may still trickle in: do not wait for it
+        headers = {"Connection": "close"}
     return json_response(
         {"error": {"code": error.code, "message": error.message}}, error.status, headers
     )

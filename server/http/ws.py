@@ -12,6 +12,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from starlette.types import Message
@@ -21,7 +22,7 @@ from ..ops.logs import log_context
 from ..ops.metrics import refused
 from ..rooms.access import effective_role, may_enter
 from ..rooms.hub import GOING_AWAY, SLOW_CLIENT_CLOSE, Conn
-from ..rooms.limits import SocketLimits
+from ..rooms.limits import SocketLimits, UserSockets
 from ..rooms.resume import parse_after_seq
 from ..rooms.settings import RoomView
 from ..store import rooms as room_store
@@ -37,6 +38,7 @@ from ..wire.frames import (
 )
 from ..wire.out import encode, error_frame
 from .auth import Caller, authenticate, must_enrol
+from .connections import ABORT
 from .errors import dependency_failed
 from .security import origin_allowed
 from .state import Hearth
@@ -99,7 +101,16 @@ async def room_socket(websocket: WebSocket) -> None:
     # handshake): thousands of idle sockets each keep this frame.
     conn, view, accepted = admitted
     log_context.set((view.id, conn.user_id))  # this socket's task: on its every log line
-    await _Session(hearth, websocket, conn).run(view, accepted)
+    user_sockets: UserSockets = hearth.extras["user_sockets"]
+    sends = user_sockets.open(conn.user_id, conn.room)
+    if sends is None:
+        cap = hearth.settings.limits.sockets_per_user
+        await websocket.close(4429, f"too many sockets: at most {cap} at once")
+        return
+    try:
+        await _Session(hearth, websocket, conn, sends).run(view, accepted)
+    finally:
+        user_sockets.close(conn.user_id, conn.room)
 
 
 async def _check(
@@ -160,11 +171,17 @@ class _Session:
 
     __slots__ = ("conn", "hearth", "limits", "ws")
 
-    def __init__(self, hearth: Hearth, websocket: WebSocket, conn: Conn) -> None:
+    def __init__(
+        self,
+        hearth: Hearth,
+        websocket: WebSocket,
+        conn: Conn,
+        sends: deque[float] | None = None,  # the user's send window in the room (UserSockets)
+    ) -> None:
         self.hearth = hearth
         self.ws = websocket
         self.conn = conn
-        self.limits = SocketLimits(hearth.settings.limits, time.monotonic())
+        self.limits = SocketLimits(hearth.settings.limits, time.monotonic(), sends)
 
     async def run(self, view: RoomView, accepted: int | None) -> None:
         """Read in this task; `Conn.stop` interrupts the reading."""
@@ -201,15 +218,22 @@ class _Session:
             if self.conn.close_code != SLOW_CLIENT_CLOSE:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._drained(), timeout=0.5)
+            # A send still waits on a client that stopped reading: no close frame can reach
+            # it, so its connection is dropped at once rather than kept with all it missed.
+            stuck = self.conn.close_code == SLOW_CLIENT_CLOSE and not self.conn.queue.drained
             self.conn.queue.close()
             try:
                 await self.hearth.rooms.leave(self.conn)
             except Exception:  # Redis down: presence expiry announces the departure later
                 log.warning("leaving room %s failed", self.conn.room, exc_info=True)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    self.ws.close(self.conn.close_code, self.conn.close_reason), CLOSE_TIMEOUT
-                )
+            abort = self.ws.scope.get("extensions", {}).get(ABORT)
+            if stuck and abort is not None:
+                abort()
+            else:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        self.ws.close(self.conn.close_code, self.conn.close_reason), CLOSE_TIMEOUT
+                    )
 
     async def _drained(self) -> None:
         while not self.conn.queue.drained:

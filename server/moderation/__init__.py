@@ -8,6 +8,7 @@ from ..broker.base import Counters
 from ..sealing import Sealer
 from .actions import Actions
 from .hooks import HookRunner
+from .reasons import Reasons
 from .review import Review
 from .state import ModerationState
 
@@ -21,9 +22,15 @@ class Moderation:
     """The moderation part of one process: shared state, review of messages, actions."""
 
     def __init__(
-        self, rooms: Rooms, counters: Counters, sealer: Sealer, runner: HookRunner
+        self,
+        rooms: Rooms,
+        counters: Counters,
+        sealer: Sealer,
+        runner: HookRunner,
+        reasons: Reasons,
     ) -> None:
         self.state = ModerationState(counters, sealer)
         self.review = Review(rooms, self.state, runner)
-        self.actions = Actions(rooms, self.state, self.review)
+        self.reasons = reasons
+        self.actions = Actions(rooms, self.state, self.review, reasons)
         self.runner = runner

@@ -20,6 +20,7 @@ from ..store import rooms as room_store
 from ..store import users as user_store
 from ..wire.frames import Mod
 from ..wire.out import encode, error_frame
+from .reasons import Reasons
 from .review import Review
 from .state import ModerationState
 
@@ -36,6 +37,7 @@ ON_REVIEW = frozenset({"resolve_flag", "approve", "discard"})
 MUST_BE_THERE = frozenset({"remove", "lower_hand"})
 MUST_BE_WAITING = frozenset({"admit", "deny"})
 MAX_COOL_DOWN = 7 * 86400
+MAX_MUTE = 365 * 86400  # longer is "until unmute"; larger values overflow time arithmetic
 
 
 class _Refused(Exception):
@@ -53,12 +55,15 @@ EndListener = Callable[[Conn, RoomView], Awaitable[dict[str, Any]]]
 class Actions:
     """Carries out `mod` frames of facilitators and admins."""
 
-    def __init__(self, rooms: Rooms, state: ModerationState, review: Review) -> None:
+    def __init__(
+        self, rooms: Rooms, state: ModerationState, review: Review, reasons: Reasons
+    ) -> None:
         self.rooms = rooms
         self.state = state
         self.review = review
         self.plugged: dict[str, PluggedAction] = {}
         self.end_listeners: list[EndListener] = []
+        self.reasons = reasons
 
     async def handle(self, conn: Conn, view: RoomView, frame: Mod) -> list[str]:
         """Frames for the actor's socket alone (errors); everything else is published."""
@@ -87,7 +92,7 @@ class Actions:
         slug = view.slug
         match action:
             case "mute":
-                seconds = _seconds(frame.seconds, required=False)
+                seconds = _seconds(frame.seconds, required=False, high=MAX_MUTE)
                 until = int(time.time() * 1000) + seconds * 1000 if seconds else None
                 await self.state.mute(slug, target.id, until)
                 fields = {"seconds": seconds} if seconds else {}
@@ -101,9 +106,11 @@ class Actions:
                 await self.state.stop_waiting(slug, target.id)
                 if action == "ban":
                     async with self.rooms.db() as db:
-                        await room_store.ban(db, view.id, target.id, conn.user_id, frame.reason)
+                        await room_store.ban(
+                            db, view.id, target.id, conn.user_id, self.reasons.seal(frame.reason)
+                        )
                 elif frame.seconds is not None:
-                    seconds = min(_seconds(frame.seconds, required=True), MAX_COOL_DOWN)
+                    seconds = _seconds(frame.seconds, required=True, high=MAX_COOL_DOWN)
                     await self.state.cool_down(slug, target.id, seconds)
                     fields["seconds"] = seconds
                 header["close"] = [4408, reason or ("banned" if action == "ban" else "removed")]
@@ -189,7 +196,7 @@ class Actions:
                 action,
                 slug,
                 (target.id, target.username) if target is not None else None,
-                audit_details,
+                self.reasons.seal_details(audit_details),
             )
         payload = {"frames": [[h, f] for h, f in extra], "moderation": encode(moderation)}
         await self.rooms.publish(slug, header, orjson.dumps(payload).decode())
@@ -330,11 +337,11 @@ def _need(value: str | None, name: str) -> str:
     return value
 
 
-def _seconds(value: int | None, required: bool) -> int:
+def _seconds(value: int | None, required: bool, high: int) -> int:
     if value is None:
         if required:
             raise _Refused("invalid", "missing field: seconds")
         return 0
-    if value < 1:
-        raise _Refused("invalid", "seconds must be at least 1")
+    if not 1 <= value <= high:
+        raise _Refused("invalid", f"seconds must be from 1 to {high}")
     return value

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["Review"]
 
 EXCERPT = 200
+REPORT_MEMORY_SECONDS = 86400  # a message is known by id for 24 h (PROTOCOL §3)
 
 
 def _now_ms() -> int:
@@ -57,6 +58,13 @@ class Review:
                 "rejected", "a moderation rule refused this message", reason=outcome.stop.reason
             )
         if isinstance(outcome.stop, Hold):
+            cap = self.rooms.settings.limits.open_held_per_room
+            if await self.state.held_count(room.slug) >= cap:
+                return Refusal(
+                    "rejected",
+                    "a moderation rule refused this message",
+                    reason="too many messages are waiting for review here; try again later",
+                )
             await self.hold(draft, outcome.stopped_by or "hook", outcome.stop.reason)
             return Refusal("held", "held for review", silent=True)
         for name, flag in outcome.flags:
@@ -107,8 +115,16 @@ class Review:
         message_id: str | None = None,
         hook: str | None = None,
         reported_by: str | None = None,
-    ) -> None:
-        """Keep a flag and send it to the room's facilitators on every process."""
+    ) -> bool:
+        """Keep a flag and send it to the room's facilitators on every process. A room keeps
+        at most `open_flags_per_room`: then a report is refused (False), and a hook's flag
+        takes the place of the oldest open flag not about crisis language."""
+        flags = await self.state.flags(room.slug)
+        if len(flags) >= self.rooms.settings.limits.open_flags_per_room:
+            if source == "report":
+                return False
+            oldest = next((f for f in flags if f.get("hook") != "crisis"), flags[0])
+            await self.state.resolve_flag(room.slug, str(oldest["flag_id"]))
         flag: dict[str, Any] = {
             "type": "flag",
             "flag_id": secrets.token_hex(8),
@@ -126,13 +142,27 @@ class Review:
             flag["reported_by"] = reported_by
         await self.state.add_flag(room.slug, flag)
         await self.rooms.publish(room.slug, {"a": "mods"}, encode(flag))
+        return True
 
-    async def report(self, conn: Conn, room: RoomView, message_id: str, reason: str) -> str | None:
-        """A member's report; None when done, else the error code (`not_found`)."""
+    async def report(
+        self, conn: Conn, room: RoomView, message_id: str, reason: str
+    ) -> tuple[str, str, float | None] | None:
+        """A member's report; None when done (or already done: one flag per reporter and
+        message), else the error (code, message, retry after)."""
         found = await self.rooms.message(room, message_id)
         if found is None:
-            return "not_found"
-        await self.raise_flag(
+            return "not_found", "no such message", None
+        limits, counters = self.rooms.settings.limits, self.rooms.backplane.counters
+        window = limits.report_window_seconds
+        once = f"report:{room.slug}:{conn.user_id}:{message_id}"
+        first = await counters.claim(once, REPORT_MEMORY_SECONDS, 1)
+        if first is None:
+            return None  # reported before: acknowledged again, no second flag
+        budget = f"reports:{room.slug}:{conn.user_id}"
+        if await counters.claim(budget, window, limits.reports_per_window) is None:
+            await counters.release(once, first)
+            return "rate_limited", "too many reports; try again later", float(window)
+        raised = await self.raise_flag(
             room,
             "report",
             str(found["author"]["id"]),
@@ -141,6 +171,9 @@ class Review:
             message_id=message_id,
             reported_by=conn.user_id,
         )
+        if not raised:
+            await counters.release(once, first)
+            return "rate_limited", "this room has too many open reports", float(window)
         return None
 
     async def hold(self, draft: Draft, hook: str, reason: str) -> None:

@@ -9,6 +9,7 @@ from ..sealing import Sealer, derive_key
 from . import Moderation
 from .builtin import CrisisLanguage, load_phrases
 from .hooks import runner_from_config
+from .reasons import Reasons
 
 if TYPE_CHECKING:
     from ..rooms.live import Rooms
@@ -23,6 +24,8 @@ def build_moderation(settings: Settings, rooms: Rooms) -> Moderation:
         settings.hooks, crisis, settings.hook_timeout_seconds, settings.hooks_fail_open
     )
     sealer = Sealer({"m1": derive_key(settings.secret_key, "moderation-state")}, "m1")
-    moderation = Moderation(rooms, rooms.backplane.counters, sealer, runner)
+    # Reasons rest in the database (bans, audit log) under a key of their own.
+    reasons = Reasons(Sealer({"r1": derive_key(settings.secret_key, "moderation-reasons")}, "r1"))
+    moderation = Moderation(rooms, rooms.backplane.counters, sealer, runner, reasons)
     rooms.add_step(moderation.review.step)  # after permissions, before recording
     return moderation

@@ -2,8 +2,9 @@
 server processes: mutes, pins, raised hands, the waiting queue, admissions, cool-downs,
 open flags and held messages.
 
-Anything carrying a member's words (pins, flag excerpts, held messages) is sealed with
-AES-GCM before it is stored, as the resume window is: a Redis snapshot reveals nothing.
+Anything carrying a member's words or identity (pins, flag excerpts, held messages, who is
+waiting) is sealed with AES-GCM before it is stored, as the resume window is: a Redis
+snapshot reveals nothing.
 """
 
 from __future__ import annotations
@@ -38,15 +39,20 @@ class ModerationState:
 
     async def _all_sealed(self, key: str) -> list[dict[str, Any]]:
         found = await self._c.map_all(key)
-        items = [orjson.loads(self._sealer.open(v, key.encode())) for v in found.values()]
+        items = [orjson.loads(self._open(v, key)) for v in found.values()]
         return sorted(items, key=lambda item: (item.get("ts", 0), str(item)))
 
     async def _pop_sealed(self, key: str, field: str) -> dict[str, Any] | None:
         found = await self._c.map_pop(key, field)
         if found is None:
             return None
-        value: dict[str, Any] = orjson.loads(self._sealer.open(found, key.encode()))
+        value: dict[str, Any] = orjson.loads(self._open(found, key))
         return value
+
+    def _open(self, stored: str, key: str) -> str:
+        if stored.startswith("{"):  # a waiting user kept before they were sealed
+            return stored
+        return self._sealer.open(stored, key.encode())
 
     # -- mutes ---------------------------------------------------------------------------
 
@@ -96,16 +102,13 @@ class ModerationState:
     # -- waiting room and admissions -----------------------------------------------------
 
     async def knock(self, room: str, participant: dict[str, Any]) -> None:
-        await self._c.map_put(
-            f"mod:{room}:waiting",
-            str(participant["id"]),
-            orjson.dumps({**participant, "ts": _now_ms()}).decode(),
-        )
+        """Keep a waiting user (sealed: a username and display name are an identity)."""
+        key = f"mod:{room}:waiting"
+        await self._put_sealed(key, str(participant["id"]), {**participant, "ts": _now_ms()})
 
     async def waiting(self, room: str) -> list[dict[str, Any]]:
         """Participants waiting to be admitted, oldest first."""
-        found = [orjson.loads(v) for v in (await self._c.map_all(f"mod:{room}:waiting")).values()]
-        return sorted(found, key=lambda p: p.get("ts", 0))
+        return await self._all_sealed(f"mod:{room}:waiting")
 
     async def stop_waiting(self, room: str, user_id: str) -> bool:
         return await self._c.map_pop(f"mod:{room}:waiting", user_id) is not None
@@ -152,6 +155,10 @@ class ModerationState:
 
     async def hold(self, room: str, held: dict[str, Any]) -> None:
         await self._put_sealed(f"mod:{room}:held", str(held["held_id"]), held)
+
+    async def held_count(self, room: str) -> int:
+        """How many messages wait for review (none is opened to count them)."""
+        return len(await self._c.map_all(f"mod:{room}:held"))
 
     async def held(self, room: str) -> list[dict[str, Any]]:
         return await self._all_sealed(f"mod:{room}:held")

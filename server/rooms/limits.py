@@ -1,4 +1,6 @@
-"""Per-socket frame limits (PROTOCOL §3): a token bucket, a send window, an error budget. Pure."""
+"""Frame limits (PROTOCOL §3): per socket a token bucket and an error budget; per user in a
+room a send window shared by all that user's sockets there; per user a cap on sockets.
+Pure (this process's counts; no I/O)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from collections import deque
 
 from ..config import Limits
 
-__all__ = ["SocketLimits"]
+__all__ = ["SocketLimits", "UserSockets"]
 
 
 class SocketLimits:
@@ -14,12 +16,13 @@ class SocketLimits:
 
     __slots__ = ("_cfg", "_tokens", "_last", "_sends", "_errors")
 
-    def __init__(self, cfg: Limits, now: float) -> None:
+    def __init__(self, cfg: Limits, now: float, sends: deque[float] | None = None) -> None:
         self._cfg = cfg
         self._tokens = float(cfg.frame_burst)
         self._last = now
-        # Created at first use: most sockets never send an error, many never send at all.
-        self._sends: deque[float] | None = None
+        # `sends` is shared by the user's sockets in the room (see UserSockets); else created
+        # at first use, as the error budget is: most sockets never send an error.
+        self._sends: deque[float] | None = sends
         self._errors: deque[float] | None = None
 
     def frame(self, now: float) -> float | None:
@@ -55,3 +58,35 @@ class SocketLimits:
             self._errors.popleft()
         self._errors.append(now)
         return len(self._errors) >= self._cfg.error_frames_before_close
+
+
+class UserSockets:
+    """This process's sockets per user, at most `cap`, and each user's send window per room,
+    one `deque` shared by all their sockets in that room: more sockets, no more sends."""
+
+    __slots__ = ("_cap", "_open", "_sends")
+
+    def __init__(self, cap: int) -> None:
+        self._cap = cap
+        self._open: dict[str, int] = {}
+        self._sends: dict[tuple[str, str], tuple[int, deque[float]]] = {}
+
+    def open(self, user_id: str, room: str) -> deque[float] | None:
+        """Count one more socket of the user in the room: the room's shared send window, or
+        None (nothing counted) when the user already has `cap` sockets."""
+        sockets = self._open.get(user_id, 0)
+        if sockets >= self._cap:
+            return None
+        self._open[user_id] = sockets + 1
+        users, window = self._sends.get((room, user_id), (0, deque()))
+        self._sends[(room, user_id)] = (users + 1, window)
+        return window
+
+    def close(self, user_id: str, room: str) -> None:
+        """Count one socket fewer (one `open` returned a window for)."""
+        sockets = self._open.pop(user_id, 0) - 1
+        if sockets > 0:
+            self._open[user_id] = sockets
+        users, window = self._sends.pop((room, user_id), (0, deque()))
+        if users > 1:
+            self._sends[(room, user_id)] = (users - 1, window)

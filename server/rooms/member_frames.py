@@ -114,7 +114,8 @@ class MemberFrames:
             return await self.moderation.actions.handle(conn, view, frame)
         problem = await self.moderation.review.report(conn, view, frame.message_id, frame.reason)
         if problem is not None:
-            return [error_frame(problem, "no such message", frame.ref)]
+            code, message, retry_after = problem
+            return [error_frame(code, message, frame.ref, retry_after)]
         reply: dict[str, Any] = {"type": "report_received", "message_id": frame.message_id}
         if frame.ref is not None:
             reply["ref"] = frame.ref

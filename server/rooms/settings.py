@@ -24,6 +24,7 @@ DEFAULT_CRISIS_RESOURCES = (
     "for you."
 )
 
+MAX_RETENTION_DAYS = 36500  # a century: larger values overflow date arithmetic
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 ACCESS = ("open", "members", "approval")
 TRANSCRIPTS = ("off", "opt_in")
@@ -152,7 +153,7 @@ def _check(name: str, value: Any) -> Any:
         case "transcript_readers":
             return _choice(name, value, READERS)
         case "retention_days":
-            return None if value is None else _int(name, value, 1, None)
+            return None if value is None else _int(name, value, 1, MAX_RETENTION_DAYS)
         case "slow_mode_seconds":
             return _int(name, value, 0, 3600)
         case "max_message_chars":

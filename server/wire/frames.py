@@ -151,6 +151,8 @@ def decode_client_frame(text: str | bytes) -> ClientFrame | FrameError:
         return FrameError("invalid", "frame is not valid JSON text", _ref_of(text))
     except UnicodeEncodeError:  # a str holding a lone surrogate
         return FrameError("invalid", "frame is not valid Unicode text", _ref_of(text))
+    except RecursionError:  # nested deeper than msgspec follows (an unknown field's value)
+        return FrameError("invalid", "frame is nested too deeply", _ref_of(text))
     decoded: ClientFrame = frame
     return decoded
 

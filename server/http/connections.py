@@ -1,0 +1,133 @@
+"""uvicorn's protocols with Hearth's guards: what a client may make the server hold before a
+request reaches a route, and a way to drop a WebSocket client that stopped reading.
+
+uvicorn bounds the request line and headers in bytes (h11's `max_incomplete_event_size`)
+but reads them for as long as the client trickles them in, and counts no headers:
+`GuardedH11Protocol` gives each request head `request_head_seconds` from the connection's
+(or the request's) first byte and its body `request_body_seconds`, and `HeaderCount` refuses
+more than `max_headers` headers (431 for HTTP; a refused upgrade, 403, for WebSockets). A
+route reading a trickled body answers 408 (`bodies.py`) just before the protocol would drop
+the connection.
+
+`AbortableWebSocketProtocol` offers the app, as the ASGI extension `hearth.abort`, a way
+to drop a connection at once: a client that stopped reading cannot take a close frame, and
+closing its transport politely would keep the socket (and megabytes unsent) until it reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import h11
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+
+__all__ = ["ABORT", "AbortableWebSocketProtocol", "GuardedH11Protocol", "HeaderCount"]
+
+ABORT = "hearth.abort"  # the scope extension: a callable dropping the connection at once
+BODY_GRACE_SECONDS = 2.0
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, dropping a connection whose request head does not arrive whole
+    within `request_head_seconds`, or whose body does not within `request_body_seconds`
+    (plus a grace, so that a route reading the body answers 408 first). Both are set as
+    class attributes when the server is built."""
+
+    request_head_seconds: float = 10.0
+    request_body_seconds: float = 30.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._timer: asyncio.TimerHandle | None = None
+        self._upgraded = False  # handed to the WebSocket protocol: no more requests here
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._arm(self.request_head_seconds)
+
+    def data_received(self, data: bytes) -> None:
+        before = self.conn.their_state
+        if self._timer is None and before is h11.IDLE:
+            self._arm(self.request_head_seconds)  # the next request on a kept-alive connection
+        super().data_received(data)
+        after = self.conn.their_state
+        if self._upgraded:
+            self._disarm()
+        elif after is h11.SEND_BODY:
+            if before is not h11.SEND_BODY:
+                self._arm(self.request_body_seconds + BODY_GRACE_SECONDS)
+        elif after is not h11.IDLE:  # the request is in (or an upgrade, or an error)
+            self._disarm()
+
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        # h11 still waits for the (empty) body of the upgrade request: without this, the
+        # body timer would go on to drop the WebSocket.
+        self._upgraded = True
+        self._disarm()
+        super().handle_websocket_upgrade(event)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._timer = self.loop.call_later(seconds, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _too_slow(self) -> None:
+        self._timer = None
+        waiting = not self._upgraded and self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
+        if waiting and not self.transport.is_closing():
+            self.transport.abort()  # a request that never arrived whole: nothing to answer
+
+
+class HeaderCount:
+    """Refuses a request or upgrade carrying more than `max_headers` headers."""
+
+    def __init__(self, app: ASGIApp, max_headers: int) -> None:
+        self.app = app
+        self.max_headers = max_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and len(scope["headers"]) > self.max_headers:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            body = (
+                b'{"error":{"code":"too_large","message":"more than '
+                + str(self.max_headers).encode()
+                + b' headers"}}'
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 431,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"connection", b"close"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, offering `scope["extensions"]["hearth.abort"]`."""
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope: Any = getattr(self, "scope", None)  # absent when the upgrade was refused
+        if scope is not None:
+            scope["extensions"][ABORT] = self.transport.abort
