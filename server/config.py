@@ -78,6 +78,7 @@ class Settings:
     hook_timeout_seconds: float = 2.0
     hooks_fail_open: tuple[str, ...] = ()
     crisis_phrases_file: Path | None = None
+    crisis_phrases_es_file: Path | None = None
     purge_interval_seconds: int = 3600
     # The presence bound: a member of a process that dies is shown as left within this.
     presence_ttl_seconds: float = 30.0
@@ -265,6 +266,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         hook_timeout_seconds=float(moderation.get("hook_timeout_seconds", 2.0)),
         hooks_fail_open=tuple(moderation.get("fail_open", ())),
         crisis_phrases_file=_path(base, moderation.get("crisis_phrases_file")),
+        crisis_phrases_es_file=_path(base, moderation.get("crisis_phrases_es_file")),
         purge_interval_seconds=int(transcripts.get("purge_interval_seconds", 3600)),
         session_scan_seconds=float(sessions.get("scan_interval_seconds", 10.0)),
         **_operations(data),

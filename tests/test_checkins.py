@@ -78,7 +78,9 @@ async def test_a_check_in_is_private_to_the_member_and_facilitators(
     cluster: Cluster, admin: Member
 ) -> None:
     s0, s1 = cluster.servers
-    room = await make_room(s0.base, admin, crisis_resources="Call the line.")
+    room = await make_room(
+        s0.base, admin, crisis_resources="Call the line.", crisis_resources_es="Llama a la línea."
+    )
     slug = room["slug"]
     fac = await facilitator(s0.base, admin, slug)
     member, other = await new_user(s0.base), await new_user(s0.base)
@@ -99,6 +101,7 @@ async def test_a_check_in_is_private_to_the_member_and_facilitators(
     assert private["kind"] == "check_in" and private["parent"] == slug
     assert private["access"] == "members" and private["transcripts"] == "off"
     assert private["title"] == "Check-in" and private["crisis_resources"] == "Call the line."
+    assert private["crisis_resources_es"] == "Llama a la línea."
     assert (await f.next("check_in"))["room"]["slug"] == private["slug"]
     echo = await f.next("moderation", action="check_in")
     assert echo["user_id"] == member.id and echo["ref"] == "c1"

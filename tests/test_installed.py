@@ -83,6 +83,7 @@ def test_the_wheel_holds_the_client_the_migrations_and_the_phrase_lists(
         "static/index.html", "static/js/i18n.js", "static/js/lang/en.js",
         "store/migrations/env.py", "store/migrations/script.py.mako",
         "accounts/common_passwords.txt", "moderation/crisis_phrases.txt",
+        "moderation/crisis_phrases_es.txt", "static/js/lang/es.js",
     ):
         assert (package / part).is_file(), part
     shipped = {p.relative_to(package) for p in (package / "store/migrations/versions").glob("*.py")}
@@ -186,4 +187,7 @@ async def test_an_installed_hearth_finds_its_phrase_lists(
     await ws.send({"type": "send", "body": "sometimes I want to die"})
     notice = await ws.next("notice")
     assert notice["kind"] == "crisis_resources"  # the crisis phrases were found
+    await ws.send({"type": "send", "body": "a veces me quiero matar"})
+    notice = await ws.next("notice")
+    assert notice["kind"] == "crisis_resources"  # and the Spanish ones
     await ws.close()

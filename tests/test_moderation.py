@@ -93,6 +93,7 @@ def user_object(member: Member) -> dict[str, Any]:
         "username": member.username,
         "display_name": member.user["display_name"],
         "is_admin": False,
+        "language": "en",
     }
 
 
@@ -1064,7 +1065,16 @@ async def test_contact_details_hold_approve_and_discard(
         assert held["reason"] and isinstance(held["ts"], int)
     notice = await m.next("notice")
     assert notice["kind"] == "held" and notice["text"]
+    # The notice names the held message and the ref it was sent with; a resend of that ref
+    # (a client reconnecting) is named again, not held twice.
+    assert notice["held_id"] == held["held_id"] and notice["ref"] == "h1"
+    assert "ref" not in held
+    mark_f = len(f.seen)
+    await say(m, body, "h1")
+    again = await m.next("notice", kind="held", held_id=held["held_id"])
+    assert again["ref"] == "h1"
     await none_of(b, "message")
+    await none_of(f, "held", 0.0, since=mark_f)
     await none_of(m, "message", 0.0)
     await none_of(m, "error", 0.0)
     await none_of(b, "held", 0.0)
@@ -1091,7 +1101,7 @@ async def test_contact_details_hold_approve_and_discard(
     await m.next("notice", kind="held")
     await mod(f2, "discard", held_id=second["held_id"])
     discarded = await m.next("notice", kind="held_discarded")
-    assert discarded["text"]
+    assert discarded["text"] and discarded["held_id"] == second["held_id"]
     await f.next("moderation", action="discard")
     for type_ in ("message", "moderation", "notice"):
         await none_of(b, type_, 0.5 if type_ == "message" else 0.0, since=mark)

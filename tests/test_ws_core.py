@@ -31,6 +31,7 @@ async def test_welcome_shape(s0: Any, room: dict[str, Any]) -> None:
             "username": alice.username,
             "display_name": "Alice A.",
             "is_admin": False,
+            "language": "en",
         },
         "role": "member",
         "consent": False,

@@ -47,6 +47,7 @@ async def create_check_in(
             access="members",
             transcripts="off",
             crisis_resources=parent.crisis_resources,
+            crisis_resources_es=parent.crisis_resources_es,
             extra={"kind": "check_in", "parent": parent.slug},
         )
         created = await room_store.create_room(db, view)

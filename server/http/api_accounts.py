@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from ..accounts.passwords import MAX_LENGTH, password_problem
 from ..accounts.tokens import new_token, token_hash
+from ..language import DEFAULT_LANGUAGE, language_problem
 from ..ops.metrics import THROTTLED
 from ..store import audit as audit_store
 from ..store import users as user_store
@@ -34,6 +35,7 @@ class RegisterBody(msgspec.Struct, forbid_unknown_fields=True):
     username: str
     password: str
     display_name: str | None = None
+    language: str | None = None
 
 
 class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -54,6 +56,7 @@ def user_view(user: User, for_admin: bool = False) -> dict[str, Any]:
         "username": user.username,
         "display_name": user.display_name,
         "is_admin": user.is_admin,
+        "language": user.language or DEFAULT_LANGUAGE,
     }
     if for_admin:
         view["disabled"] = user.disabled
@@ -81,6 +84,11 @@ async def register(request: Request) -> Response:
     if not hearth.settings.registration_open:
         raise ApiError("forbidden", "registration is closed")
     body = await read_struct(request, hearth.settings.limits.max_request_bytes, RegisterBody)
+    language = body.language if body.language is not None else DEFAULT_LANGUAGE
+    problem = language_problem(language)
+    if problem:
+        raise ApiError("invalid", problem)
+    request.state.language = language  # the language of this answer's error, if any
     username = body.username.lower()
     problem = username_problem(username)
     if problem:
@@ -98,7 +106,9 @@ async def register(request: Request) -> Response:
         raise ApiError("rate_limited", "too many registrations; try again later", retry_after=wait)
     password_hash = await hearth.passwords.hash(body.password)
     async with hearth.db() as db:
-        user = await user_store.create_user(db, username, display_name, password_hash)
+        user = await user_store.create_user(
+            db, username, display_name, password_hash, language=language
+        )
     if user is None:
         raise ApiError("conflict", "that username is taken")
     return json_response({"user": user_view(user)}, 201)

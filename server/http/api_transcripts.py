@@ -118,9 +118,9 @@ async def export_transcript(request: Request) -> Response:
         "Cache-Control": "no-store",
     }
     if kind == "json":
-        body = as_json(view, since, until, messages, who, now)
+        body = as_json(view, since, until, messages, who, now, caller.user.language)
         return Response(body, media_type="application/json", headers=headers)
-    text = as_markdown(view, since, until, messages, who, now)
+    text = as_markdown(view, since, until, messages, who, now, caller.user.language)
     return Response(text, media_type="text/markdown; charset=utf-8", headers=headers)
 
 

@@ -24,6 +24,7 @@ from ..accounts.throttle import Throttle
 from ..broker.select import open_backplane
 from ..checkins.setup import CheckIns
 from ..config import Settings
+from ..language import translate
 from ..moderation.setup import build_moderation
 from ..ops.endpoint import serve_metrics
 from ..ops.metrics import watch_hub
@@ -36,12 +37,14 @@ from . import (
     api_accounts,
     api_admin,
     api_admin_users,
+    api_profile,
+    api_room_people,
     api_rooms,
     api_sessions,
     api_transcripts,
     second_factor,
 )
-from .errors import ApiError, error_response, json_response
+from .errors import ApiError, error_response, json_response, reader_language
 from .failures import Failures
 from .security import SecurityHeaders
 from .state import Hearth
@@ -81,7 +84,7 @@ async def index(request: Request) -> Response:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc)
+    return error_response(exc, reader_language(request))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -89,7 +92,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code = {404: "not_found", 405: "invalid", 401: "unauthorized", 403: "forbidden"}.get(
         exc.status_code, "invalid"
     )
-    return json_response({"error": {"code": code, "message": str(exc.detail)}}, exc.status_code)
+    message = translate(str(exc.detail), reader_language(request))
+    return json_response({"error": {"code": code, "message": message}}, exc.status_code)
 
 
 def _session_keeper(
@@ -172,12 +176,14 @@ def create_app(settings: Settings) -> Starlette:
         Route("/", index, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         *api_accounts.routes,
+        *api_profile.routes,
         *api_rooms.routes,
         *api_admin.routes,
         *api_admin_users.routes,
         *second_factor.routes,
         *api_transcripts.routes,
         *api_sessions.routes,
+        *api_room_people.routes,
         WebSocketRoute("/ws/rooms/{slug}", room_socket),
         Mount("/static", app=StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]

@@ -57,6 +57,7 @@ async def authenticate(
     if row is None:
         return None
     session, user = row
+    conn.state.language = user.language  # errors answer in the caller's language
     if not hearth.sessions.alive(session):  # idle too long: ended (the beat deletes it and
         return None  # closes its sockets)
     if touch:

@@ -8,9 +8,12 @@ import orjson
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-__all__ = ["ApiError", "dependency_failed", "error_response", "json_response"]
+from ..language import DEFAULT_LANGUAGE, preferred_language, translate
+
+__all__ = ["ApiError", "dependency_failed", "error_response", "json_response", "reader_language"]
 
 STATUS = {
     "invalid": 422,
@@ -49,16 +52,24 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def error_response(error: ApiError) -> Response:
-    """The response for an ApiError."""
+def error_response(error: ApiError, language: str = DEFAULT_LANGUAGE) -> Response:
+    """The response for an ApiError, its message in `language` (the code never changes)."""
     headers = None
     if error.retry_after is not None:
         headers = {"Retry-After": str(max(1, int(error.retry_after + 0.999)))}
     if error.status == 408:  # the rest of the body may still trickle in: do not wait for it
         headers = {"Connection": "close"}
-    return json_response(
-        {"error": {"code": error.code, "message": error.message}}, error.status, headers
-    )
+    message = translate(error.message, language)
+    return json_response({"error": {"code": error.code, "message": message}}, error.status, headers)
+
+
+def reader_language(request: HTTPConnection) -> str:
+    """The language to answer in: the signed-in caller's (or the one a request just chose),
+    else the best of the browser's `Accept-Language`."""
+    chosen = getattr(request.state, "language", None)
+    if isinstance(chosen, str):
+        return chosen
+    return preferred_language(request.headers.get("accept-language"))
 
 
 def dependency_failed(exc: BaseException) -> bool:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import dependency_failed, json_response
+from ..language import translate
+from .errors import dependency_failed, json_response, reader_language
 
 __all__ = ["Failures"]
 
@@ -57,6 +58,7 @@ class Failures:
                 code, status, text = "internal", 500, "the server failed; this is a bug"
         if started:  # too late for an answer: the client sees the connection end
             return
+        text = translate(text, reader_language(HTTPConnection(scope)))
         await json_response({"error": {"code": code, "message": text}}, status)(
             scope, receive, send
         )

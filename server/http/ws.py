@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ..language import localizer, translate
 from ..ops.logs import log_context
 from ..ops.metrics import refused
 from ..rooms.access import effective_role, may_enter
@@ -39,7 +40,7 @@ from ..wire.frames import (
 from ..wire.out import encode, error_frame
 from .auth import Caller, authenticate, must_enrol
 from .connections import ABORT
-from .errors import dependency_failed
+from .errors import dependency_failed, reader_language
 from .security import origin_allowed
 from .state import Hearth
 
@@ -95,7 +96,8 @@ async def room_socket(websocket: WebSocket) -> None:
             log.exception("checking a socket's entry failed")
         admitted = Refused(1011, "the server could not let you in now; try again")
     if isinstance(admitted, Refused):
-        await websocket.close(admitted.code, admitted.reason)
+        reason = translate(admitted.reason, reader_language(websocket))
+        await websocket.close(admitted.code, reason.encode()[:123].decode(errors="ignore"))
         return
     # Only the socket's own small state lives on from here (not the ORM rows of the
     # handshake): thousands of idle sockets each keep this frame.
@@ -161,6 +163,8 @@ async def _handshake(
         role=effective_role(user.is_admin, room_role),
         session_id=caller.session.id,
         queue_size=hearth.settings.limits.send_queue_frames,
+        language=user.language,
+        localizer=localizer(user.language),
     )
     conn.extra["room_role"] = room_role
     return conn, view, accepted
@@ -352,6 +356,7 @@ class _Session:
             "username": conn.username,
             "display_name": conn.display_name,
             "is_admin": conn.is_admin,
+            "language": conn.language,
         }
         await moderation.state.knock(view.slug, user)
         await rooms.publish(view.slug, {"a": "mods"}, encode({"type": "knock", "user": user}))

@@ -318,6 +318,7 @@ class Actions:
                 str(held["author"]["id"]),
                 "held_discarded",
                 "A facilitator did not approve your message.",
+                held_id=held_id,
             )
 
 

@@ -18,6 +18,7 @@ from ..rooms.hub import Conn
 from ..rooms.sending import Draft, Refusal
 from ..rooms.settings import RoomView
 from ..wire.out import encode
+from .builtin import crisis_resources_for
 from .hooks import HookRunner
 from .state import ModerationState
 from .verdicts import Flag, Hold, MessageContext, Reject
@@ -49,7 +50,13 @@ class Review:
         if draft.extra.get("approved"):
             return None
         ctx = MessageContext(
-            draft.body, conn.user_id, conn.display_name, conn.role, room.slug, room.public()
+            draft.body,
+            conn.user_id,
+            conn.display_name,
+            conn.role,
+            room.slug,
+            room.public(),
+            conn.language,
         )
         choice = room.extra.get("hooks")
         outcome = await self.runner.run(ctx, list(choice) if choice is not None else None)
@@ -98,11 +105,15 @@ class Review:
         await self.raise_flag(
             room, "hook", conn.user_id, f"crisis language (sent while {why})", body, hook="crisis"
         )
-        await self.notice(room, conn.user_id, "crisis_resources", room.crisis_resources)
+        text = crisis_resources_for(room.public(), conn.language)
+        await self.notice(room, conn.user_id, "crisis_resources", text)
 
-    async def notice(self, room: RoomView, user_id: str, kind: str, text: str) -> None:
-        """A private `notice` to every socket of one user in the room."""
-        frame = encode({"type": "notice", "kind": kind, "text": text})
+    async def notice(
+        self, room: RoomView, user_id: str, kind: str, text: str, **fields: str
+    ) -> None:
+        """A private `notice` to every socket of one user in the room (with `fields`, such
+        as a held message's `held_id` and `ref`)."""
+        frame = encode({"type": "notice", "kind": kind, "text": text, **fields})
         await self.rooms.publish(room.slug, {"a": "user", "u": user_id}, frame)
 
     async def raise_flag(
@@ -177,7 +188,17 @@ class Review:
         return None
 
     async def hold(self, draft: Draft, hook: str, reason: str) -> None:
-        """Keep a message for review; facilitators see it, the author is told privately."""
+        """Keep a message for review; facilitators see it, the author is told privately
+        (the notice names the held message and the `ref` it was sent with).
+
+        A client that resends an unconfirmed message after reconnecting repeats its `ref`:
+        the message already held under that ref is named again, not held twice."""
+        slug, author_id = draft.room.slug, draft.conn.user_id
+        if draft.ref is not None:
+            for kept in await self.state.held(slug):
+                if kept.get("ref") == draft.ref and kept["author"]["id"] == author_id:
+                    await self._held_notice(draft.room, author_id, str(kept["held_id"]), draft.ref)
+                    return
         held = {
             "type": "held",
             "held_id": draft.id,
@@ -188,24 +209,33 @@ class Review:
             "hook": hook,
             "ts": draft.ts,
         }
-        await self.state.hold(draft.room.slug, held)
-        await self.rooms.publish(draft.room.slug, {"a": "mods"}, encode(held))
-        await self.notice(
-            draft.room,
-            draft.conn.user_id,
-            "held",
-            "Your message is waiting for a facilitator's review.",
-        )
+        if draft.ref is not None:
+            held["ref"] = draft.ref
+        await self.state.hold(slug, held)
+        await self.rooms.publish(slug, {"a": "mods"}, encode(_for_facilitators(held)))
+        await self._held_notice(draft.room, author_id, draft.id, draft.ref)
+
+    async def _held_notice(
+        self, room: RoomView, author_id: str, held_id: str, ref: str | None
+    ) -> None:
+        fields = {"held_id": held_id} | ({"ref": ref} if ref is not None else {})
+        text = "Your message is waiting for a facilitator's review."
+        await self.notice(room, author_id, "held", text, **fields)
 
     async def open_items(self, conn: Conn) -> None:
         """Queue open flags and held messages for a facilitator who just entered."""
         for flag in await self.state.flags(conn.room):
             conn.offer(encode(flag))
         for held in await self.state.held(conn.room):
-            conn.offer(encode(held))
+            conn.offer(encode(_for_facilitators(held)))
 
     @staticmethod
     def decode(frame: str) -> dict[str, Any]:
         """A stored frame as a dict."""
         value: dict[str, Any] = orjson.loads(frame)
         return value
+
+
+def _for_facilitators(held: dict[str, Any]) -> dict[str, Any]:
+    """A held message as facilitators see it: without the author's `ref`."""
+    return {k: v for k, v in held.items() if k != "ref"}

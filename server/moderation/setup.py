@@ -19,7 +19,10 @@ __all__ = ["build_moderation"]
 
 def build_moderation(settings: Settings, rooms: Rooms) -> Moderation:
     """Moderation with the configured hooks; its shared state sealed with the secret."""
-    crisis = CrisisLanguage(load_phrases(settings.crisis_phrases_file))
+    crisis = CrisisLanguage(
+        load_phrases(settings.crisis_phrases_file),
+        load_phrases(settings.crisis_phrases_es_file, "crisis_phrases_es.txt"),
+    )
     runner = runner_from_config(
         settings.hooks, crisis, settings.hook_timeout_seconds, settings.hooks_fail_open
     )

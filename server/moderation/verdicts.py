@@ -32,6 +32,7 @@ class MessageContext:
     role: str  # member, facilitator or admin
     room: str  # the slug
     settings: dict[str, Any]  # the room's public settings, Hearth's additions included
+    language: str = "en"  # the author's (PROTOCOL §7): notices to them are in it
 
 
 @dataclass(frozen=True, slots=True)

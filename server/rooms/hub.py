@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -25,7 +25,7 @@ from ..wire.out import MESSAGE_PREFIX, with_ref
 from .hold import HOLD_SECONDS, Held, RecordHold
 from .outbox import Outbox
 
-__all__ = ["GOING_AWAY", "Conn", "Hub", "room_channel"]
+__all__ = ["GOING_AWAY", "Conn", "Hub", "Localizer", "room_channel"]
 
 log = logging.getLogger("hearth.hub")
 
@@ -37,6 +37,15 @@ GOING_AWAY = 1001  # the process is shutting down: reconnect (to another) and re
 def room_channel(slug: str) -> str:
     """The pub/sub channel of a room, hash-tagged into the slot of the room's keys."""
     return f"hearth:room:{{{slug}}}"
+
+
+class Localizer(Protocol):
+    """Puts the server's own words (in frames and close reasons) in one reader's language;
+    plugged in from outside (the connection loop), so rooms know nothing of languages."""
+
+    def frame(self, text: str) -> str: ...
+
+    def text(self, text: str) -> str: ...
 
 
 @dataclass(eq=False, slots=True)
@@ -63,6 +72,8 @@ class Conn:
     close_reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     on_stop: Callable[[], object] | None = None  # interrupts the connection loop's reading
+    language: str = "en"  # the user's (PROTOCOL §7)
+    localizer: Localizer | None = None  # puts the server's words in `language` (not English)
 
     def __post_init__(self) -> None:
         self.queue = Outbox(self.queue_size)
@@ -80,13 +91,19 @@ class Conn:
         """Queue a frame; a full queue means the client stopped reading: cut it off."""
         if self.stopped:
             return
+        if self.localizer is not None:
+            text = self.localizer.frame(text)
         if not self.queue.put(text):
             self.stop(SLOW_CLIENT_CLOSE, "too slow: reconnect to resume")
 
     def stop(self, code: int, reason: str = "") -> None:
         """Ask the connection loop to close this socket with `code` (once)."""
         if not self.stopped:
-            self.close_code, self.close_reason = code, reason[:120]
+            if self.localizer is not None:
+                reason = self.localizer.text(reason)
+            # A close reason is at most 123 bytes (RFC 6455 §5.5): cut on a character.
+            reason = reason.encode()[:123].decode(errors="ignore")
+            self.close_code, self.close_reason = code, reason
             self.stopped = True
             if self.on_stop is not None:
                 self.on_stop()

@@ -338,4 +338,5 @@ def _user_view(conn: Conn) -> dict[str, Any]:
         "username": conn.username,
         "display_name": conn.display_name,
         "is_admin": conn.is_admin,
+        "language": conn.language,
     }

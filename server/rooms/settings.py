@@ -9,6 +9,7 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_CRISIS_RESOURCES",
+    "DEFAULT_CRISIS_RESOURCES_ES",
     "PLUGGED_SETTINGS",
     "PUBLIC_ADDITIONS",
     "RoomView",
@@ -25,6 +26,16 @@ DEFAULT_CRISIS_RESOURCES = (
 )
 
 MAX_RETENTION_DAYS = 36500  # a century: larger values overflow date arithmetic
+
+# What 988 says for callers in Spanish: call and press 2, or text AYUDA (PROTOCOL §7).
+DEFAULT_CRISIS_RESOURCES_ES = (
+    "No estás solo ni sola. Si estás pensando en el suicidio o estás en crisis, llama al 988 "
+    "y oprime 2 para hablar en español, o envía la palabra AYUDA por mensaje de texto al 988: "
+    "es la Línea 988 de Prevención del Suicidio y Crisis (EE. UU.), a cualquier hora, gratis y "
+    "confidencial. Si estás en peligro inmediato, llama al 911. Ya le avisamos a quien facilita "
+    "tu grupo, y está aquí para ti."
+)
+
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 ACCESS = ("open", "members", "approval")
 TRANSCRIPTS = ("off", "opt_in")
@@ -55,6 +66,7 @@ class RoomView:
     resume_window_seconds: int = 300
     locked: bool = False
     crisis_resources: str = DEFAULT_CRISIS_RESOURCES
+    crisis_resources_es: str = DEFAULT_CRISIS_RESOURCES_ES
     extra: dict[str, Any] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
@@ -73,6 +85,7 @@ class RoomView:
             "resume_window_seconds": self.resume_window_seconds,
             "locked": self.locked,
             "crisis_resources": self.crisis_resources,
+            "crisis_resources_es": self.crisis_resources_es,
             **{k: v for k, v in self.extra.items() if k in EXTRA_SETTINGS},
             **{k: self.extra.get(k, d) for k, (d, _) in PLUGGED_SETTINGS.items()},
             **{k: v for add in PUBLIC_ADDITIONS.values() for k, v in add(self).items()},
@@ -105,6 +118,7 @@ SETTABLE = (
     "resume_window_seconds",
     "locked",
     "crisis_resources",
+    "crisis_resources_es",
     *EXTRA_SETTINGS,
 )
 
@@ -144,7 +158,7 @@ def _check(name: str, value: Any) -> Any:
             return _text(name, value, 0, 5000)
         case "agreement":
             return None if value is None else _text(name, value, 1, 20000)
-        case "crisis_resources":
+        case "crisis_resources" | "crisis_resources_es":
             return _text(name, value, 1, 5000)
         case "access":
             return _choice(name, value, ACCESS)

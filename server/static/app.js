@@ -12,6 +12,7 @@ import { adminView } from './js/admin.js';
 import { accountView } from './js/account.js';
 import { watchSession } from './js/session-timer.js';
 import { t } from './js/i18n.js';
+import { languagePicker, speakFor } from './js/language.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -48,6 +49,7 @@ function route() {
 
 function signedIn(user, setupRequired = false) {
   app.user = user;
+  speakFor(user);
   app.setupRequired = Boolean(setupRequired);
   app.watch?.stop();
   app.watch = watchSession({ onEnded: sessionEnded, signOut });
@@ -93,16 +95,25 @@ async function signOut() {
 function renderNav() {
   skipLink.textContent = t('app.skip_to_content');
   nav.setAttribute('aria-label', t('nav.main'));
+  const picker = languagePicker(app.user, languageChanged);
   if (!app.user) {
-    replace(nav);
+    replace(nav, picker);
     return;
   }
-  replace(nav,
+  replace(nav, picker,
     el('a', { href: '#/', text: t('nav.rooms') }),
     el('a', { href: '#/account', text: t('nav.account') }),
     app.user.is_admin ? el('a', { href: '#/admin', text: t('nav.admin') }) : null,
     el('span', { class: 'whoami', text: app.user.display_name }),
     el('button', { type: 'button', class: 'quiet small', text: t('nav.sign_out'), on: { click: signOut } }));
+}
+
+/** The page now speaks another language: draw it again, keeping focus on the select. */
+function languageChanged(user) {
+  if (user) app.user = user;
+  route();
+  // After the views have placed their own first focus (queued as microtasks).
+  setTimeout(() => nav.querySelector('.language-select')?.focus());
 }
 
 async function start() {
@@ -112,6 +123,7 @@ async function start() {
   } catch {
     me = null;
   }
+  speakFor(app.user);
   window.addEventListener('hashchange', () => {
     // In-page anchors such as the skip link are not routes.
     if (!location.hash || location.hash.startsWith('#/')) route();

@@ -50,6 +50,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(8), default="en")  # PROTOCOL §7
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # The TOTP secret, sealed (server/sealing.py); set at enrolment, in use once confirmed.
     totp_secret: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -99,6 +100,7 @@ class Room(Base):
     resume_window_seconds: Mapped[int] = mapped_column(Integer, default=300)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     crisis_resources: Mapped[str] = mapped_column(Text)
+    crisis_resources_es: Mapped[str] = mapped_column(Text)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[int] = mapped_column(BigInteger)
 

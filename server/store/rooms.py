@@ -50,6 +50,7 @@ def view_of(room: Room) -> RoomView:
         resume_window_seconds=room.resume_window_seconds,
         locked=room.locked,
         crisis_resources=room.crisis_resources,
+        crisis_resources_es=room.crisis_resources_es,
         extra=dict(room.extra or {}),
     )
 
@@ -140,6 +141,22 @@ async def unban(db: DbSession, room_id: str, user_id: str) -> None:
     """Lift a ban (idempotent)."""
     await db.execute(delete(Ban).where(Ban.room_id == room_id, Ban.user_id == user_id))
     await db.commit()
+
+
+async def bans_of_room(db: DbSession, room_id: str) -> list[Ban]:
+    """The room's bans, newest first."""
+    rows = await db.execute(
+        select(Ban).where(Ban.room_id == room_id).order_by(Ban.created_at.desc())
+    )
+    return list(rows.scalars())
+
+
+async def roles_of_room(db: DbSession, room_id: str) -> dict[str, str]:
+    """{user id: role} for everyone who holds a role in the room."""
+    rows = await db.execute(
+        select(RoomRole.user_id, RoomRole.role).where(RoomRole.room_id == room_id)
+    )
+    return {str(user_id): str(role) for user_id, role in rows}
 
 
 async def accepted_version(db: DbSession, room_id: str, user_id: str) -> int | None:

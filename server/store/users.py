@@ -23,6 +23,7 @@ __all__ = [
     "sessions_of",
     "set_disabled",
     "set_password",
+    "set_profile",
     "touch_sessions",
     "user_by_id",
     "user_by_username",
@@ -31,7 +32,12 @@ __all__ = [
 
 
 async def create_user(
-    db: DbSession, username: str, display_name: str, password_hash: str, is_admin: bool = False
+    db: DbSession,
+    username: str,
+    display_name: str,
+    password_hash: str,
+    is_admin: bool = False,
+    language: str = "en",
 ) -> User | None:
     """A new user, or None if the username is taken."""
     user = User(
@@ -41,6 +47,7 @@ async def create_user(
         password_hash=password_hash,
         is_admin=is_admin,
         created_at=now_ms(),
+        language=language,
     )
     db.add(user)
     try:
@@ -78,6 +85,22 @@ async def set_password(
         user.is_admin = is_admin
     db.add(user)
     await db.commit()
+
+
+async def set_profile(
+    db: DbSession, user_id: str, display_name: str | None, language: str | None
+) -> User | None:
+    """Change what a user says about themselves (the given fields only); the user, or None
+    if there is no such user."""
+    user = await db.get(User, user_id)
+    if user is None:
+        return None
+    if display_name is not None:
+        user.display_name = display_name
+    if language is not None:
+        user.language = language
+    await db.commit()
+    return user
 
 
 async def set_disabled(db: DbSession, user: User, disabled: bool) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from ..language import translate
 from ..rooms.settings import RoomView
 from .markdown import escape_line, quote_block
 
@@ -38,30 +39,38 @@ def as_markdown(
     messages: list[dict[str, Any]],
     exported_by: str,
     exported_at: int,
+    language: str = "en",
 ) -> str:
-    """The transcript as Markdown; everything members wrote is shown literally."""
+    """The transcript as Markdown, its header in `language` (the reader's); everything
+    members wrote is shown literally."""
+
+    def say(text: str, **values: object) -> str:  # the server's words, then the values
+        return translate(text, language).format(**values)
+
+    title = escape_line(room.title)
     head = [
-        f"# Transcript: {escape_line(room.title)}",
+        say("# Transcript: {title}", title=title),
         "",
-        f"- Room: {escape_line(room.title)} (`{room.slug}`)",
-        f"- Period: {_when(since)} to {_when(until)}",
-        f"- Exported: {_when(exported_at)} by {escape_line(exported_by)}",
-        f"- Messages: {len(messages)}",
-        f"- {CONSENT_NOTICE}",
+        say("- Room: {title} (`{slug}`)", title=title, slug=room.slug),
+        say("- Period: {since} to {until}", since=_when(since), until=_when(until)),
+        say("- Exported: {at} by {who}", at=_when(exported_at), who=escape_line(exported_by)),
+        say("- Messages: {count}", count=len(messages)),
+        f"- {translate(CONSENT_NOTICE, language)}",
         "",
         "---",
     ]
     parts = ["\n".join(head)]
     for message in messages:
         author = message["author"]
+        role = translate(str(author.get("role", "member")), language)
         line = (
             f"**{escape_line(str(author.get('display_name', '')))}** "
-            f"({escape_line(str(author.get('role', 'member')))}), "
+            f"({escape_line(role)}), "
             f"{_when(int(message['ts']))}, seq {int(message['seq'])}"
         )
         parts.append(line + "\n\n" + quote_block(str(message["body"])))
     if not messages:
-        parts.append("_No recorded messages in this period._")
+        parts.append(say("_No recorded messages in this period._"))
     return "\n\n".join(parts) + "\n"
 
 
@@ -72,15 +81,17 @@ def as_json(
     messages: list[dict[str, Any]],
     exported_by: str,
     exported_at: int,
+    language: str = "en",
 ) -> bytes:
-    """The transcript as JSON: a header object and the §3 `message`s, bodies as sent."""
+    """The transcript as JSON: a header object (its `notice` in `language`) and the §3
+    `message`s, bodies as sent."""
     return orjson.dumps(
         {
             "room": {"slug": room.slug, "title": room.title},
             "period": {"since": since, "until": until},
             "exported_at": exported_at,
             "exported_by": exported_by,
-            "notice": CONSENT_NOTICE,
+            "notice": translate(CONSENT_NOTICE, language),
             "messages": messages,
         },
         option=orjson.OPT_INDENT_2,

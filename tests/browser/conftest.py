@@ -123,23 +123,62 @@ async def browser() -> AsyncIterator[Browser]:
 class AdminApi:
     """The HTTP API as the server's admin, with a bearer token (no cookie, no Origin)."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, server: Server) -> None:
         self.client = client
+        self.server = server
+
+    async def sign_in(self) -> None:
+        """A fresh admin session (browser tests signing the admin in elsewhere may end older
+        sessions of the same user)."""
+        response = await self.client.post(
+            "/api/auth/login",
+            json={"username": self.server.admin_username, "password": self.server.admin_password},
+        )
+        assert response.status_code == 200, response.text
+        self.client.headers["Authorization"] = f"Bearer {response.json()['token']}"
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request as the admin, signing in again once if the session has ended."""
+        response = await self.client.request(method, path, **kwargs)
+        if response.status_code == 401:
+            await self.sign_in()
+            response = await self.client.request(method, path, **kwargs)
+        return response
 
     async def create_room(self, **settings: Any) -> dict[str, Any]:
         """Create a room with a fresh slug; returns the server's `room`."""
         body = {"slug": f"room-{uuid.uuid4().hex[:10]}", "title": "Evening circle", **settings}
-        response = await self.client.post("/api/admin/rooms", json=body)
+        response = await self.request("POST", "/api/admin/rooms", json=body)
         assert response.status_code == 201, response.text
         room: dict[str, Any] = response.json()["room"]
         return room
 
     async def update_room(self, slug: str, **settings: Any) -> dict[str, Any]:
         """Change a room's settings; live sessions get a `room` frame."""
-        response = await self.client.patch(f"/api/admin/rooms/{slug}", json=settings)
+        response = await self.request("PATCH", f"/api/admin/rooms/{slug}", json=settings)
         assert response.status_code == 200, response.text
         room: dict[str, Any] = response.json()["room"]
         return room
+
+    async def room(self, slug: str) -> dict[str, Any]:
+        """A room's settings as the API answers them."""
+        response = await self.request("GET", f"/api/rooms/{slug}")
+        assert response.status_code == 200, response.text
+        room: dict[str, Any] = response.json()["room"]
+        return room
+
+    async def set_role(self, slug: str, username: str, role: str) -> None:
+        """Give a user a role in a room."""
+        response = await self.request(
+            "PUT", f"/api/admin/rooms/{slug}/roles/{username}", json={"role": role}
+        )
+        assert response.status_code == 200, response.text
+
+    async def get(self, path: str, **params: Any) -> Any:
+        """Any GET of the API, as the admin; the parsed answer."""
+        response = await self.request("GET", path, params=params)
+        assert response.status_code == 200, response.text
+        return response.json()
 
     async def register(self, username: str, display_name: str, password: str = PASSWORD) -> None:
         """Register an ordinary user (registration is open by default)."""
@@ -154,16 +193,9 @@ class AdminApi:
 async def admin_api(hearth_server: Server) -> AsyncIterator[AdminApi]:
     """An API client signed in as the admin."""
     async with httpx.AsyncClient(base_url=hearth_server.base_url, timeout=10 * SCALE) as client:
-        response = await client.post(
-            "/api/auth/login",
-            json={
-                "username": hearth_server.admin_username,
-                "password": hearth_server.admin_password,
-            },
-        )
-        assert response.status_code == 200, response.text
-        client.headers["Authorization"] = f"Bearer {response.json()['token']}"
-        yield AdminApi(client)
+        admin = AdminApi(client, hearth_server)
+        await admin.sign_in()
+        yield admin
 
 
 @dataclass

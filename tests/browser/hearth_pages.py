@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from playwright.async_api import Page
+from playwright.async_api import Locator, Page
 from playwright.async_api import expect as pw_expect
 
 from .hearth_server import PASSWORD, Server
 
-__all__ = ["enter_room", "send", "sign_in", "unique_name"]
+__all__ = ["enter_room", "message_action", "send", "sign_in", "unique_name"]
 
 
 def unique_name(prefix: str) -> str:
@@ -37,3 +37,16 @@ async def send(page: Page, body: str) -> None:
     box = page.get_by_role("textbox", name="Message")
     await box.fill(body)
     await box.press("Enter")
+
+
+async def message_action(
+    page: Page, message: Locator, item: str, confirm: str | None = None
+) -> None:
+    """Open a message's actions from the keyboard (focus it, Enter) and choose `item`
+    (then `confirm`, for actions that ask once more)."""
+    await message.focus()
+    await page.keyboard.press("Enter")
+    menu = page.get_by_role("menu")
+    await menu.get_by_role("menuitem", name=item).click()
+    if confirm is not None:
+        await menu.get_by_role("menuitem", name=confirm).click()

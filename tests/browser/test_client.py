@@ -11,7 +11,7 @@ from playwright.async_api import Locator, Page, WebSocketRoute
 from playwright.async_api import expect as pw_expect
 
 from .conftest import AdminApi, NewPage
-from .hearth_pages import enter_room, send, sign_in, unique_name
+from .hearth_pages import enter_room, message_action, send, sign_in, unique_name
 from .hearth_server import PASSWORD, Server
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -78,9 +78,10 @@ async def test_register_sign_in_enter_and_chat_live(
     assert await theirs.locator(".body").text_content() == body
     await pw_expect(theirs.locator(".author")).to_have_text("Alice")
 
-    # A reaction from Bob is counted on both pages.
-    await theirs.get_by_role("button", name="Heart").click()
-    await pw_expect(mine.get_by_role("button", name="Heart (1)")).to_be_visible()
+    # A reaction from Bob is said in words, with who and never how many, on both pages.
+    await message_action(bob, theirs, "Sending care")
+    await pw_expect(mine.locator(".reactions")).to_have_text("❤️ Bob sent care")
+    await pw_expect(theirs.locator(".reactions")).to_have_text("❤️ You sent care")
 
 
 async def test_message_markup_renders_as_literal_text(
@@ -131,9 +132,7 @@ async def test_facilitator_deletes_a_members_message(
 
     doomed = confirmed(admin, "should go away")
     await pw_expect(doomed).to_have_count(1)
-    await doomed.hover()
-    await doomed.get_by_role("button", name="Delete").click()
-    await doomed.get_by_role("button", name="Confirm delete").click()
+    await message_action(admin, doomed, "Delete", confirm="Confirm delete")
 
     await pw_expect(doomed_for_member).to_have_count(0)
     await pw_expect(doomed).to_have_count(0)
@@ -198,7 +197,7 @@ async def test_waiting_room_agreement_and_admission(
 
     knock = admin.locator(".knock", has_text="Robin")
     await pw_expect(knock).to_have_count(1)
-    await knock.get_by_role("button", name="Admit").click()
+    await knock.get_by_role("button", name="Admit Robin").click()
     await pw_expect(member.get_by_role("textbox", name="Message")).to_be_visible()
     await pw_expect(admin.locator(".knock")).to_have_count(0)
     await pw_expect(admin.locator(".member-list")).to_contain_text("Robin")
@@ -226,7 +225,7 @@ async def test_room_page_screenshot(
     await send(admin, "Welcome, everyone. Let's start with a short check-in.")
     await send(member, "Hi all. This week was hard,\nbut I'm still here.")
     await pw_expect(confirmed(admin, "still here")).to_have_count(1)
-    await confirmed(admin, "still here").get_by_role("button", name="Hug").click()
+    await message_action(admin, confirmed(admin, "still here"), "Sending a hug")
     await member.get_by_role("button", name="Raise hand").click()
     await pw_expect(admin.locator(".member .hand")).to_have_count(1)
     await admin.get_by_role("textbox", name="Message").click()
@@ -267,9 +266,12 @@ async def test_facilitator_pins_and_locks_the_room(
     locked_badge = member.get_by_text("Locked: only facilitators can post", exact=True)
     await admin.get_by_role("button", name="Lock room").click()
     await pw_expect(locked_badge).to_be_visible()
+    # The composer says so before anyone sends; a refused message stays, with its reason.
+    await pw_expect(member.locator(".composer-state")).to_contain_text("The room is locked")
     await send(member, "can I still post?")
-    await pw_expect(member.locator(".message.failed")).to_have_count(1)
-    await pw_expect(member.locator(".composer-status")).to_contain_text("locked")
+    failed = member.locator(".message.failed", has_text="can I still post?")
+    await pw_expect(failed).to_contain_text("Not sent: The room is locked")
+    await pw_expect(failed.get_by_role("button", name="Try again")).to_be_visible()
     await pw_expect(confirmed(admin, "can I still post?")).to_have_count(0)
 
     await admin.get_by_role("button", name="Unlock room").click()
@@ -331,7 +333,9 @@ async def test_reconnect_resumes_and_resends_pending(
     await pw_expect(confirmed(reader, "sent from the reader")).to_have_count(1)
     await pw_expect(confirmed(writer, "sent from the reader")).to_have_count(1)
     await pw_expect(reader.locator(".message[data-id]")).to_have_count(3)
-    await pw_expect(reader.locator(".system-note", has_text="missed")).to_have_count(0)
+    await pw_expect(reader.locator(".system-note")).to_have_text(
+        ["Reconnected. 1 message was filled in."]
+    )
 
 
 async def test_settings_change_live_and_slow_mode_refusal_is_shown(
@@ -354,7 +358,9 @@ async def test_settings_change_live_and_slow_mode_refusal_is_shown(
     failed = page.locator(".message.failed", has_text="two, too soon")
     await pw_expect(failed).to_have_count(1)
     await pw_expect(failed).to_contain_text("Not sent: Slow mode is on.")
-    await pw_expect(page.locator(".composer-status")).to_contain_text("You can try again in")
+    await pw_expect(failed).to_contain_text("You can try again in")
+    await pw_expect(page.locator(".composer-state")).to_contain_text("one message every 10 minutes")
+    await pw_expect(page.locator(".composer-state")).to_contain_text("Your next message can go at")
     # "Try again" puts the text back in the box rather than losing it.
     await failed.get_by_role("button", name="Try again").click()
     await pw_expect(page.get_by_role("textbox", name="Message")).to_have_value("two, too soon")
@@ -401,11 +407,12 @@ async def test_report_reaches_facilitator_as_a_flag(
     own = confirmed(author, "unkind")
     await pw_expect(own).to_have_count(1)
     await pw_expect(own.get_by_role("button", name="Report")).to_have_count(0)
-    await message.hover()
-    await message.get_by_role("button", name="Report").click()
-    await message.get_by_label("Reason for reporting").fill("This felt hurtful")
-    await message.get_by_role("button", name="Send report").click()
-    await pw_expect(message).to_contain_text("The facilitators have been told")
+    await message_action(reporter, message, "Report")
+    await reporter.get_by_label("Reason for reporting").fill("This felt hurtful")
+    await reporter.get_by_role("button", name="Send report").click()
+    thanks = reporter.get_by_role("status").filter(has_text="The facilitators have been told")
+    await pw_expect(thanks).to_have_count(1)
+    await pw_expect(message).to_contain_text("You reported this message")
 
     flag = admin.locator(".flag")
     await pw_expect(flag).to_have_count(1)
@@ -417,6 +424,9 @@ async def test_report_reaches_facilitator_as_a_flag(
     await flag.get_by_role("button", name="Confirm delete").click()
     await pw_expect(message).to_have_count(0)
     await pw_expect(confirmed(author, "unkind")).to_have_count(0)
+    # The flag stays until resolved, without the words.
+    await pw_expect(flag.locator(".excerpt")).to_have_count(0)
+    await flag.get_by_role("button", name="Mark resolved").click()
     await pw_expect(flag).to_have_count(0)
 
 
@@ -434,18 +444,18 @@ async def test_facilitator_mutes_and_unmutes_a_member(
     await enter_room(member, hearth_server, room["slug"])
 
     row = admin.locator(".member", has_text="Mika")
-    await row.get_by_role("group").locator("summary").click()
-    await row.get_by_label("Mute Mika for how many minutes").fill("5")
-    await row.get_by_role("button", name="Mute", exact=True).click()
+    await row.get_by_text("Actions for Mika").click()
+    await row.get_by_label("Mute for how many minutes").fill("5")
+    await row.get_by_role("button", name="Mute Mika", exact=True).click()
     await pw_expect(row.locator(".badge.muted")).to_have_count(1)
-    await pw_expect(member.locator(".muted-note")).to_contain_text("paused your messages until")
+    await pw_expect(member.locator(".composer-state")).to_contain_text("paused your messages until")
 
     await send(member, "am I heard?")
     await pw_expect(member.locator(".message.failed", has_text="am I heard?")).to_have_count(1)
     await pw_expect(confirmed(admin, "am I heard?")).to_have_count(0)
 
-    await row.get_by_role("button", name="Unmute").click()
-    await pw_expect(member.locator(".muted-note")).to_be_hidden()
+    await row.get_by_role("button", name="Unmute Mika").click()
+    await pw_expect(member.locator(".composer-state")).to_be_hidden()
     await send(member, "back again")
     await pw_expect(confirmed(admin, "back again")).to_have_count(1)
 
@@ -469,9 +479,13 @@ async def test_crisis_resources_shown_privately_without_blocking(
     await send(author, "some days I just want to die")
     # Delivered as usual; only the author sees the resources; facilitators get a flag.
     await pw_expect(confirmed(peer, "want to die")).to_have_count(1)
-    panel = author.get_by_role("region", name="You are not alone")
+    panel = author.get_by_role("alert", name="You are not alone")
     await pw_expect(panel).to_be_visible()
     assert await panel.locator(".crisis-text").text_content() == resources
+    # Announced (an alert) and given focus, with the Lifeline one tap away.
+    await pw_expect(panel).to_be_focused()
+    await pw_expect(panel.get_by_role("link", name="Call 988")).to_have_attribute("href", "tel:988")
+    await pw_expect(panel.get_by_role("link", name="Text 988")).to_have_attribute("href", "sms:988")
     await pw_expect(peer.locator(".crisis")).to_be_hidden()
     await pw_expect(admin.locator(".flag", has_text="want to die")).to_have_count(1)
 

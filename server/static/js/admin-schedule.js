@@ -35,15 +35,13 @@ function slotRow(slot, onRemove, n) {
   return row;
 }
 
-/** The schedule, entry and capacity form of the admin page. */
-export function scheduleForm() {
-  const slug = field(t('schedule.room_label'), el('input', { type: 'text', name: 'schedule-room', required: true }));
+/** The schedule, entry and capacity form for `room`, beside its settings on the admin page. */
+export function scheduleForm(room) {
   const message = el('p', { attrs: { role: 'status' } });
   const settings = el('div', { class: 'schedule-settings', hidden: true });
-  const load = el('button', { type: 'button', class: 'quiet', text: t('schedule.load') });
   const form = el('form', { class: 'card schedule-form', aria: { labelledby: 'schedule-title' } },
     el('h2', { id: 'schedule-title', text: t('schedule.title') }),
-    slug.wrap, load, settings, message);
+    settings, message);
   let slots = [];
   let rows = null;
   let timezone = null;
@@ -81,18 +79,8 @@ export function scheduleForm() {
     settings.hidden = false;
   }
 
-  const path = () => `/api/admin/rooms/${encodeURIComponent(slug.input.value.trim())}`;
-  load.addEventListener('click', async () => {
-    message.textContent = '';
-    try {
-      const { room } = await api('GET', `/api/rooms/${encodeURIComponent(slug.input.value.trim())}`);
-      show(room);
-    } catch (error) {
-      settings.hidden = true;
-      message.className = 'form-error';
-      message.textContent = error.status === 404 ? t('schedule.no_room') : describeError(error);
-    }
-  });
+  const path = () => `/api/admin/rooms/${encodeURIComponent(room.slug)}`;
+  show(room);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (settings.hidden) return;

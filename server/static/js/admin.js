@@ -1,85 +1,65 @@
-// A minimal admin page: create a room, give someone a role in it.
+// The admin page: the list of rooms, a room's settings (create or edit), who holds which
+// role in it, the audit log, and the list of users.
 
-import { el, field } from './dom.js';
+import { el, replace } from './dom.js';
 import { api } from './api.js';
-import { describeError } from './wording.js';
 import { t } from './i18n.js';
+import { describeError } from './wording.js';
+import { roomForm } from './admin_room_form.js';
+import { rolesPanel } from './admin_roles.js';
+import { auditPanel } from './admin_audit.js';
 import { scheduleForm } from './admin-schedule.js';
 import { usersSection } from './admin-users.js';
 
-function select(name, options, value) {
-  return el('select', { name }, options.map(([v, label]) => el('option', { value: v, text: label, selected: v === value })));
-}
-
-function result(node, ok, text) {
-  node.className = ok ? 'notice' : 'form-error';
-  node.textContent = text;
-}
-
-/** The admin page. */
+/** The admin page; `me` is the signed-in admin (whose own account cannot be disabled). */
 export function adminView(me) {
+  const list = el('ul', { class: 'admin-room-list' });
+  const detail = el('div', { class: 'admin-detail' });
+  const audit = el('div', { class: 'admin-audit' });
+  let rooms = [];
+  let selected = null;
+
+  async function loadRooms() {
+    try {
+      rooms = (await api('GET', '/api/rooms')).rooms;
+    } catch (error) {
+      replace(list, el('li', { class: 'form-error', text: describeError(error) }));
+      return;
+    }
+    replace(list, rooms.length ? rooms.map((room) => el('li', { class: room.slug === selected ? 'selected' : '' },
+      el('button', { type: 'button', class: 'link', text: t('admin.rooms.edit', { title: room.title }),
+        aria: room.slug === selected ? { current: 'true' } : undefined,
+        on: { click: () => edit(room) } }),
+      el('span', { class: 'hint', text: ` ${room.slug}` }))) : el('li', { class: 'hint', text: t('admin.rooms.none') }));
+    const slugs = rooms.map((r) => r.slug).join(' ');
+    if (audit.dataset.rooms !== slugs) {
+      audit.dataset.rooms = slugs;
+      replace(audit, auditPanel(rooms));
+    }
+  }
+
+  function edit(room) {
+    selected = room ? room.slug : null;
+    const form = roomForm(room, (saved) => {
+      selected = saved.slug;
+      loadRooms();
+      if (!room) edit(saved);
+    });
+    replace(detail, form.node, room ? scheduleForm(room) : null, room ? rolesPanel(room) : null);
+    form.focus();
+    loadRooms();
+  }
+
   const node = el('section', { class: 'admin' },
     el('h1', { text: t('admin.title') }),
-    el('div', { class: 'admin-grid' }, createRoomForm(), roleForm(), scheduleForm()),
+    el('div', { class: 'admin-grid' },
+      el('nav', { class: 'card admin-rooms', aria: { labelledby: 'admin-rooms-title' } },
+        el('h2', { id: 'admin-rooms-title', text: t('admin.rooms.title') }),
+        list,
+        el('button', { type: 'button', class: 'primary', text: t('admin.rooms.new'), on: { click: () => edit(null) } })),
+      detail),
+    audit,
     usersSection(me?.id));
+  edit(null);
   return { node, destroy() {} };
-}
-
-function createRoomForm() {
-  const slug = field(t('admin.room.slug'), el('input', { type: 'text', name: 'slug', required: true, minLength: 2, maxLength: 64, pattern: '[a-z0-9][a-z0-9\\-]{1,63}' }),
-    t('admin.room.slug.hint'));
-  const title = field(t('admin.room.title'), el('input', { type: 'text', name: 'title', required: true, maxLength: 200 }));
-  const description = field(t('admin.room.description'), el('textarea', { name: 'description', rows: 2 }));
-  const agreement = field(t('admin.room.agreement'), el('textarea', { name: 'agreement', rows: 4 }),
-    t('admin.room.agreement.hint'));
-  const access = field(t('admin.room.access'), select('access',
-    ['open', 'members', 'approval'].map((v) => [v, t(`admin.room.access.${v}`)]), 'open'));
-  const transcripts = field(t('admin.room.transcripts'), select('transcripts',
-    ['off', 'opt_in'].map((v) => [v, t(`admin.room.transcripts.${v}`)]), 'off'));
-  const message = el('p', { attrs: { role: 'status' } });
-  const form = el('form', { class: 'card', aria: { labelledby: 'create-room-title' } },
-    el('h2', { id: 'create-room-title', text: t('admin.create.title') }),
-    slug.wrap, title.wrap, description.wrap, agreement.wrap, access.wrap, transcripts.wrap, message,
-    el('button', { type: 'submit', class: 'primary', text: t('admin.create.submit') }));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const body = {
-      slug: slug.input.value.trim(),
-      title: title.input.value,
-      description: description.input.value,
-      access: access.input.value,
-      transcripts: transcripts.input.value,
-    };
-    if (agreement.input.value.trim()) body.agreement = agreement.input.value;
-    try {
-      const { room } = await api('POST', '/api/admin/rooms', body);
-      result(message, true, t('admin.create.done', { title: room.title, address: `#/room/${room.slug}` }));
-      form.reset();
-    } catch (error) {
-      result(message, false, describeError(error));
-    }
-  });
-  return form;
-}
-
-function roleForm() {
-  const slug = field(t('admin.role.room'), el('input', { type: 'text', name: 'room', required: true }));
-  const username = field(t('auth.username'), el('input', { type: 'text', name: 'username', required: true }));
-  const role = field(t('admin.role.role'), select('role', ['member', 'facilitator'].map((v) => [v, t(`admin.role.${v}`)]), 'member'));
-  const message = el('p', { attrs: { role: 'status' } });
-  const form = el('form', { class: 'card', aria: { labelledby: 'role-title' } },
-    el('h2', { id: 'role-title', text: t('admin.role.title') }),
-    slug.wrap, username.wrap, role.wrap, message,
-    el('button', { type: 'submit', class: 'primary', text: t('admin.role.submit') }));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const path = `/api/admin/rooms/${encodeURIComponent(slug.input.value.trim())}/roles/${encodeURIComponent(username.input.value.trim())}`;
-    try {
-      const data = await api('PUT', path, { role: role.input.value });
-      result(message, true, t('admin.role.done', { name: data.user.display_name, role: t(`role.${data.role}`), room: slug.input.value.trim() }));
-    } catch (error) {
-      result(message, false, error.status === 404 ? t('admin.role.not_found') : describeError(error));
-    }
-  });
-  return form;
 }

@@ -1,6 +1,8 @@
 // The HTTP API (PROTOCOL §2). The session lives in an HttpOnly cookie set by the server;
 // this client never sees or stores a token. Errors are worded by wording.js.
 
+import { language } from './i18n.js';
+
 export class ApiError extends Error {
   constructor(status, code, message, retryAfter) {
     super(message || '');
@@ -12,7 +14,9 @@ export class ApiError extends Error {
 
 /** Call the API; resolves to the parsed JSON (null for 204), rejects with ApiError. */
 export async function api(method, path, body) {
-  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  // The server words its error messages in the language the page speaks.
+  const headers = { Accept: 'application/json', 'Accept-Language': language() };
+  const init = { method, credentials: 'same-origin', headers };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

@@ -4,7 +4,7 @@
 import { el, field } from './dom.js';
 import { api } from './api.js';
 import { describeError } from './wording.js';
-import { t } from './i18n.js';
+import { language, t } from './i18n.js';
 import { codeStep } from './second-step.js';
 
 /** The sign-in page; `onSignedIn(user, setupRequired)` once the cookie is set; `notice`
@@ -81,7 +81,7 @@ function registerForm(onSignedIn, showLogin) {
     event.preventDefault();
     submit.disabled = true;
     message.textContent = '';
-    const body = { username: user.input.value, password: pass.input.value };
+    const body = { username: user.input.value, password: pass.input.value, language: language() };
     if (display.input.value.trim()) body.display_name = display.input.value;
     try {
       await api('POST', '/api/auth/register', body);

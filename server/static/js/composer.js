@@ -1,8 +1,9 @@
-// Writing: the message box, its quiet status line, raise hand, transcript consent,
-// and the private crisis-resources panel (which never blocks writing).
+// Writing: the message box, what stands in the way of sending before one sends (locked,
+// slow mode, muted), its quiet status line and the raised hand.
 
 import { el, uid } from './dom.js';
 import { formatDate, t } from './i18n.js';
+import { duration } from './wording.js';
 
 const TYPING_EVERY_MS = 3000;
 
@@ -11,7 +12,7 @@ function codePoints(text) {
 }
 
 export class Composer {
-  /** `room` gives post(body), send(frame), settings(), and consent changes. */
+  /** `room` gives post(body), send(frame), settings(), isFacilitator(). */
   constructor(room) {
     this.room = room;
     this.lastTyping = 0;
@@ -20,27 +21,33 @@ export class Composer {
       id, rows: 2, placeholder: t('composer.placeholder'),
       on: { keydown: (e) => this.keydown(e), input: () => this.input() },
     });
-    this.textarea.setAttribute('aria-describedby', `${id}-keys`);
+    this.stateNote = el('p', { class: 'composer-state', id: `${id}-state`, hidden: true });
+    this.textarea.setAttribute('aria-describedby', `${id}-state ${id}-keys`);
     this.counter = el('span', { class: 'counter hint', attrs: { 'aria-live': 'polite' } });
-    this.status = el('p', { class: 'composer-status', attrs: { role: 'status', 'aria-live': 'polite' } });
-    this.mutedNote = el('p', { class: 'muted-note', hidden: true });
+    this.status = el('p', { class: 'composer-status', attrs: { role: 'status' } });
+    this.muted = { on: false, until: null };
     this.mutedTimer = null;
+    this.lastSent = 0; // when our last message went out (ms), for slow mode
+    this.slowTimer = null;
     this.sendButton = el('button', { type: 'submit', class: 'primary', text: t('composer.send') });
     this.handButton = el('button', {
-      type: 'button', class: 'quiet hand-button', text: t('composer.raise_hand'), aria: { pressed: 'false' },
+      type: 'button', class: 'quiet small hand-button', text: t('composer.raise_hand'),
       on: { click: () => this.toggleHand() },
     });
     this.handRaised = false;
-    this.consent = new ConsentToggle(room);
-    this.crisis = new CrisisPanel();
-    this.form = el('form', { class: 'composer', on: { submit: (e) => { e.preventDefault(); this.submit(); } } },
+    this.tools = el('div', { class: 'compose-tools' }, this.handButton, this.counter,
+      el('span', { class: 'hint keys', id: `${id}-keys`, text: t('composer.keys') }));
+    this.node = el('form', { class: 'composer', on: { submit: (e) => { e.preventDefault(); this.submit(); } } },
       el('label', { htmlFor: id, class: 'visually-hidden', text: t('composer.label') }),
+      this.stateNote,
       el('div', { class: 'compose-row' }, this.textarea, this.sendButton),
-      el('div', { class: 'compose-tools' }, this.handButton, this.consent.node, this.counter,
-        el('span', { class: 'hint keys', id: `${id}-keys`, text: t('composer.keys') })),
-      this.mutedNote,
+      this.tools,
       this.status);
-    this.node = el('div', { class: 'compose-area' }, this.crisis.node, this.form);
+  }
+
+  /** Put another control (the recording switch) among the composer's tools. */
+  addTool(node) {
+    this.handButton.after(node);
   }
 
   keydown(event) {
@@ -88,14 +95,42 @@ export class Composer {
     this.status.textContent = text;
   }
 
-  /** Show, calmly, that this person's messages are held back by a mute. */
+  /** This person's messages are held back by a mute (until `until`, ms, or unmuted). */
   setMuted(muted, until) {
     clearTimeout(this.mutedTimer);
-    this.mutedNote.hidden = !muted;
-    if (!muted) return;
-    const time = until ? formatDate(until, { hour: '2-digit', minute: '2-digit' }) : null;
-    this.mutedNote.textContent = time ? t('composer.muted_until', { time }) : t('composer.muted');
-    if (until) this.mutedTimer = setTimeout(() => this.setMuted(false), Math.max(0, until - Date.now()));
+    this.muted = { on: muted, until: muted ? until : null };
+    if (muted && until) this.mutedTimer = setTimeout(() => this.setMuted(false), Math.max(0, until - Date.now()));
+    this.showState();
+  }
+
+  /** Say, before anyone sends, what will stop a message: a mute, a lock, slow mode. */
+  showState() {
+    const settings = this.room.settings();
+    const exempt = this.room.isFacilitator();
+    const lines = [];
+    if (this.muted.on) {
+      const time = this.muted.until ? formatDate(this.muted.until, { hour: '2-digit', minute: '2-digit' }) : null;
+      lines.push(time ? t('composer.muted_until', { time }) : t('composer.muted'));
+    }
+    if (settings.locked) lines.push(exempt ? t('composer.locked_exempt') : t('composer.locked'));
+    clearTimeout(this.slowTimer);
+    if (settings.slow_mode_seconds && !exempt) {
+      lines.push(t('composer.slow', { time: duration(settings.slow_mode_seconds) }));
+      const next = this.lastSent + settings.slow_mode_seconds * 1000;
+      if (next > Date.now()) {
+        lines.push(t('composer.slow_next', { time: formatDate(next, { hour: '2-digit', minute: '2-digit' }) }));
+        this.slowTimer = setTimeout(() => this.showState(), next - Date.now());
+      }
+    }
+    this.stateNote.textContent = lines.join(' ');
+    this.stateNote.hidden = lines.length === 0;
+    this.stateNote.classList.toggle('blocking', this.muted.on || (settings.locked && !exempt));
+  }
+
+  /** One of our messages went out at `ts` (slow mode counts from there). */
+  sent(ts) {
+    this.lastSent = Math.max(this.lastSent, ts);
+    this.showState();
   }
 
   toggleHand() {
@@ -105,60 +140,10 @@ export class Composer {
   setHand(raised) {
     this.handRaised = raised;
     this.handButton.textContent = raised ? t('composer.lower_hand') : t('composer.raise_hand');
-    this.handButton.setAttribute('aria-pressed', String(raised));
+    this.handButton.classList.toggle('raised', raised);
   }
 
   focus() {
     this.textarea.focus();
-  }
-}
-
-class ConsentToggle {
-  constructor(room) {
-    this.room = room;
-    this.checkbox = el('input', { type: 'checkbox', on: { change: () => this.change() } });
-    this.checkbox.setAttribute('role', 'switch');
-    this.label = el('label', { class: 'consent' }, this.checkbox, ` ${t('consent.label')}`);
-    // In `off` rooms the header already says "This session is not recorded".
-    this.node = this.label;
-    this.update('off', false);
-  }
-
-  /** Show the toggle only in `opt_in` rooms. */
-  update(mode, recorded) {
-    const optIn = mode === 'opt_in';
-    this.label.hidden = !optIn;
-    this.set(optIn && recorded);
-  }
-
-  set(recorded) {
-    this.checkbox.checked = recorded;
-    this.checkbox.disabled = false;
-    this.label.classList.toggle('on', recorded);
-  }
-
-  change() {
-    const wanted = this.checkbox.checked;
-    // Stay truthful: show the old state until the server confirms the new one.
-    this.checkbox.checked = !wanted;
-    this.checkbox.disabled = true;
-    this.room.consent(wanted, () => { this.checkbox.disabled = false; });
-  }
-}
-
-class CrisisPanel {
-  constructor() {
-    this.text = el('p', { class: 'crisis-text' });
-    this.node = el('section', { class: 'crisis', hidden: true, aria: { labelledby: 'crisis-title' } },
-      el('h2', { id: 'crisis-title', text: t('crisis.title') }),
-      this.text,
-      el('p', { class: 'hint', text: t('crisis.private') }),
-      el('button', { type: 'button', class: 'quiet', text: t('crisis.dismiss'), on: { click: () => { this.node.hidden = true; } } }));
-    this.node.setAttribute('role', 'region');
-  }
-
-  show(text) {
-    this.text.textContent = text;
-    this.node.hidden = false;
   }
 }

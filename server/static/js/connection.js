@@ -1,20 +1,24 @@
-// One room's WebSocket (PROTOCOL §3): resume with after_seq/epoch, reconnect with backoff,
-// and `send` frames kept pending until the server's own copy (same `ref`) comes back.
+// One room's WebSocket (PROTOCOL §3): resume with after_seq/epoch, reconnect with jittered
+// backoff, and `send` frames kept pending until the server's own copy (same `ref`) comes back.
+// The page talks to it only through the methods below; its fields are its own.
 
 import { randomId } from './dom.js';
 
-/** Close codes after which we must not reconnect on our own. */
-const FINAL_CLOSES = new Set([4401, 4403, 4404, 4408, 4410, 4429]);
-const RESTARTED = 1012;
+/** Close codes after which we must not reconnect on our own (the person decides). */
+const FINAL_CLOSES = new Set([4401, 4403, 4404, 4408, 4409, 4410, 4429]);
+const RESTARTED = 1012; // the numbering restarted: enter again from scratch
 const PING_EVERY_MS = 25000;
+const FIRST_DELAY_MS = 500; // the first retry waits 250–500 ms
+const MAX_DELAY_MS = 10000; // a restarted server is found again within seconds
 // Backoff starts over only once a connection has stayed up this long, so a server that
 // keeps closing right after `welcome` is not hammered.
 const HEALTHY_AFTER_MS = 10000;
 
 export class RoomConnection {
   /**
-   * `handlers`: onFrame(frame), onStatus(status: 'connecting'|'open'|'reconnecting'),
-   * onFinalClose(code, reason), onRestart().
+   * `handlers`: onFrame(frame), onStatus('connecting'|'open'|'reconnecting'),
+   * onFinalClose(code, reason), onRestart(), onResumed({ gap }) after the welcome (passed
+   * to onFrame first) of a connection that resumed an earlier one.
    */
   constructor(slug, handlers) {
     this.slug = slug;
@@ -29,6 +33,15 @@ export class RoomConnection {
     this.pinger = null;
     this.healthy = null;
     this.stopped = false;
+    // Back online (a phone leaving a tunnel): try now rather than at the end of the backoff.
+    this.onOnline = () => {
+      if (!this.stopped && !this.socket && this.timer !== null) {
+        clearTimeout(this.timer);
+        this.timer = null;
+        this.open();
+      }
+    };
+    window.addEventListener('online', this.onOnline);
   }
 
   url() {
@@ -48,8 +61,18 @@ export class RoomConnection {
     this.handlers.onStatus(this.attempt === 0 ? 'connecting' : 'reconnecting');
     const socket = new WebSocket(this.url());
     this.socket = socket;
+    this.resuming = this.lastSeq !== null;
     socket.addEventListener('message', (event) => this.receive(event.data));
     socket.addEventListener('close', (event) => this.closed(socket, event));
+  }
+
+  /** Enter afresh (after a final close the person chose to rejoin from). */
+  startOver() {
+    clearTimeout(this.timer);
+    this.lastSeq = null;
+    this.epoch = null;
+    this.attempt = 0;
+    this.open();
   }
 
   receive(data) {
@@ -63,6 +86,9 @@ export class RoomConnection {
     if (frame.type === 'welcome') this.welcome(frame);
     if (frame.type === 'message') this.message(frame);
     this.handlers.onFrame(frame);
+    if (frame.type === 'welcome' && this.resuming) {
+      this.handlers.onResumed?.({ gap: Boolean(frame.gap) });
+    }
   }
 
   welcome(frame) {
@@ -92,6 +118,7 @@ export class RoomConnection {
     if (this.stopped) return;
     if (FINAL_CLOSES.has(event.code)) {
       this.stopped = true;
+      this.pending.clear();
       this.handlers.onFinalClose(event.code, event.reason);
       return;
     }
@@ -101,16 +128,16 @@ export class RoomConnection {
       this.epoch = null;
       this.handlers.onRestart();
     }
-    this.scheduleReconnect(event.code === RESTARTED);
+    this.scheduleReconnect();
   }
 
-  scheduleReconnect(now) {
+  scheduleReconnect() {
     this.attempt += 1;
     this.handlers.onStatus('reconnecting');
-    const base = Math.min(30000, 1000 * 2 ** Math.min(this.attempt - 1, 5));
-    const delay = now ? 100 : base / 2 + Math.random() * (base / 2);
+    const base = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** Math.min(this.attempt - 1, 6));
+    const delay = base / 2 + Math.random() * (base / 2);
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.open(), delay);
+    this.timer = setTimeout(() => { this.timer = null; this.open(); }, delay);
   }
 
   startPing() {
@@ -136,7 +163,7 @@ export class RoomConnection {
     return this.raw(frame);
   }
 
-  /** Post a message; returns its ref. It stays pending until confirmed or refused. */
+  /** Post a message; returns its ref. It stays pending until confirmed, held or refused. */
   post(body) {
     const ref = randomId();
     this.pending.set(ref, body);
@@ -144,7 +171,12 @@ export class RoomConnection {
     return ref;
   }
 
-  /** Forget a pending message (it was refused, or the person gave up on it). */
+  /** Whether a message sent with `ref` still waits for the server's answer. */
+  isPending(ref) {
+    return this.pending.has(ref);
+  }
+
+  /** Stop resending a message (it was refused or held, or the person gave up on it). */
   drop(ref) {
     this.pending.delete(ref);
   }
@@ -152,6 +184,7 @@ export class RoomConnection {
   /** Leave on purpose: no reconnect. */
   close() {
     this.stopped = true;
+    window.removeEventListener('online', this.onOnline);
     clearTimeout(this.timer);
     clearTimeout(this.healthy);
     this.stopPing();

@@ -1,102 +1,139 @@
-// The message list: rendering, pending sends, reactions, deletions and per-message actions.
+// The message log: a role="log" region that announces each new message once (its actions
+// live in one menu outside the log, so they are never read along). One tab stop for the
+// whole log: the arrow keys move between messages (roving tabindex), Enter opens the
+// focused message's actions. A message we send shows its state in place: sending, waiting
+// for a facilitator (held), not shared, or not sent with its reason and "Try again".
 
-import { clock, el, replace } from './dom.js';
+import { clock, el, replace, uid } from './dom.js';
 import { t } from './i18n.js';
+import { Reactions } from './reactions.js';
 
-export const REACTIONS = [
-  { key: 'nod', emoji: '🙂' },
-  { key: 'heart', emoji: '❤️' },
-  { key: 'hug', emoji: '🤗' },
-  { key: 'clap', emoji: '👏' },
-];
+const NEAR_BOTTOM_PX = 80;
 
 export class MessageList {
-  /** `room` is the room view's shared context (me, isFacilitator(), send, mod, ...). */
-  constructor(room) {
+  /**
+   * `room` is the room view's shared context (me(), nameOf(), ...); `openActions(article,
+   * message)` shows a message's actions.
+   */
+  constructor(room, openActions) {
     this.room = room;
-    this.list = el('ol', {
+    this.openActions = openActions;
+    this.keysHint = el('p', { class: 'visually-hidden', id: uid('log-keys'), text: t('message.keys') });
+    this.log = el('div', {
       class: 'messages',
-      aria: { live: 'polite', relevant: 'additions', label: t('message.list') },
+      attrs: { role: 'log', 'aria-relevant': 'additions' },
+      aria: { label: t('message.list'), describedby: this.keysHint.id },
+      on: { keydown: (e) => this.keydown(e) },
     });
-    this.scroller = el('div', { class: 'chat-scroll' }, this.list);
+    this.empty = el('p', { class: 'empty-note', text: t('message.empty') });
+    this.scroller = el('div', { class: 'chat-scroll' }, this.keysHint, this.empty, this.log);
     this.items = new Map(); // message id -> { node, message }
     this.pending = new Map(); // ref -> node
-    this.reactions = new Map(); // message id -> Map(reaction -> Set(user id))
-    this.empty = el('li', { class: 'empty-note', text: t('message.empty') });
-    this.list.append(this.empty);
+    this.held = new Map(); // held id -> node (our own messages under review)
+    this.reactions = new Reactions();
+    this.current = null; // the article that holds the log's one tab stop
   }
 
   /** Keep the view pinned to the newest message if the reader was already there. */
   stickToBottom(change) {
     const s = this.scroller;
-    const atBottom = s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+    const atBottom = s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
     change();
-    this.empty.hidden = this.list.children.length > 1;
+    this.empty.hidden = this.log.querySelector('.message') !== null;
     if (atBottom) s.scrollTop = s.scrollHeight;
   }
 
-  /** Add (or confirm) a message from the server. */
+  /** Add a message from the server, or confirm our own (pending or held) in place. */
   add(message) {
-    const pendingNode = message.ref ? this.pending.get(message.ref) : null;
-    if (pendingNode) this.pending.delete(message.ref);
+    const ours = (message.ref && this.pending.get(message.ref)) || this.held.get(message.id);
+    if (message.ref) this.pending.delete(message.ref);
+    this.held.delete(message.id);
     if (this.items.has(message.id)) {
-      if (pendingNode) pendingNode.remove();
+      ours?.remove();
       return;
     }
-    const node = this.render(message);
-    this.items.set(message.id, { node, message });
-    this.stickToBottom(() => {
-      if (pendingNode) pendingNode.replaceWith(node);
-      else this.insertInOrder(node, message);
-    });
-  }
-
-  insertInOrder(node, message) {
-    // Pending messages stay at the bottom; confirmed ones go in seq order above them.
-    const firstPending = this.list.querySelector('.message.pending');
-    let before = firstPending;
-    for (let i = this.list.children.length - 1; i >= 0; i -= 1) {
-      const other = this.list.children[i];
-      const seq = Number(other.dataset.seq);
-      if (!other.dataset.seq || other.classList.contains('pending')) continue;
-      if (seq > message.seq) before = other;
-      else break;
+    if (ours) {
+      // Filled in, not replaced: the log announced it once, when it was written.
+      this.fillIn(ours, message);
+      this.items.set(message.id, { node: ours, message });
+      this.place(ours, message);
+      return;
     }
-    this.list.insertBefore(node, before);
+    const node = this.article(message, message.author.display_name, message.body);
+    this.fillIn(node, message);
+    this.items.set(message.id, { node, message });
+    this.stickToBottom(() => this.insertInOrder(node, message));
+    this.rove(this.current && this.current.isConnected ? this.current : node);
   }
 
   /** Show a message we sent that the server has not confirmed yet. */
   addPending(ref, body) {
-    const me = this.room.me();
-    const node = el('li', { class: 'message mine pending', dataset: { ref } },
-      el('div', { class: 'meta' },
-        el('span', { class: 'author', text: me.display_name }),
-        el('span', { class: 'state', text: t('message.sending') })),
-      el('p', { class: 'body', text: body }));
+    const node = this.article(null, this.room.me().display_name, body);
+    node.classList.add('mine', 'pending');
+    node.dataset.ref = ref;
+    this.setState(node, t('message.sending'));
     this.pending.set(ref, node);
-    this.stickToBottom(() => this.list.append(node));
+    this.stickToBottom(() => this.log.append(node));
+    this.rove(node);
   }
 
-  /** A pending message was refused: offer to retry or discard. */
+  /** Our message is waiting for a facilitator's review (`notice` kind `held`). */
+  markHeld(ref, heldId) {
+    const node = this.pending.get(ref);
+    if (!node) return;
+    this.pending.delete(ref);
+    this.held.set(heldId, node);
+    node.classList.add('held');
+    this.setState(node, t('message.held'));
+  }
+
+  /** A facilitator did not approve our held message. */
+  markDiscarded(heldId) {
+    const node = this.held.get(heldId);
+    if (!node) return;
+    this.held.delete(heldId);
+    node.classList.replace('held', 'failed');
+    node.classList.remove('pending');
+    this.setState(node, t('message.not_shared'));
+    node.append(el('div', { class: 'message-fixes' },
+      el('button', { type: 'button', class: 'link', text: t('message.discard'),
+        on: { click: () => this.drop(node) } })));
+  }
+
+  /** A pending message was refused: it stays in view with its reason, to retry or drop. */
   fail(ref, reason, onRetry) {
     const node = this.pending.get(ref);
     if (!node) return false;
     this.pending.delete(ref);
-    node.classList.add('failed');
+    node.classList.replace('pending', 'failed');
     const body = node.querySelector('.body').textContent;
-    const state = node.querySelector('.state');
-    state.textContent = t('message.not_sent', { reason });
-    node.append(el('div', { class: 'actions always' },
+    this.setState(node, t('message.not_sent', { reason }));
+    node.append(el('div', { class: 'message-fixes' },
       el('button', { type: 'button', class: 'link', text: t('message.try_again'),
-        on: { click: () => { node.remove(); onRetry(body); } } }),
+        on: { click: () => { this.drop(node); onRetry(body); } } }),
       el('button', { type: 'button', class: 'link', text: t('message.discard'),
-        on: { click: () => node.remove() } })));
+        on: { click: () => this.drop(node) } })));
+    node.scrollIntoView({ block: 'nearest' });
     return true;
+  }
+
+  drop(node) {
+    const next = node.nextElementSibling || node.previousElementSibling;
+    node.remove();
+    this.empty.hidden = this.log.querySelector('.message') !== null;
+    if (this.current === node) this.rove(next, true);
   }
 
   /** The seq numbering restarted (close 1012): old seqs no longer order anything. */
   restart() {
     for (const { node } of this.items.values()) delete node.dataset.seq;
+  }
+
+  /** Whether a message is on screen already, confirmed or as one of ours still pending. */
+  shows(message) {
+    if (this.items.has(message.id) || this.held.has(message.id)) return true;
+    if (message.author.id !== this.room.me().id) return false;
+    return [...this.pending.values()].some((node) => node.querySelector('.body').textContent === message.body);
   }
 
   /** A display name for a user id, from the messages on screen. */
@@ -111,133 +148,150 @@ export class MessageList {
     const item = this.items.get(messageId);
     if (!item) return;
     this.items.delete(messageId);
-    this.reactions.delete(messageId);
-    item.node.remove();
-    this.empty.hidden = this.list.children.length > 1;
+    this.reactions.forget(messageId);
+    this.drop(item.node);
+  }
+
+  /** Every message of one author is gone (`deleted_all`). */
+  removeAuthor(userId) {
+    for (const [id, { message }] of [...this.items]) if (message.author.id === userId) this.remove(id);
+  }
+
+  /** This author's words left the transcript: their messages here are no longer marked. */
+  unrecord(userId) {
+    for (const { node, message } of this.items.values()) {
+      if (message.author.id !== userId || !message.recorded) continue;
+      message.recorded = false;
+      node.classList.remove('recorded');
+      node.querySelector('.recorded-tag')?.remove();
+    }
   }
 
   /** A quiet line in the flow of messages (missed messages, room changes). */
   note(text) {
-    this.stickToBottom(() => this.list.append(el('li', { class: 'system-note', text })));
+    this.stickToBottom(() => this.log.append(el('p', { class: 'system-note', text })));
   }
 
   react(frame) {
     const item = this.items.get(frame.message_id);
     if (!item) return;
-    let byReaction = this.reactions.get(frame.message_id);
-    if (!byReaction) this.reactions.set(frame.message_id, (byReaction = new Map()));
-    if (!byReaction.has(frame.reaction)) byReaction.set(frame.reaction, new Set());
-    byReaction.get(frame.reaction).add(frame.user_id);
-    this.renderReactions(item.node.querySelector('.reactions'), frame.message_id);
+    this.reactions.add(frame.message_id, frame.reaction, frame.user_id);
+    this.renderReactions(item.node, frame.message_id);
   }
 
-  /** Re-render actions after the role becomes known (welcome). */
-  refreshActions() {
-    for (const { node, message } of this.items.values()) {
-      node.querySelector('.actions').replaceWith(this.renderActions(message));
-    }
+  renderReactions(node, messageId) {
+    this.reactions.render(node.querySelector('.reactions'), messageId,
+      (id) => this.room.nameOf(id), this.room.me().id);
   }
 
-  render(message) {
-    const mine = message.author.id === this.room.me().id;
-    const classes = ['message'];
-    if (mine) classes.push('mine');
-    if (message.recorded) classes.push('recorded');
+  /** The message object for an article on screen, or null (pending ones have none). */
+  messageOf(node) {
+    return this.items.get(node.dataset.id)?.message || null;
+  }
+
+  article(message, author, body) {
+    const authorId = uid('author');
+    const bodyId = uid('body');
+    const more = el('button', {
+      type: 'button', class: 'message-more', text: '⋯', tabIndex: -1,
+      attrs: { 'aria-hidden': 'true' },
+      on: { click: (e) => { e.stopPropagation(); this.open(node); } },
+    });
+    const node = el('article', {
+      class: 'message', tabIndex: -1,
+      aria: { labelledby: `${authorId} ${bodyId}` },
+      on: { focus: () => this.rove(node) },
+    },
+    el('div', { class: 'meta' },
+      el('span', { class: 'author', id: authorId, text: author }),
+      el('span', { class: 'state', hidden: true }),
+      more),
+    el('p', { class: 'body', id: bodyId, text: body }),
+    el('ul', { class: 'reactions', hidden: true, aria: { label: t('message.reactions') } }));
+    return node;
+  }
+
+  /** Give a confirmed message its id, time, role and recorded mark. */
+  fillIn(node, message) {
+    node.classList.remove('pending', 'held');
+    node.dataset.id = message.id;
+    node.dataset.seq = message.seq;
+    node.dataset.authorId = message.author.id;
+    if (message.author.id === this.room.me().id) node.classList.add('mine');
+    this.setState(node, '');
+    const meta = node.querySelector('.meta');
+    const more = meta.querySelector('.message-more');
     const role = message.author.role;
-    return el('li', { class: classes.join(' '), dataset: { id: message.id, seq: message.seq } },
-      el('div', { class: 'meta' },
-        el('span', { class: 'author', text: message.author.display_name }),
-        role && role !== 'member' ? el('span', { class: `badge role-${role}`, text: t(`role.${role}`) }) : null,
-        clock(message.ts),
-        message.recorded
-          ? el('span', { class: 'recorded-tag', text: t('message.recorded'),
-            title: t('message.recorded.title') })
-          : null),
-      el('p', { class: 'body', text: message.body }),
-      el('div', { class: 'message-foot' },
-        this.renderReactions(el('div', { class: 'reactions' }), message.id),
-        this.renderActions(message)));
-  }
-
-  renderReactions(container, messageId) {
-    const counts = this.reactions.get(messageId) || new Map();
-    const me = this.room.me().id;
-    return replace(container, REACTIONS.map(({ key, emoji }) => {
-      const users = counts.get(key) || new Set();
-      const count = users.size;
-      const label = t(`reaction.${key}`);
-      return el('button', {
-        type: 'button',
-        class: count ? 'reaction has-count' : 'reaction',
-        dataset: { reaction: key },
-        title: label,
-        aria: { label: count ? t('reaction.label_count', { label, count }) : label, pressed: String(users.has(me)) },
-        on: { click: () => this.room.send({ type: 'react', message_id: messageId, reaction: key }) },
-      }, emoji, count ? el('span', { class: 'count', text: String(count) }) : null);
-    }));
-  }
-
-  renderActions(message) {
-    const actions = el('div', { class: 'actions' });
-    const mine = message.author.id === this.room.me().id;
-    if (!mine) {
-      actions.append(el('button', { type: 'button', class: 'link', text: t('message.report'),
-        on: { click: () => this.reportForm(actions, message) } }));
+    if (role && role !== 'member') more.before(el('span', { class: `badge role-${role}`, text: t(`role.${role}`) }));
+    more.before(clock(message.ts));
+    if (message.recorded) {
+      node.classList.add('recorded');
+      more.before(el('span', { class: 'recorded-tag', text: t('message.recorded'), title: t('message.recorded.title') }));
     }
-    if (this.room.isFacilitator()) {
-      actions.append(
-        el('button', { type: 'button', class: 'link', text: t('message.pin'),
-          on: { click: () => this.room.mod('pin', { message_id: message.id }) } }),
-        confirmButton(t('message.delete'), t('message.delete.confirm'),
-          () => this.room.mod('delete', { message_id: message.id })));
-    }
-    return actions;
+    this.renderReactions(node, message.id);
   }
 
-  reportForm(actions, message) {
-    if (actions.querySelector('form')) return;
-    const reason = el('input', { type: 'text', required: true, maxLength: 500,
-      placeholder: t('message.report.placeholder') });
-    reason.setAttribute('aria-label', t('message.report.reason'));
-    const form = el('form', { class: 'inline-form',
-      on: {
-        submit: (event) => {
-          event.preventDefault();
-          this.room.send({ type: 'report', message_id: message.id, reason: reason.value });
-          replace(form, el('span', { class: 'hint', attrs: { role: 'status' },
-            text: t('message.report.thanks') }));
-        },
-      } },
-    reason,
-    el('button', { type: 'submit', text: t('message.report.send') }),
-    el('button', { type: 'button', class: 'link', text: t('message.report.cancel'), on: { click: () => form.remove() } }));
-    actions.append(form);
-    reason.focus();
+  setState(node, text) {
+    const state = node.querySelector('.state');
+    state.textContent = text;
+    state.hidden = !text;
   }
-}
 
-/** A button that asks once more before acting. */
-export function confirmButton(label, confirmLabel, action, className = 'link') {
-  let armed = false;
-  let timer = null;
-  const button = el('button', { type: 'button', class: className, text: label });
-  button.addEventListener('click', () => {
-    if (!armed) {
-      armed = true;
-      button.textContent = confirmLabel;
-      button.classList.add('danger');
-      timer = setTimeout(() => {
-        armed = false;
-        button.textContent = label;
-        button.classList.remove('danger');
-      }, 5000);
-      return;
+  /** Move a confirmed message to its place by seq (it may have been written out of order). */
+  place(node, message) {
+    const before = this.followerOf(message);
+    if (before !== node && node.nextElementSibling !== before) this.log.insertBefore(node, before);
+  }
+
+  insertInOrder(node, message) {
+    this.log.insertBefore(node, this.followerOf(message));
+  }
+
+  /** The first node a message with this seq goes before: a later message or our pending ones. */
+  followerOf(message) {
+    let before = this.log.querySelector('.message.pending, .message.held');
+    for (let i = this.log.children.length - 1; i >= 0; i -= 1) {
+      const other = this.log.children[i];
+      if (!other.dataset.seq) continue;
+      if (Number(other.dataset.seq) > message.seq) before = other;
+      else break;
     }
-    clearTimeout(timer);
-    armed = false;
-    button.textContent = label;
-    button.classList.remove('danger');
-    action();
-  });
-  return button;
+    return before;
+  }
+
+  // -- keyboard: one tab stop, arrows between messages, Enter for actions ---------------
+
+  rove(node, focus = false) {
+    if (!node || !node.classList?.contains('message')) {
+      node = this.log.querySelector('.message:last-of-type');
+      if (!node) return;
+    }
+    if (this.current && this.current !== node) this.current.tabIndex = -1;
+    this.current = node;
+    node.tabIndex = 0;
+    if (focus) node.focus();
+  }
+
+  keydown(event) {
+    const node = event.target.closest('.message');
+    if (!node || event.target !== node) return;
+    const all = [...this.log.querySelectorAll('.message')];
+    const at = all.indexOf(node);
+    const go = { ArrowUp: at - 1, ArrowDown: at + 1, Home: 0, End: all.length - 1 }[event.key];
+    if (go !== undefined) {
+      event.preventDefault();
+      const target = all[Math.max(0, Math.min(all.length - 1, go))];
+      this.rove(target, true);
+      target.scrollIntoView({ block: 'nearest' });
+    } else if (event.key === 'Enter' || event.key === ' ' || event.key === 'ContextMenu'
+      || (event.key === 'F10' && event.shiftKey)) {
+      event.preventDefault();
+      this.open(node);
+    }
+  }
+
+  open(node) {
+    const message = this.messageOf(node);
+    if (message) this.openActions(node, message);
+  }
 }

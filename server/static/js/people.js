@@ -1,4 +1,5 @@
-// Who is here: the member list with raised hands, and the typing indicator.
+// Who is here: the member list (raised hands first, in the order raised) and the typing
+// indicator.
 
 import { el, replace } from './dom.js';
 import { formatList, t } from './i18n.js';
@@ -11,7 +12,7 @@ export class MemberList {
     this.room = room;
     this.actionsFor = actionsFor;
     this.members = new Map(); // id -> participant
-    this.hands = new Set();
+    this.hands = []; // user ids, who raised first first
     this.muted = new Set();
     // Facilitator controls per person, kept across re-renders so an open panel and a
     // half-typed reason survive someone else raising a hand.
@@ -24,7 +25,6 @@ export class MemberList {
 
   reset(participants) {
     this.members = new Map(participants.map((p) => [p.id, p]));
-    for (const id of this.hands) if (!this.members.has(id)) this.hands.delete(id);
     this.render();
   }
 
@@ -35,14 +35,13 @@ export class MemberList {
 
   leave(participant) {
     this.members.delete(participant.id);
-    this.hands.delete(participant.id);
     this.actionNodes.delete(`${participant.id}:${participant.role}`);
     this.render();
   }
 
-  setHand(userId, raised) {
-    if (raised) this.hands.add(userId);
-    else this.hands.delete(userId);
+  /** The raised hands, oldest first. */
+  setHands(order) {
+    this.hands = order;
     this.render();
   }
 
@@ -57,13 +56,33 @@ export class MemberList {
     return p ? p.display_name : null;
   }
 
+  has(userId) {
+    return this.members.has(userId);
+  }
+
+  role(userId) {
+    return this.members.get(userId)?.role ?? null;
+  }
+
+  /** Open a person's facilitator controls and move focus to them. */
+  showActions(userId) {
+    const details = this.list.querySelector(`.member[data-user-id="${CSS.escape(userId)}"] details`);
+    if (!details) return false;
+    details.open = true;
+    details.querySelector('summary').focus();
+    details.scrollIntoView({ block: 'nearest' });
+    return true;
+  }
+
   render() {
     const me = this.room.me().id;
+    const handAt = (id) => {
+      const at = this.hands.indexOf(id);
+      return at === -1 ? Infinity : at;
+    };
     const people = [...this.members.values()].sort((a, b) => {
       // Raised hands first (in the order raised), then facilitators, then by name.
-      const ha = this.hands.has(a.id) ? 0 : 1;
-      const hb = this.hands.has(b.id) ? 0 : 1;
-      if (ha !== hb) return ha - hb;
+      if (handAt(a.id) !== handAt(b.id)) return handAt(a.id) - handAt(b.id);
       const fa = a.role === 'member' ? 1 : 0;
       const fb = b.role === 'member' ? 1 : 0;
       if (fa !== fb) return fa - fb;
@@ -76,7 +95,9 @@ export class MemberList {
         p.id === me ? el('span', { class: 'hint', text: t('people.you') }) : null,
         p.role !== 'member' ? el('span', { class: `badge role-${p.role}`, text: t(`role.${p.role}`) }) : null,
         this.muted.has(p.id) ? el('span', { class: 'badge muted', text: t('people.muted') }) : null,
-        this.hands.has(p.id) ? el('span', { class: 'badge hand', text: t('people.hand_raised') }) : null),
+        handAt(p.id) !== Infinity
+          ? el('span', { class: 'badge hand', text: t('people.hand_raised', { position: handAt(p.id) + 1 }) })
+          : null),
       p.id === me ? null : this.actions(p))));
   }
 
@@ -114,26 +135,5 @@ export class TypingIndicator {
     else if (names.length === 2) text = t('people.typing.two', { names: formatList(names) });
     else if (names.length > 2) text = t('people.typing.many');
     this.node.textContent = text;
-  }
-}
-
-export class PinList {
-  constructor(room) {
-    this.room = room;
-    this.list = el('ol', { class: 'pin-list' });
-    this.node = el('section', { class: 'panel pins', aria: { labelledby: 'pins-title' }, hidden: true },
-      el('h2', { id: 'pins-title', text: t('pins.title') }), this.list);
-  }
-
-  render(pins) {
-    this.node.hidden = pins.length === 0;
-    replace(this.list, pins.map((pin) => el('li', { class: 'pin', dataset: { pinId: pin.pin_id } },
-      el('p', { class: 'body', text: pin.body }),
-      el('div', { class: 'meta' },
-        el('span', { class: 'hint', text: t('pins.by', { name: pin.by ? pin.by.display_name : t('pins.a_facilitator') }) }),
-        this.room.isFacilitator()
-          ? el('button', { type: 'button', class: 'link', text: t('pins.unpin'),
-            on: { click: () => this.room.mod('unpin', { pin_id: pin.pin_id }) } })
-          : null))));
   }
 }

@@ -1,352 +1,428 @@
 // One room, while you are in it: wires the connection's frames to the parts of the page.
+// The parts share one small context (`RoomPage.context()`); none of them touches the socket.
 
-import { el, randomId, replace } from './dom.js';
+import { el, randomId } from './dom.js';
+import { api } from './api.js';
 import { RoomConnection } from './connection.js';
 import { MessageList } from './messages.js';
-import { MemberList, PinList, TypingIndicator } from './people.js';
+import { MessageActions } from './message_actions.js';
+import { MemberList, TypingIndicator } from './people.js';
+import { PinList } from './pins.js';
 import { Composer } from './composer.js';
+import { RecordingControls } from './recording.js';
+import { CrisisNotice } from './crisis.js';
 import { ModerationPanel, describeModeration } from './moderation.js';
 import { Gate } from './gate.js';
+import { roomHeader } from './room_header.js';
 import { describeClose, describeError, duration } from './wording.js';
 import { t } from './i18n.js';
 import { SessionPanel, closedDoor } from './sessions.js';
 import { AskFacilitator, CheckInPane, RequestList, checkInButton } from './checkin.js';
 
 const FACILITATING = new Set(['facilitator', 'admin']);
+const PHONE = '(max-width: 760px)';
 
 /** Build the room page for `slug`; returns { node, destroy }. `app.signedOut()` on 4401. */
 export function roomView(slug, app) {
-  const state = {
-    me: app.user,
-    role: 'member',
-    settings: { slug, title: slug, transcripts: 'off', locked: false, slow_mode_seconds: 0 },
-    consent: false,
-    welcomed: false,
-  };
-  const modRefs = new Map(); // ref -> { action, onNotFound }
-  const consentRefs = new Map(); // ref -> onAnswered
+  const page = new RoomPage(slug, app);
+  page.start();
+  return { node: page.node, destroy: () => page.destroy() };
+}
 
-  const room = {
-    me: () => state.me,
-    role: () => state.role,
-    isFacilitator: () => FACILITATING.has(state.role),
-    settings: () => state.settings,
-    nameOf: (id) => members.name(id) || moderation?.knocks.get(id)?.display_name || messages.authorName(id),
-    send: (frame) => conn.send(frame),
-    post(body) {
-      const ref = conn.post(body);
-      messages.addPending(ref, body);
-    },
-    mod(action, fields, onNotFound) {
-      const ref = randomId();
-      modRefs.set(ref, { action, onNotFound });
-      if (!conn.send({ type: 'mod', action, ...fields, ref })) moderation?.say(t('composer.not_connected'));
-    },
-    checkInFor: (userId) => checkInButton(room, { id: userId, display_name: room.nameOf(userId) }),
-    consent(recorded, onAnswered) {
-      const ref = randomId();
-      consentRefs.set(ref, onAnswered);
-      if (!conn.send({ type: 'consent', recorded, ref })) {
-        consentRefs.delete(ref);
-        onAnswered();
-        composer.say(t('composer.not_connected'));
-      }
-    },
-  };
+class RoomPage {
+  constructor(slug, app) {
+    this.slug = slug;
+    this.app = app;
+    this.state = {
+      me: app.user,
+      role: 'member',
+      settings: { slug, title: slug, transcripts: 'off', locked: false, slow_mode_seconds: 0 },
+      consent: false,
+      welcomed: false,
+      hands: [], // user ids, who raised first first
+      filledIn: 0,
+    };
+    this.modRefs = new Map(); // ref -> onNotFound
+    this.consentRefs = new Map(); // ref -> onAnswered
+    this.moderation = null;
+    this.sessionPanel = null; // facilitators: the session, attendance, past sessions
+    this.requests = null; // facilitators: requests to talk privately
+    this.ask = null; // members: "Talk to a facilitator privately"
+    this.checkIns = new Map(); // slug -> CheckInPane
+    this.early = []; // facilitator frames that came before the welcome that makes the panel
+    this.room = this.context();
+    this.build();
+    this.handlers = { ...this.memberHandlers(), ...this.facilitatorHandlers() };
+    this.conn = new RoomConnection(slug, {
+      onStatus: (status) => this.status(status),
+      onRestart: () => {
+        this.messages.restart();
+        this.messages.note(t('room.restarted'));
+      },
+      onResumed: ({ gap }) => this.resumed(gap),
+      onFinalClose: (code, reason) => this.finalClose(code, reason),
+      onFrame: (frame) => this.handlers[frame.type]?.(frame),
+    });
+  }
 
-  const gate = new Gate();
-  const messages = new MessageList(room);
-  const members = new MemberList(room, (p) => (moderation
-    ? el('div', { class: 'member-tools' }, moderation.memberActions(p), p.role === 'member' ? checkInButton(room, p) : null)
-    : null));
-  const pins = new PinList(room);
-  const typing = new TypingIndicator((id) => members.name(id));
-  const composer = new Composer(room);
-  let moderation = null;
-  let sessionPanel = null; // facilitators: the session, attendance, past sessions
-  let requests = null; // facilitators: requests to talk privately
-  let ask = null; // members: "Talk to a facilitator privately"
-  const checkIns = new Map(); // slug -> CheckInPane
-  const checkInArea = el('div', { class: 'checkin-area' },
-    el('button', { type: 'button', class: 'quiet small checkin-back', text: t('checkin.back_to_group'),
-      on: { click: () => showCheckIn(false) } }));
-  const earlyKnocks = []; // knocks that came before the welcome that makes the panel
+  /** What the parts of the page may ask of the room. */
+  context() {
+    const state = this.state;
+    const room = {
+      slug: () => this.slug,
+      me: () => state.me,
+      role: () => state.role,
+      isFacilitator: () => FACILITATING.has(state.role),
+      settings: () => state.settings,
+      nameOf: (id) => this.members.name(id) || this.moderation?.nameOf(id) || this.messages.authorName(id),
+      /** Whether I may act on this person (admins never; facilitators only by admins). */
+      canModerate: (userId, role = this.members.role(userId) ?? 'member') => {
+        if (!room.isFacilitator() || userId === state.me.id || role === 'admin') return false;
+        return role !== 'facilitator' || state.role === 'admin';
+      },
+      send: (frame) => this.conn.send(frame),
+      say: (text) => this.composer.say(text),
+      post: (body) => this.messages.addPending(this.conn.post(body), body),
+      mod: (action, fields, onNotFound) => {
+        const ref = randomId();
+        this.modRefs.set(ref, onNotFound);
+        if (!this.conn.send({ type: 'mod', action, ...fields, ref })) this.moderation?.say(t('composer.not_connected'));
+      },
+      consent: (recorded, onAnswered) => this.askConsent(recorded, onAnswered),
+      erased: () => this.messages.unrecord(state.me.id),
+      checkInFor: (userId) => checkInButton(room, { id: userId, display_name: room.nameOf(userId) }),
+      showMemberActions: (userId) => {
+        this.showSide(true);
+        if (!this.members.showActions(userId)) this.moderation?.say(t('mod.member.gone'));
+      },
+    };
+    return room;
+  }
 
-  const header = roomHeader();
-  header.update(state.settings); // the slug until the room's own title arrives
-  const side = el('aside', { class: 'side', id: `side-${slug}`, aria: { label: t('room.side') } },
-    pins.node, members.node);
-  const body = el('div', { class: 'room-body', hidden: true },
-    el('div', { class: 'chat' }, messages.scroller, typing.node, composer.node), side, checkInArea);
-  header.sideToggle.setAttribute('aria-controls', side.id);
-  header.sideToggle.addEventListener('click', () => {
-    const open = body.classList.toggle('show-side');
-    header.sideToggle.setAttribute('aria-expanded', String(open));
-  });
-  const node = el('section', { class: 'room', aria: { labelledby: 'room-title' } }, header.node, gate.node, body);
+  build() {
+    const room = this.room;
+    this.gate = new Gate();
+    this.messages = new MessageList(room, (article, message) => this.sheet.open(article, message));
+    this.sheet = new MessageActions(room, this.messages.reactions);
+    this.members = new MemberList(room, (p) => (this.moderation
+      ? el('div', { class: 'member-tools' }, this.moderation.memberActions(p), p.role === 'member' ? checkInButton(room, p) : null)
+      : null));
+    this.pins = new PinList(room);
+    this.typing = new TypingIndicator((id) => this.members.name(id));
+    this.composer = new Composer(room);
+    this.recording = new RecordingControls(room);
+    this.composer.addTool(this.recording.node);
+    this.crisis = new CrisisNotice();
+    this.messages.scroller.append(this.crisis.node); // in the chat's flow: it never squeezes it
+    this.header = roomHeader();
+    this.side = el('aside', { class: 'side', id: `side-${this.slug}`, aria: { label: t('room.side') } }, this.members.node);
+    this.checkInArea = el('div', { class: 'checkin-area' },
+      el('button', { type: 'button', class: 'quiet small checkin-back', text: t('checkin.back_to_group'),
+        on: { click: () => this.showCheckIn(false) } }));
+    this.body = el('div', { class: 'room-body', hidden: true },
+      el('div', { class: 'chat' }, this.pins.node, this.messages.scroller, this.sheet.node, this.typing.node, this.composer.node),
+      this.side, this.checkInArea);
+    this.header.sideToggle.setAttribute('aria-controls', this.side.id);
+    this.header.sideToggle.addEventListener('click', () => this.showSide(!this.body.classList.contains('show-side')));
+    this.header.checkInToggle.addEventListener('click', () => this.showCheckIn(!this.body.classList.contains('show-checkin')));
+    this.node = el('section', { class: 'room', aria: { labelledby: 'room-title' } }, this.header.node, this.gate.node, this.body);
+  }
 
-  const conn = new RoomConnection(slug, {
-    onStatus: (status) => {
-      header.status.textContent = status === 'reconnecting' ? t('state.reconnecting') : '';
-      header.status.hidden = status !== 'reconnecting';
-      if (status !== 'open') moderation?.clearKnocks();
-      if (!state.welcomed) gate.connecting(status === 'reconnecting' ? t('state.reconnecting') : t('state.connecting'));
-    },
-    onRestart: () => {
-      messages.restart();
-      messages.note(t('room.restarted'));
-    },
-    onFinalClose: (code, reason) => finalClose(code, reason),
-    onFrame: (frame) => handlers[frame.type]?.(frame),
-  });
+  start() {
+    // The title, before the agreement or the waiting room (the welcome brings it again).
+    api('GET', `/api/rooms/${encodeURIComponent(this.slug)}`)
+      .then(({ room }) => { if (!this.state.welcomed) this.header.update(room); })
+      .catch(() => {});
+    this.conn.open();
+  }
 
-  const handlers = {
-    agreement_required: (f) => {
-      body.hidden = true;
-      gate.agreement(f.agreement, () => conn.raw({ type: 'accept_agreement' }));
-    },
-    waiting: (f) => {
-      body.hidden = true;
-      if (f.reason === 'closed') closedDoor(gate, f, state.settings, (known) => header.update(known));
-      else gate.waiting();
-    },
-    session: (f) => {
-      const open = f.session.ended_at ? null : f.session;
-      state.settings = { ...state.settings, session: open };
-      sessionPanel?.update(open, state.settings);
-      if (state.welcomed) messages.note(t(open ? 'sessions.opened' : 'sessions.ended'));
-    },
-    asked: () => ask?.asked(),
-    check_in_request: (f) => {
-      const text = requests?.add(f);
-      if (text) moderation?.say(text);
-    },
-    check_in: (f) => {
-      requests?.closeFor(f.user_id);
-      openCheckIn(f.room);
-    },
-    welcome,
-    message: (f) => {
-      typing.clear(f.author.id);
-      messages.add(f);
-    },
-    deleted: (f) => {
-      messages.remove(f.message_id);
-      moderation?.messageGone(f.message_id);
-    },
-    reaction: (f) => messages.react(f),
-    hand: (f) => {
-      members.setHand(f.user_id, f.raised);
-      if (f.user_id === state.me.id) composer.setHand(f.raised);
-    },
-    typing: (f) => typing.show(f.user_id),
-    presence: (f) => {
-      if (f.user.id === state.me.id) return;
-      sessionPanel?.presence(f);
-      if (f.status === 'joined') {
-        members.join(f.user);
-        moderation?.answered(f.user.id);
-      } else {
-        members.leave(f.user);
-        typing.clear(f.user.id);
-      }
-    },
-    pinned: (f) => pins.render(f.pinned || []),
-    room: (f) => applySettings(f.room),
-    consent: (f) => {
-      state.consent = Boolean(f.recorded);
-      composer.consent.set(state.consent);
-      const done = consentRefs.get(f.ref);
-      consentRefs.delete(f.ref);
-      done?.();
-      composer.say(state.consent ? t('consent.on') : t('consent.off'));
-    },
-    moderation: onModeration,
-    knock: (f) => (moderation ? moderation.knock(f.user) : earlyKnocks.push(f.user)),
-    flag: (f) => moderation?.flag(f),
-    notice: (f) => {
-      if (f.kind === 'crisis_resources') composer.crisis.show(f.text);
-    },
-    error: onError,
-  };
+  destroy() {
+    this.conn.close();
+    for (const pane of this.checkIns.values()) pane.destroy();
+  }
 
-  function welcome(f) {
+  showSide(open) {
+    if (!window.matchMedia(PHONE).matches) return;
+    this.body.classList.toggle('show-side', open);
+    this.header.sideToggle.setAttribute('aria-expanded', String(open));
+  }
+
+  status(status) {
+    const reconnecting = status === 'reconnecting';
+    this.header.say(reconnecting ? t('state.reconnecting') : '');
+    if (status !== 'open') this.moderation?.knocks.clear();
+    if (!this.state.welcomed) this.gate.connecting(reconnecting ? t('state.reconnecting') : t('state.connecting'));
+  }
+
+  resumed(gap) {
+    const filled = this.state.filledIn;
+    if (gap) this.messages.note(t('room.gap'));
+    else this.messages.note(filled ? t('room.resumed', { count: filled }) : t('room.resumed_none'));
+  }
+
+  memberHandlers() {
+    const { messages, typing } = this;
+    return {
+      agreement_required: (f) => {
+        this.body.hidden = true;
+        this.gate.agreement(f.agreement, () => this.conn.raw({ type: 'accept_agreement' }));
+      },
+      waiting: (f) => {
+        this.body.hidden = true;
+        if (f.reason === 'closed') closedDoor(this.gate, f, this.state.settings, (known) => this.header.update(known));
+        else this.gate.waiting();
+      },
+      session: (f) => {
+        const open = f.session.ended_at ? null : f.session;
+        this.state.settings = { ...this.state.settings, session: open };
+        this.sessionPanel?.update(open, this.state.settings);
+        if (this.state.welcomed) messages.note(t(open ? 'sessions.opened' : 'sessions.ended'));
+      },
+      asked: () => this.ask?.asked(),
+      check_in_request: (f) => {
+        const text = this.requests?.add(f);
+        if (text) this.moderation?.say(text);
+      },
+      check_in: (f) => {
+        this.requests?.closeFor(f.user_id);
+        this.openCheckIn(f.room);
+      },
+      welcome: (f) => this.welcome(f),
+      message: (f) => {
+        typing.clear(f.author.id);
+        messages.add(f);
+        if (f.author.id === this.state.me.id) this.composer.sent(f.ts);
+      },
+      deleted: (f) => this.messageGone(f.message_id),
+      deleted_all: (f) => messages.removeAuthor(f.user_id),
+      reaction: (f) => messages.react(f),
+      hand: (f) => this.setHand(f.user_id, f.raised),
+      typing: (f) => typing.show(f.user_id),
+      presence: (f) => this.presence(f),
+      pinned: (f) => this.pins.render(f.pinned || []),
+      room: (f) => this.applySettings(f.room),
+      consent: (f) => this.consentAnswered(f),
+      moderation: (f) => this.onModeration(f),
+      notice: (f) => this.notice(f),
+      error: (f) => this.onError(f),
+      report_received: () => {},
+      pong: () => {},
+    };
+  }
+
+  facilitatorHandlers() {
+    const when = (fn) => (f) => (this.moderation ? fn(this.moderation, f) : this.early.push(f));
+    return {
+      knock: when((m, f) => m.knocks.knock(f.user)),
+      knock_withdrawn: when((m, f) => m.knocks.withdrawn(f.user_id)),
+      flag: when((m, f) => {
+        m.review.flag(f);
+        m.say(t('mod.flag.arrived'));
+      }),
+      held: when((m, f) => {
+        m.review.hold(f);
+        m.say(t('review.held.arrived', { name: f.author.display_name }));
+      }),
+    };
+  }
+
+  welcome(f) {
+    const { state } = this;
     const first = !state.welcomed;
     state.welcomed = true;
     state.me = f.you.user;
     state.role = f.you.role;
     state.consent = Boolean(f.you.consent);
-    if (room.isFacilitator() && !moderation) {
-      moderation = new ModerationPanel(room);
-      side.append(moderation.node);
-      for (const user of earlyKnocks.splice(0)) moderation.knock(user);
-    }
-    applySettings(f.room);
-    if (first && !sessionPanel && !ask) addSessionParts(f.room);
-    sessionPanel?.update(f.session, f.room);
-    members.reset([...(f.members || []), { id: f.you.user.id, display_name: f.you.user.display_name, role: f.you.role }]);
-    pins.render(f.pinned || []);
-    if (first) messages.refreshActions();
-    for (const message of f.history || []) messages.add(message);
-    if (f.gap) messages.note(t('room.gap'));
-    composer.setMuted(Boolean(f.you.muted), f.you.muted_until);
-    gate.hide();
-    body.hidden = false;
-    if (first) composer.focus();
+    if (this.room.isFacilitator() && !this.moderation) this.startModeration();
+    else this.moderation?.review.clear(); // what is still open follows this welcome
+    this.applySettings(f.room);
+    if (first && !this.sessionPanel && !this.ask) this.addSessionParts(f.room);
+    this.sessionPanel?.update(f.session, f.room);
+    this.members.reset([...(f.members || []), { id: f.you.user.id, display_name: f.you.user.display_name, role: f.you.role }]);
+    this.pins.render(f.pinned || []);
+    this.showHands([...new Set(f.hands || [])]);
+    // Filled in: what a resume brought that was not on screen yet (our own unconfirmed
+    // messages coming back do not count).
+    state.filledIn = (f.history || []).filter((m) => !this.messages.shows(m)).length;
+    for (const message of f.history || []) this.messages.add(message);
+    this.composer.setMuted(Boolean(f.you.muted), f.you.muted_until);
+    this.moderation?.bans.refresh();
+    this.gate.hide();
+    this.body.hidden = false;
+    if (first) this.composer.focus();
   }
 
-  function addSessionParts(settings) {
+  startModeration() {
+    this.moderation = new ModerationPanel(this.room);
+    this.moderation.review.onCrisisChange = (count) => this.header.crisisFlags(count);
+    this.side.prepend(this.moderation.review.crisisNode, this.moderation.node);
+    for (const frame of this.early.splice(0)) this.handlers[frame.type](frame);
+  }
+
+  addSessionParts(settings) {
     if (settings.kind === 'check_in') return;
-    if (room.isFacilitator()) {
-      sessionPanel = new SessionPanel(room, slug);
-      requests = new RequestList(room);
-      side.prepend(requests.node);
-      side.append(sessionPanel.node);
+    if (this.room.isFacilitator()) {
+      this.sessionPanel = new SessionPanel(this.room, this.slug);
+      this.requests = new RequestList(this.room);
+      this.side.prepend(this.requests.node);
+      this.side.append(this.sessionPanel.node);
     } else {
-      ask = new AskFacilitator((frame) => conn.send(frame));
-      side.prepend(ask.node);
+      this.ask = new AskFacilitator((frame) => this.conn.send(frame));
+      this.side.prepend(this.ask.node);
     }
   }
 
-  function openCheckIn(roomObject) {
-    if (checkIns.has(roomObject.slug)) return;
-    const pane = new CheckInPane(roomObject, room.isFacilitator());
-    checkIns.set(roomObject.slug, pane);
-    checkInArea.append(pane.node);
-    body.classList.add('with-checkin');
-    header.checkInToggle.hidden = false;
+  openCheckIn(roomObject) {
+    if (this.checkIns.has(roomObject.slug)) return;
+    const pane = new CheckInPane(roomObject, this.room.isFacilitator());
+    this.checkIns.set(roomObject.slug, pane);
+    this.checkInArea.append(pane.node);
+    this.body.classList.add('with-checkin');
+    this.header.checkInToggle.hidden = false;
     pane.node.querySelector('h2')?.setAttribute('tabindex', '-1');
   }
 
-  function showCheckIn(visible) {
-    body.classList.toggle('show-checkin', visible);
-    header.checkInToggle.setAttribute('aria-expanded', String(visible));
-    if (visible) checkInArea.querySelector('h2')?.focus();
+  showCheckIn(visible) {
+    this.body.classList.toggle('show-checkin', visible);
+    this.header.checkInToggle.setAttribute('aria-expanded', String(visible));
+    if (visible) this.checkInArea.querySelector('h2')?.focus();
   }
 
-  function applySettings(settings) {
-    state.settings = settings;
+  presence(f) {
+    if (f.user.id === this.state.me.id) return;
+    this.sessionPanel?.presence(f);
+    if (f.status === 'joined') {
+      this.members.join(f.user);
+      this.moderation?.knocks.answered(f.user.id);
+    } else {
+      this.members.leave(f.user);
+      this.typing.clear(f.user.id);
+      this.setHand(f.user.id, false);
+    }
+  }
+
+  notice(f) {
+    if (f.kind === 'crisis_resources') this.crisis.show(f.text);
+    else if (f.kind === 'held') {
+      this.conn.drop(f.ref); // held, not lost: never resend it
+      this.messages.markHeld(f.ref, f.held_id);
+    } else if (f.kind === 'held_discarded') this.messages.markDiscarded(f.held_id);
+    else if (f.text) this.composer.say(f.text);
+  }
+
+  askConsent(recorded, onAnswered) {
+    const ref = randomId();
+    this.consentRefs.set(ref, onAnswered);
+    if (!this.conn.send({ type: 'consent', recorded, ref })) {
+      this.consentRefs.delete(ref);
+      onAnswered();
+      this.composer.say(t('composer.not_connected'));
+    }
+  }
+
+  consentAnswered(f) {
+    const was = this.state.consent;
+    this.state.consent = Boolean(f.recorded);
+    this.recording.set(this.state.consent);
+    this.consentRefs.get(f.ref)?.();
+    this.consentRefs.delete(f.ref);
+    this.composer.say(this.state.consent ? t('consent.on') : t('consent.off'));
+    if (was && !this.state.consent) this.recording.withdrawn();
+  }
+
+  setHand(userId, raised) {
+    const order = this.state.hands.filter((id) => id !== userId);
+    if (raised) order.push(userId);
+    this.showHands(order);
+  }
+
+  showHands(order) {
+    this.state.hands = order;
+    this.members.setHands(order);
+    this.moderation?.hands.render(order);
+    this.composer.setHand(order.includes(this.state.me.id));
+  }
+
+  messageGone(messageId) {
+    this.messages.remove(messageId);
+    this.sheet.forget(messageId);
+    this.moderation?.review.messageGone(messageId);
+  }
+
+  applySettings(settings) {
+    this.state.settings = settings;
     // Switching transcripts off withdraws every consent (and so does coming back on).
-    if (settings.transcripts !== 'opt_in') state.consent = false;
-    header.update(settings);
-    composer.consent.update(settings.transcripts, state.consent);
-    moderation?.update(settings);
+    if (settings.transcripts !== 'opt_in') this.state.consent = false;
+    this.header.update(settings);
+    this.recording.update(settings.transcripts, this.state.consent);
+    this.composer.showState();
+    this.moderation?.update(settings);
   }
 
-  function onModeration(f) {
-    const mine = f.user_id === state.me.id;
+  onModeration(f) {
+    const mine = f.user_id === this.state.me.id;
+    const m = this.moderation;
     switch (f.action) {
       case 'lock':
       case 'unlock':
-        applySettings({ ...state.settings, locked: f.action === 'lock' });
-        messages.note(f.action === 'lock' ? t('room.now_locked') : t('room.now_unlocked'));
+        this.applySettings({ ...this.state.settings, locked: f.action === 'lock' });
+        this.messages.note(f.action === 'lock' ? t('room.now_locked') : t('room.now_unlocked'));
         break;
       case 'slow_mode':
-        applySettings({ ...state.settings, slow_mode_seconds: f.seconds });
-        messages.note(f.seconds ? t('room.slow_on', { time: duration(f.seconds) }) : t('room.slow_off'));
+        this.applySettings({ ...this.state.settings, slow_mode_seconds: f.seconds });
+        this.messages.note(f.seconds ? t('room.slow_on', { time: duration(f.seconds) }) : t('room.slow_off'));
         break;
       case 'mute':
       case 'unmute':
-        if (mine) composer.setMuted(f.action === 'mute', f.seconds ? Date.now() + f.seconds * 1000 : null);
-        else members.setMuted(f.user_id, f.action === 'mute');
+        if (mine) this.composer.setMuted(f.action === 'mute', f.seconds ? Date.now() + f.seconds * 1000 : null);
+        else this.members.setMuted(f.user_id, f.action === 'mute');
         break;
       case 'admit':
-      case 'deny':
-        moderation?.answered(f.user_id);
-        break;
-      case 'delete':
-        messages.remove(f.message_id);
-        moderation?.messageGone(f.message_id);
-        break;
-      case 'dismiss_request':
-        requests?.close(f.request_id);
-        break;
-      default:
-        break;
+      case 'deny': m?.knocks.answered(f.user_id); break;
+      case 'ban':
+      case 'unban': m?.bans.refresh(); break;
+      case 'delete': this.messageGone(f.message_id); break;
+      case 'resolve_flag': m?.review.resolved(f.flag_id); break;
+      case 'dismiss_request': this.requests?.close(f.request_id); break;
+      case 'approve':
+      case 'discard': m?.review.reviewed(f.held_id); break;
+      default: break;
     }
-    if (f.ref) modRefs.delete(f.ref);
-    if (moderation && !mine) {
-      const text = describeModeration(f, room.nameOf);
-      if (text) moderation.say(text);
-    }
+    if (f.ref) this.modRefs.delete(f.ref);
+    const text = m && !mine ? describeModeration(f, this.room.nameOf) : '';
+    if (text) m.say(text);
   }
 
-  function onError(f) {
+  onError(f) {
     const text = describeError(f);
     const ref = f.ref;
-    if (ref && conn.pending.has(ref)) {
-      conn.drop(ref);
-      messages.fail(ref, text, (body) => composer.restore(body));
-      composer.say(text);
-    } else if (ref && modRefs.has(ref)) {
-      const { action, onNotFound } = modRefs.get(ref);
-      modRefs.delete(ref);
+    if (ref && this.conn.isPending(ref)) {
+      this.conn.drop(ref);
+      this.messages.fail(ref, text, (words) => this.composer.restore(words));
+    } else if (ref && this.modRefs.has(ref)) {
+      const onNotFound = this.modRefs.get(ref);
+      this.modRefs.delete(ref);
       if (f.code === 'not_found') onNotFound?.();
-      moderation?.say(t('mod.failed', { action: action.replace('_', ' '), reason: text }));
-    } else if (ref && consentRefs.has(ref)) {
-      consentRefs.get(ref)();
-      consentRefs.delete(ref);
-      composer.consent.set(state.consent);
-      composer.say(f.code === 'forbidden' ? t('consent.no_transcript') : text);
+      this.moderation?.say(t('mod.failed', { reason: text }));
+    } else if (ref && this.consentRefs.has(ref)) {
+      this.consentRefs.get(ref)();
+      this.consentRefs.delete(ref);
+      this.recording.set(this.state.consent);
+      this.composer.say(f.code === 'forbidden' ? t('consent.no_transcript') : text);
     } else {
-      composer.say(text);
+      this.composer.say(text);
     }
   }
 
-  function finalClose(code, reason) {
+  finalClose(code, reason) {
     if (code === 4401) {
-      app.signedOut();
+      this.app.signedOut();
       return;
     }
-    conn.pending.clear();
-    state.welcomed = false;
-    body.hidden = true;
-    header.status.hidden = true;
+    this.state.welcomed = false;
+    this.body.hidden = true;
+    this.header.say('');
     const [title, detail, canRejoin] = describeClose(code, reason);
-    gate.closed(title, detail, canRejoin ? rejoin : null);
+    this.gate.closed(title, detail, canRejoin ? () => this.conn.startOver() : null);
   }
-
-  function rejoin() {
-    conn.lastSeq = null;
-    conn.epoch = null;
-    conn.attempt = 0;
-    conn.open();
-  }
-
-  header.checkInToggle.addEventListener('click', () => showCheckIn(!body.classList.contains('show-checkin')));
-  conn.open();
-  return {
-    node,
-    destroy: () => {
-      conn.close();
-      for (const pane of checkIns.values()) pane.destroy();
-    },
-  };
-}
-
-function roomHeader() {
-  const title = el('h1', { id: 'room-title' });
-  const description = el('p', { class: 'room-description' });
-  const badges = el('ul', { class: 'room-badges', aria: { label: t('room.badges') } });
-  const status = el('span', { class: 'connection-status', hidden: true, attrs: { role: 'status' } });
-  const sideToggle = el('button', { type: 'button', class: 'quiet side-toggle', text: t('room.people'), aria: { expanded: 'false' } });
-  const checkInToggle = el('button', { type: 'button', class: 'primary small checkin-toggle', hidden: true,
-    text: t('checkin.show_pane'), aria: { expanded: 'false' } });
-  const node = el('header', { class: 'room-header' },
-    el('div', { class: 'room-heading' }, title, status),
-    description,
-    el('div', { class: 'room-header-row' }, badges, sideToggle, checkInToggle));
-  const update = (settings) => {
-    title.textContent = settings.title || settings.slug;
-    description.textContent = settings.description || '';
-    description.hidden = !settings.description;
-    const items = [];
-    if (settings.transcripts === 'opt_in') items.push(['recording', t('room.badge.recording')]);
-    else items.push(['not-recorded', t('room.badge.not_recorded')]);
-    if (settings.locked) items.push(['locked', t('room.badge.locked')]);
-    if (settings.slow_mode_seconds) items.push(['slow', t('room.badge.slow', { time: duration(settings.slow_mode_seconds) })]);
-    if (settings.access === 'approval') items.push(['approval', t('room.badge.approval')]);
-    replace(badges, items.map(([kind, text]) => el('li', { class: `badge setting-${kind}`, text })));
-  };
-  return { node, status, sideToggle, checkInToggle, update };
 }

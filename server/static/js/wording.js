@@ -5,7 +5,7 @@ import { t } from './i18n.js';
 
 const WORDED = new Set([
   'bad_credentials', 'conflict', 'weak_password', 'rate_limited', 'forbidden', 'unauthorized',
-  'slow_mode', 'muted', 'locked', 'too_long', 'not_found', 'network',
+  'slow_mode', 'muted', 'locked', 'too_long', 'not_found', 'network', 'unavailable', 'too_large',
 ]);
 
 /** "45 seconds", "3 minutes". */
@@ -40,7 +40,7 @@ export function describeError(error) {
 /** Title, detail and whether rejoining makes sense, for a final close code. */
 export function describeClose(code, reason) {
   switch (code) {
-    case 4403: return [t('close.forbidden.title'), t('close.forbidden.detail'), false];
+    case 4403: return [t('close.forbidden.title'), reason ? t('close.forbidden.reason', { reason }) : t('close.forbidden.detail'), false];
     case 4404: return [t('close.not_found.title'), t('close.not_found.detail'), false];
     case 4408: return [t('close.removed.title'), reason ? t('close.removed.reason', { reason }) : null, true];
     case 4410: return [t('close.ended.title'), t('close.ended.detail'), true];
