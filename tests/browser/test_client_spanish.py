@@ -226,7 +226,7 @@ async def test_a_spanish_speaker_does_everything_in_spanish(
 
     # Crisis language in Spanish: delivered, and help in Spanish only she can see.
     await send(rosa, "a veces me quiero morir")
-    panel = rosa.get_by_role("region", name="No estás solo ni sola")
+    panel = rosa.get_by_role("alert", name="No estás solo ni sola")
     await pw_expect(panel).to_be_visible()
     assert await panel.locator(".crisis-text").text_content() == DEFAULT_CRISIS_RESOURCES_ES
     await pw_expect(facilitator.locator(".flag", has_text="me quiero morir")).to_have_count(1)

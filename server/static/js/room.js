@@ -16,8 +16,9 @@ import { Gate } from './gate.js';
 import { roomHeader } from './room_header.js';
 import { describeClose, describeError, duration } from './wording.js';
 import { t } from './i18n.js';
-import { SessionPanel, closedDoor } from './sessions.js';
-import { AskFacilitator, CheckInPane, RequestList, checkInButton } from './checkin.js';
+import { closedDoor } from './sessions.js';
+import { checkInButton } from './checkin.js';
+import { RoomSessions } from './room_sessions.js';
 
 const FACILITATING = new Set(['facilitator', 'admin']);
 const PHONE = '(max-width: 760px)';
@@ -45,10 +46,6 @@ class RoomPage {
     this.modRefs = new Map(); // ref -> onNotFound
     this.consentRefs = new Map(); // ref -> onAnswered
     this.moderation = null;
-    this.sessionPanel = null; // facilitators: the session, attendance, past sessions
-    this.requests = null; // facilitators: requests to talk privately
-    this.ask = null; // members: "Talk to a facilitator privately"
-    this.checkIns = new Map(); // slug -> CheckInPane
     this.early = []; // facilitator frames that came before the welcome that makes the panel
     this.room = this.context();
     this.build();
@@ -116,15 +113,18 @@ class RoomPage {
     this.messages.scroller.append(this.crisis.node); // in the chat's flow: it never squeezes it
     this.header = roomHeader();
     this.side = el('aside', { class: 'side', id: `side-${this.slug}`, aria: { label: t('room.side') } }, this.members.node);
-    this.checkInArea = el('div', { class: 'checkin-area' },
-      el('button', { type: 'button', class: 'quiet small checkin-back', text: t('checkin.back_to_group'),
-        on: { click: () => this.showCheckIn(false) } }));
     this.body = el('div', { class: 'room-body', hidden: true },
       el('div', { class: 'chat' }, this.pins.node, this.messages.scroller, this.sheet.node, this.typing.node, this.composer.node),
-      this.side, this.checkInArea);
+      this.side);
     this.header.sideToggle.setAttribute('aria-controls', this.side.id);
     this.header.sideToggle.addEventListener('click', () => this.showSide(!this.body.classList.contains('show-side')));
-    this.header.checkInToggle.addEventListener('click', () => this.showCheckIn(!this.body.classList.contains('show-checkin')));
+    this.sessions = new RoomSessions({
+      room, slug: this.slug, side: this.side, body: this.body, header: this.header,
+      send: (frame) => this.conn.send(frame),
+      note: (text) => this.messages.note(text),
+      say: (text) => this.moderation?.say(text),
+    });
+    this.body.append(this.sessions.area);
     this.node = el('section', { class: 'room', aria: { labelledby: 'room-title' } }, this.header.node, this.gate.node, this.body);
   }
 
@@ -138,7 +138,7 @@ class RoomPage {
 
   destroy() {
     this.conn.close();
-    for (const pane of this.checkIns.values()) pane.destroy();
+    this.sessions.destroy();
   }
 
   showSide(open) {
@@ -172,21 +172,8 @@ class RoomPage {
         if (f.reason === 'closed') closedDoor(this.gate, f, this.state.settings, (known) => this.header.update(known));
         else this.gate.waiting();
       },
-      session: (f) => {
-        const open = f.session.ended_at ? null : f.session;
-        this.state.settings = { ...this.state.settings, session: open };
-        this.sessionPanel?.update(open, this.state.settings);
-        if (this.state.welcomed) messages.note(t(open ? 'sessions.opened' : 'sessions.ended'));
-      },
-      asked: () => this.ask?.asked(),
-      check_in_request: (f) => {
-        const text = this.requests?.add(f);
-        if (text) this.moderation?.say(text);
-      },
-      check_in: (f) => {
-        this.requests?.closeFor(f.user_id);
-        this.openCheckIn(f.room);
-      },
+      ...this.sessions.handlers(() => this.state.settings, (settings) => { this.state.settings = settings; },
+        () => this.state.welcomed),
       welcome: (f) => this.welcome(f),
       message: (f) => {
         typing.clear(f.author.id);
@@ -236,8 +223,7 @@ class RoomPage {
     if (this.room.isFacilitator() && !this.moderation) this.startModeration();
     else this.moderation?.review.clear(); // what is still open follows this welcome
     this.applySettings(f.room);
-    if (first && !this.sessionPanel && !this.ask) this.addSessionParts(f.room);
-    this.sessionPanel?.update(f.session, f.room);
+    this.sessions.welcome(f);
     this.members.reset([...(f.members || []), { id: f.you.user.id, display_name: f.you.user.display_name, role: f.you.role }]);
     this.pins.render(f.pinned || []);
     this.showHands([...new Set(f.hands || [])]);
@@ -259,38 +245,9 @@ class RoomPage {
     for (const frame of this.early.splice(0)) this.handlers[frame.type](frame);
   }
 
-  addSessionParts(settings) {
-    if (settings.kind === 'check_in') return;
-    if (this.room.isFacilitator()) {
-      this.sessionPanel = new SessionPanel(this.room, this.slug);
-      this.requests = new RequestList(this.room);
-      this.side.prepend(this.requests.node);
-      this.side.append(this.sessionPanel.node);
-    } else {
-      this.ask = new AskFacilitator((frame) => this.conn.send(frame));
-      this.side.prepend(this.ask.node);
-    }
-  }
-
-  openCheckIn(roomObject) {
-    if (this.checkIns.has(roomObject.slug)) return;
-    const pane = new CheckInPane(roomObject, this.room.isFacilitator());
-    this.checkIns.set(roomObject.slug, pane);
-    this.checkInArea.append(pane.node);
-    this.body.classList.add('with-checkin');
-    this.header.checkInToggle.hidden = false;
-    pane.node.querySelector('h2')?.setAttribute('tabindex', '-1');
-  }
-
-  showCheckIn(visible) {
-    this.body.classList.toggle('show-checkin', visible);
-    this.header.checkInToggle.setAttribute('aria-expanded', String(visible));
-    if (visible) this.checkInArea.querySelector('h2')?.focus();
-  }
-
   presence(f) {
     if (f.user.id === this.state.me.id) return;
-    this.sessionPanel?.presence(f);
+    this.sessions.presence(f);
     if (f.status === 'joined') {
       this.members.join(f.user);
       this.moderation?.knocks.answered(f.user.id);
@@ -383,7 +340,7 @@ class RoomPage {
       case 'unban': m?.bans.refresh(); break;
       case 'delete': this.messageGone(f.message_id); break;
       case 'resolve_flag': m?.review.resolved(f.flag_id); break;
-      case 'dismiss_request': this.requests?.close(f.request_id); break;
+      case 'dismiss_request': this.sessions.dismissed(f.request_id); break;
       case 'approve':
       case 'discard': m?.review.reviewed(f.held_id); break;
       default: break;
