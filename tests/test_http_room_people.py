@@ -53,6 +53,7 @@ async def test_bans_are_listed_to_facilitators_newest_first_and_unban_removes(
         "username": first.username,
         "display_name": "First <b>",
         "is_admin": False,
+        "language": "en",
     }
     assert bans[1]["reason"] == "hurtful words" and bans[0]["reason"] is None
     assert all(isinstance(b["ts"], int) for b in bans)

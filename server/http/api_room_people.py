@@ -33,10 +33,12 @@ async def list_bans(request: Request) -> Response:
             raise ApiError("forbidden", "only this room's facilitators may see its bans")
         bans = await room_store.bans_of_room(db, view.id)
         users = await user_store.users_by_ids(db, [b.user_id for b in bans])
+    moderation = hearth.rooms.moderation
+    plain = moderation.reasons.open if moderation is not None else (lambda r: r)  # sealed at rest
     return json_response(
         {
             "bans": [
-                {"user": user_view(users[b.user_id]), "reason": b.reason, "ts": b.created_at}
+                {"user": user_view(users[b.user_id]), "reason": plain(b.reason), "ts": b.created_at}
                 for b in bans
                 if b.user_id in users
             ]

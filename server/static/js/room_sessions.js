@@ -52,7 +52,10 @@ export class RoomSessions {
       if (room.isFacilitator()) {
         this.panel = new SessionPanel(room, this.page.slug);
         this.requests = new RequestList(room);
-        side.prepend(this.requests.node);
+        // After the crisis flags (what comes first on a facilitator's side), before the rest.
+        const crisis = side.querySelector('.crisis-flags');
+        if (crisis) crisis.after(this.requests.node);
+        else side.prepend(this.requests.node);
         side.append(this.panel.node);
       } else {
         this.ask = new AskFacilitator((frame) => this.page.send(frame));
