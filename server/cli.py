@@ -35,6 +35,9 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         return 2
     if settings.rooms_file is not None and settings.rooms_file.is_file():
         from .rooms.seed import seed_rooms
+        from .sessions.setup import register_settings
+
+        register_settings()  # a seed file may set schedules, entry and capacity
 
         asyncio.run(seed_rooms(settings))
     from .http.connections import AbortableWebSocketProtocol, GuardedH11Protocol, HeaderCount

@@ -85,6 +85,7 @@ class Settings:
     forwarded_allow_ips: str = ""
     password_time_cost: int = 3
     password_memory_kib: int = 65536
+    session_scan_seconds: float = 10.0  # how often sessions' upkeep runs (≤ 30: see README)
     password_hashes_at_once: int = 2
     log_level: str = "warning"  # uvicorn's per-connection lines are at info
     log_format: str = "text"
@@ -250,6 +251,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     server = data.get("server", {})
     transcripts = data.get("transcripts", {})
     moderation = data.get("moderation", {})
+    sessions = data.get("sessions", {})
     settings = Settings(
         database_url=str(server.get("database_url", DEFAULT_DATABASE_URL)),
         redis_url=server.get("redis_url") or None,
@@ -266,8 +268,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         crisis_phrases_file=_path(base, moderation.get("crisis_phrases_file")),
         crisis_phrases_es_file=_path(base, moderation.get("crisis_phrases_es_file")),
         purge_interval_seconds=int(transcripts.get("purge_interval_seconds", 3600)),
+        session_scan_seconds=float(sessions.get("scan_interval_seconds", 10.0)),
         **_operations(data),
     )
+    if not 0.2 <= settings.session_scan_seconds <= 30:
+        # Scheduled sessions open within 60 s of their start: the upkeep must run often.
+        raise ValueError("[sessions] scan_interval_seconds must be from 0.2 to 30")
 
     if "HEARTH_DATABASE_URL" in env:
         settings = replace(settings, database_url=env["HEARTH_DATABASE_URL"])

@@ -590,8 +590,9 @@ async def test_end_closes_every_socket_and_clears_the_session(
     assert welcome["history"] == [] and welcome["hands"] == []
     await m.close()
     entries, _ = await audit_log(s0.base, admin, slug)
-    assert entries[0]["action"] == "end"
-    assert entries[0]["actor"] == {"id": fac.id, "username": fac.username}
+    # Entering again opened a new session (PROTOCOL §5): the server's `open` comes after.
+    assert [e["action"] for e in entries[:2]] == ["open", "end"] and entries[0]["actor"] is None
+    assert entries[1]["actor"] == {"id": fac.id, "username": fac.username}
 
 
 # -- the waiting room --------------------------------------------------------------------
@@ -607,7 +608,7 @@ async def test_waiting_room_admit_and_deny(servers: Servers, admin: Member) -> N
     f2, _ = await WS.enter(s1.ws_base, slug, fac2)
     arrival = await new_user(s0.base)
     a = await WS.open(s1.ws_base, slug, arrival)
-    assert await a.next("waiting") == {"type": "waiting"}
+    assert await a.next("waiting") == {"type": "waiting", "reason": "approval"}
     for ws in (f1, f2):
         assert await ws.next("knock") == {"type": "knock", "user": user_object(arrival)}
     # Waiting: only ping is answered; the rest is refused and reaches nobody.
@@ -775,7 +776,9 @@ async def test_a_member_may_not_moderate(
     assert welcome["pinned"] == [] and welcome["hands"] == [other.id]
     assert [h["body"] for h in welcome["history"]] == ["a message", "still here, unmuted"]
     entries, _ = await audit_log(s0.base, admin, slug)
-    assert [e["action"] for e in entries] == ["role.set", "room.create"]
+    # The first arrival opened a session (PROTOCOL §5, the server's own entry); nothing else.
+    assert [e["action"] for e in entries] == ["open", "role.set", "room.create"]
+    assert entries[0]["actor"] is None
     for ws in (f, m, o, again):
         await ws.close()
 
@@ -892,7 +895,7 @@ async def test_every_action_is_audited_without_message_bodies(
         assert entries[0]["action"] == step["action"], (step, acted)
     entries, text = await audit_log(s0.base, admin, slug)
     assert pinned_text not in text and deleted_text not in text
-    mine = [e for e in entries if e["actor"]["id"] == fac.id]
+    mine = [e for e in entries if (e["actor"] or {}).get("id") == fac.id]
     assert [e["action"] for e in reversed(mine)] == [s["action"] for s in steps]
     target = {"id": member.id, "username": member.username}
     for entry in mine:

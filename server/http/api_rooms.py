@@ -33,14 +33,17 @@ async def enterable_room(hearth: Hearth, caller: Caller, slug: str) -> RoomView:
 async def list_rooms(request: Request) -> Response:
     hearth: Hearth = request.app.state.hearth
     caller = await require_caller(hearth, request)
+    await hearth.rooms.refresh_room_state()
     async with hearth.db() as db:
         views = await room_store.list_rooms(db)
         roles = await room_store.roles_of_user(db, caller.user.id)
         banned = {v.id for v in views if await room_store.is_banned(db, v.id, caller.user.id)}
+    listed = hearth.rooms.listing_filters
     rooms = [
         v.public()
         for v in views
         if may_enter(v, caller.user.is_admin, roles.get(v.id), v.id in banned)
+        and all(keep(v, roles.get(v.id)) for keep in listed)
     ]
     return json_response({"rooms": rooms})
 
@@ -49,6 +52,7 @@ async def show_room(request: Request) -> Response:
     hearth: Hearth = request.app.state.hearth
     caller = await require_caller(hearth, request)
     view = await enterable_room(hearth, caller, request.path_params["slug"])
+    await hearth.rooms.refresh_room_state()
     return json_response({"room": view.public()})
 
 

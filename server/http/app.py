@@ -22,6 +22,7 @@ from ..accounts.passwords import Passwords
 from ..accounts.sessions import SessionKeeper
 from ..accounts.throttle import Throttle
 from ..broker.select import open_backplane
+from ..checkins.setup import CheckIns
 from ..config import Settings
 from ..language import translate
 from ..moderation.setup import build_moderation
@@ -29,6 +30,7 @@ from ..ops.endpoint import serve_metrics
 from ..ops.metrics import watch_hub
 from ..rooms.limits import UserSockets
 from ..rooms.live import Rooms
+from ..sessions.setup import Sessions
 from ..store.engine import DbSession, make_engine, make_sessions
 from ..transcripts.setup import Transcripts
 from . import (
@@ -38,6 +40,7 @@ from . import (
     api_profile,
     api_room_people,
     api_rooms,
+    api_sessions,
     api_transcripts,
     second_factor,
 )
@@ -142,9 +145,14 @@ def create_app(settings: Settings) -> Starlette:
         transcripts = Transcripts(settings, db, rooms)
         transcripts.attach(rooms)  # the last pipeline step: after moderation
         hearth.extras["transcripts"] = transcripts
+        group_sessions = Sessions(settings, rooms)  # group meetings (hearth.sessions: logins)
+        group_sessions.attach(rooms)
+        check_ins = CheckIns(settings, rooms)
+        check_ins.attach(rooms)
         await transcripts.start()
         await rooms.start()
         hearth.sessions.start()
+        await group_sessions.start()
         hub = rooms.hub
         # Read from the scrape's thread: list() copies the values in one step under the GIL.
         watch_hub(lambda: sum(map(len, list(hub.rooms.values()))), lambda: len(hub.rooms))
@@ -158,6 +166,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             stop_metrics()
             await hearth.sessions.close()
+            await group_sessions.close()
             await rooms.close()
             await transcripts.close()
             await close_backplane()
@@ -173,6 +182,7 @@ def create_app(settings: Settings) -> Starlette:
         *api_admin_users.routes,
         *second_factor.routes,
         *api_transcripts.routes,
+        *api_sessions.routes,
         *api_room_people.routes,
         WebSocketRoute("/ws/rooms/{slug}", room_socket),
         Mount("/static", app=StaticFiles(directory=STATIC, check_dir=False), name="static"),

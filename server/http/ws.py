@@ -254,7 +254,9 @@ class _Session:
 
     async def _read(self, view: RoomView, accepted: int | None) -> None:
         try:
-            waited = False
+            waited = await self._gates(view)
+            if waited is None:
+                return
             if view.agreement is not None and accepted != view.agreement_version:
                 self.conn.offer(encode({"type": "agreement_required", "agreement": view.agreement}))
                 if not await self._await_agreement(view):
@@ -269,6 +271,11 @@ class _Session:
                 if fresh is None:
                     return
                 view = fresh
+            for check in self.hearth.rooms.entry_checks:
+                refused = await check(self.conn, view)
+                if refused is not None:
+                    self.conn.stop(*refused)
+                    return
             params = self.ws.query_params
             await self.hearth.rooms.enter(
                 self.conn, view, parse_after_seq(params.get("after_seq")), params.get("epoch")
@@ -279,6 +286,44 @@ class _Session:
         except Exception:  # a dependency failed while entering: the client may retry
             log.exception("entering room %s failed", self.conn.room)
             self.conn.stop(1011, "the server could not let you in now; try again")
+
+    async def _gates(self, view: RoomView) -> bool | None:
+        """Run the plugged-in arrival gates (e.g. a group that has not met yet): whether the
+        socket waited; None if it was closed."""
+        waited = False
+        pending = list(self.hearth.rooms.arrival_gates)
+        while pending and not self.conn.stopped:
+            answer = await pending[0](self.conn, view)
+            if answer is None:
+                pending.pop(0)
+            elif isinstance(answer, tuple):
+                self.conn.stop(*answer)
+                return None
+            else:  # wait for the event, then ask the same gate again
+                if not await self._wait_for(answer):
+                    return None
+                waited = True
+        return None if self.conn.stopped else waited
+
+    async def _wait_for(self, event: asyncio.Event) -> bool:
+        """Hold the socket (answering pings, refusing other frames) until `event` is set;
+        False if the socket closed first."""
+        waiter = asyncio.create_task(event.wait())
+        try:
+            while not self.conn.stopped:
+                receiver = asyncio.create_task(self._receive())
+                done, _ = await asyncio.wait(
+                    {receiver, waiter}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if waiter in done:
+                    receiver.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                        await receiver
+                    return not self.conn.stopped
+                self._before_welcome(receiver.result())
+            return False
+        finally:
+            waiter.cancel()
 
     async def _recheck(self) -> RoomView | None:
         """Check again, before entering, what the handshake checked."""
@@ -315,24 +360,11 @@ class _Session:
         }
         await moderation.state.knock(view.slug, user)
         await rooms.publish(view.slug, {"a": "mods"}, encode({"type": "knock", "user": user}))
-        conn.offer(encode({"type": "waiting"}))
-        waiter = asyncio.create_task(admitted.wait())
-        try:
-            while not conn.stopped:
-                receiver = asyncio.create_task(self._receive())
-                done, _ = await asyncio.wait(
-                    {receiver, waiter}, return_when=asyncio.FIRST_COMPLETED
-                )
-                if waiter in done:
-                    receiver.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                        await receiver
-                    conn.waiting = False
-                    return True
-                self._before_welcome(receiver.result())
+        conn.offer(encode({"type": "waiting", "reason": "approval"}))
+        if not await self._wait_for(admitted):
             return False
-        finally:
-            waiter.cancel()
+        conn.waiting = False
+        return True
 
     def _before_welcome(self, text: str | None) -> AcceptAgreement | None:
         """Frames before `welcome`: ping answered, accept_agreement passed back, others

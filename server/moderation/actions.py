@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,12 @@ class _Refused(Exception):
         self.code, self.message = code, message
 
 
+# An action another part adds (sessions' `open`, check-ins): frames for the actor alone.
+PluggedAction = Callable[[Conn, RoomView, Mod], Awaitable[list[str]]]
+# Called on `end` before it is published; returns details for its audit entry.
+EndListener = Callable[[Conn, RoomView], Awaitable[dict[str, Any]]]
+
+
 class Actions:
     """Carries out `mod` frames of facilitators and admins."""
 
@@ -54,12 +61,17 @@ class Actions:
         self.rooms = rooms
         self.state = state
         self.review = review
+        self.plugged: dict[str, PluggedAction] = {}
+        self.end_listeners: list[EndListener] = []
         self.reasons = reasons
 
     async def handle(self, conn: Conn, view: RoomView, frame: Mod) -> list[str]:
         """Frames for the actor's socket alone (errors); everything else is published."""
         if not conn.moderator:
             return [error_frame("forbidden", "only facilitators may do that", frame.ref)]
+        plugged = self.plugged.get(frame.action)
+        if plugged is not None:
+            return await plugged(conn, view, frame)
         if frame.action not in ROOM_WIDE | ON_PERSON | ON_REVIEW:
             return [error_frame("invalid", f"unknown action: {frame.action}", frame.ref)]
         try:
@@ -152,6 +164,8 @@ class Actions:
                 fields = {"pin_id": pin_id}
                 extra.append(({"a": "all"}, await self._pinned(slug)))
             case "end":
+                for listener in self.end_listeners:
+                    details.update(await listener(conn, view))
                 await self.state.end(slug)
                 await self.rooms.backplane.log.reset(slug)
                 header["close"] = [4410, "the session has ended"]
@@ -186,6 +200,29 @@ class Actions:
             )
         payload = {"frames": [[h, f] for h, f in extra], "moderation": encode(moderation)}
         await self.rooms.publish(slug, header, orjson.dumps(payload).decode())
+
+    async def echo(
+        self,
+        conn: Conn,
+        view: RoomView,
+        frame: Mod,
+        audience: str,
+        fields: dict[str, Any],
+        target: str | None = None,
+    ) -> None:
+        """Publish the `moderation` echo of a plugged-in action (its part audits it)."""
+        moderation: dict[str, Any] = {"type": "moderation", "action": frame.action}
+        moderation["by"] = conn.participant()
+        if target is not None:
+            moderation["user_id"] = target
+        moderation.update(fields)
+        header: dict[str, Any] = {"k": "mod", "act": frame.action, "c": conn.id, "aud": audience}
+        if target is not None:
+            header["u"] = target
+        if frame.ref is not None:
+            header["r"] = frame.ref
+        payload = {"frames": [], "moderation": encode(moderation)}
+        await self.rooms.publish(view.slug, header, orjson.dumps(payload).decode())
 
     async def _target(self, conn: Conn, view: RoomView, frame: Mod) -> Any:
         user_id = _need(frame.user_id, "user_id")

@@ -59,6 +59,9 @@ class RoomEvents:
     async def publish(self, slug: str, header: dict[str, Any], frame: str) -> None:
         raise NotImplementedError
 
+    async def departed(self, room: str, user_id: str, participant: dict[str, Any]) -> None:
+        raise NotImplementedError
+
     def _deliver(self, channel: str, data: str) -> None:
         if channel == RECONNECTED:
             # Frames published meanwhile are lost to this process: caches are dropped and
@@ -173,5 +176,7 @@ class RoomEvents:
         await self.backplane.presence.heartbeat(live)
         for room in list(self.hub.rooms):
             for gone in await self.backplane.presence.sweep(room):
-                frame = encode({"type": "presence", "user": orjson.loads(gone), "status": "left"})
+                user = orjson.loads(gone)
+                frame = encode({"type": "presence", "user": user, "status": "left"})
                 await self.publish(room, {"a": "all"}, frame)
+                await self.departed(room, str(user["id"]), user)

@@ -35,7 +35,10 @@ from .settings import RoomView
 if TYPE_CHECKING:
     from ..moderation import Moderation
 
-__all__ = ["CONTROL_CHANNEL", "Rooms"]
+__all__ = ["CONTROL_CHANNEL", "Gate", "Rooms"]
+
+# What an arrival gate answers: go on (None), wait for the event, or close (code, reason).
+Gate = asyncio.Event | tuple[int, str] | None
 
 log = logging.getLogger("hearth.rooms")
 
@@ -77,6 +80,23 @@ class Rooms(MemberFrames, RoomEvents):
         self._entered: set[tuple[str, str]] = set()  # (room id, user id) first entries kept
         # Readers of recorded messages by id (the transcript registers here).
         self.message_readers: list[Callable[[RoomView, str], Awaitable[dict[str, Any] | None]]] = []
+        # Parts plugged in from outside (sessions, check-ins) register here:
+        # before the agreement: None to go on, an Event to wait for, or (code, reason) to close;
+        self.arrival_gates: list[Callable[[Conn, RoomView], Awaitable[Gate]]] = []
+        # just before `welcome`: None, or (code, reason) to close (e.g. a full room);
+        self.entry_checks: list[Callable[[Conn, RoomView], Awaitable[tuple[int, str] | None]]] = []
+        # fields added to `welcome` (after presence is joined);
+        self.welcome_fields: list[Callable[[Conn, RoomView], Awaitable[dict[str, Any]]]] = []
+        # after `welcome` was queued;
+        self.arrivals: list[Callable[[Conn, RoomView], Awaitable[None]]] = []
+        # after a user's last socket left a room (room slug, user id, participant);
+        self.departures: list[Callable[[str, str, dict[str, Any]], Awaitable[None]]] = []
+        # handlers of client frame types the rooms do not know themselves;
+        self.frame_handlers: dict[type, Callable[[Conn, RoomView, Any], Awaitable[list[str]]]] = {}
+        # called before room objects are built for an answer (to refresh shared state);
+        self.room_refreshers: list[Callable[[], Awaitable[None]]] = []
+        # whether `GET /api/rooms` lists a room the user may enter, given their room role.
+        self.listing_filters: list[Callable[[RoomView, str | None], bool]] = []
 
     async def message(self, view: RoomView, message_id: str) -> dict[str, Any] | None:
         """A message of this room known by id (24 h, or recorded): from the resume window,
@@ -163,6 +183,11 @@ class Rooms(MemberFrames, RoomEvents):
             CONTROL_CHANNEL, orjson.dumps({"k": "logout", "s": session_id}).decode()
         )
 
+    async def refresh_room_state(self) -> None:
+        """Bring the read-only parts of room objects (e.g. open sessions) up to date."""
+        for refresh in self.room_refreshers:
+            await refresh()
+
     async def publish(self, slug: str, header: dict[str, Any], frame: str) -> None:
         """Publish one frame (or control event) to the room on every process."""
         await self.backplane.pubsub.publish(room_channel(slug), publication(header, frame))
@@ -219,6 +244,9 @@ class Rooms(MemberFrames, RoomEvents):
                 consent = await room_store.consent_of(db, view.id, conn.user_id)
         muted = await self.muted_until(view.slug, conn.user_id)
         await self._record_entry(view, conn.user_id)
+        added: dict[str, Any] = {}
+        for fields_of in self.welcome_fields:
+            added.update(await fields_of(conn, view))
         pinned: list[dict[str, Any]] = []
         hands: list[str] = []
         if self.moderation is not None:
@@ -243,6 +271,7 @@ class Rooms(MemberFrames, RoomEvents):
                 "epoch": current_epoch,
                 "history": [],
                 "gap": gap,
+                **added,
             }
         )
         # History frames are already-encoded JSON: splice them in instead of re-encoding.
@@ -256,6 +285,8 @@ class Rooms(MemberFrames, RoomEvents):
                 waiting.pop("ts", None)
                 conn.offer(encode({"type": "knock", "user": waiting}))
             await self.moderation.review.open_items(conn)
+        for arrived in self.arrivals:
+            await arrived(conn, view)
 
     async def _record_entry(self, view: RoomView, user_id: str) -> None:
         """Remember the user's first entry to the room (who may read a `members`
@@ -275,7 +306,7 @@ class Rooms(MemberFrames, RoomEvents):
             self.mutes.pop(conn.room, None)
             self.mute_changes.pop(conn.room, None)
             self.views.pop(conn.room, None)
-        if conn.waiting and self.moderation is not None:
+        if conn.waiting and "admitted" in conn.extra and self.moderation is not None:
             await self.moderation.state.stop_waiting(conn.room, conn.user_id)
             frame = encode({"type": "knock_withdrawn", "user_id": conn.user_id})
             await self.publish(conn.room, {"a": "mods"}, frame)
@@ -288,6 +319,17 @@ class Rooms(MemberFrames, RoomEvents):
                 await self.publish(conn.room, {"a": "all"}, frame)
         except Exception:  # the backend is down: heartbeat expiry announces it later
             log.warning("could not record a departure; presence expiry will", exc_info=True)
+            return
+        if last:
+            await self.departed(conn.room, conn.user_id, conn.participant())
+
+    async def departed(self, room: str, user_id: str, participant: dict[str, Any]) -> None:
+        """Tell the plugged-in parts a user has left a room entirely (never raises)."""
+        for departure in self.departures:
+            try:
+                await departure(room, user_id, participant)
+            except Exception:  # their own upkeep repairs what a failure here leaves
+                log.warning("a departure listener failed", exc_info=True)
 
 
 def _user_view(conn: Conn) -> dict[str, Any]:

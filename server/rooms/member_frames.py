@@ -58,6 +58,7 @@ class MemberFrames:
     consent_writer: Callable[[RoomView, str, bool], Awaitable[bool]] | None
 
     message_readers: list[Callable[[RoomView, str], Awaitable[dict[str, Any] | None]]]
+    frame_handlers: dict[type, Callable[[Conn, RoomView, Any], Awaitable[list[str]]]]
 
     async def publish(self, slug: str, header: dict[str, Any], frame: str) -> None:
         raise NotImplementedError
@@ -100,6 +101,9 @@ class MemberFrames:
                 return []
             case Report() | Mod():
                 return await self.moderation_frame(conn, view, frame)
+        plugged = self.frame_handlers.get(type(frame))
+        if plugged is not None:
+            return await plugged(conn, view, frame)
         return [error_frame("invalid", "unknown frame type", frame.ref)]
 
     async def moderation_frame(self, conn: Conn, view: RoomView, frame: Report | Mod) -> list[str]:

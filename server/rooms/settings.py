@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 __all__ = [
     "DEFAULT_CRISIS_RESOURCES",
     "DEFAULT_CRISIS_RESOURCES_ES",
+    "PLUGGED_SETTINGS",
+    "PUBLIC_ADDITIONS",
     "RoomView",
     "SettingsError",
     "apply_settings",
@@ -84,6 +87,8 @@ class RoomView:
             "crisis_resources": self.crisis_resources,
             "crisis_resources_es": self.crisis_resources_es,
             **{k: v for k, v in self.extra.items() if k in EXTRA_SETTINGS},
+            **{k: self.extra.get(k, d) for k, (d, _) in PLUGGED_SETTINGS.items()},
+            **{k: v for add in PUBLIC_ADDITIONS.values() for k, v in add(self).items()},
         }
 
 
@@ -93,6 +98,12 @@ EXTRA_SETTINGS: dict[str, Any] = {
     "contact_details": "allow",
     "hooks": None,
 }
+
+# Settings other parts plug in from outside (e.g. sessions): name -> (default, check).
+# A check returns the value to store or raises SettingsError.
+PLUGGED_SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {}
+# Read-only fields other parts add to room objects (e.g. the open session), by part name.
+PUBLIC_ADDITIONS: dict[str, Callable[[RoomView], dict[str, Any]]] = {}
 
 SETTABLE = (
     "title",
@@ -198,10 +209,14 @@ def apply_settings(
     extra = dict(room.extra)
     diff: dict[str, list[Any]] = {}
     for name, value in changes.items():
-        if name not in SETTABLE:
+        if name in PLUGGED_SETTINGS:
+            default, check = PLUGGED_SETTINGS[name]
+            checked, old = check(value), extra.get(name, default)
+        elif name in SETTABLE:
+            checked = _check(name, value)
+            old = getattr(room, name) if name in core else extra.get(name, EXTRA_SETTINGS[name])
+        else:
             raise SettingsError(f"unknown setting: {name}")
-        checked = _check(name, value)
-        old = getattr(room, name) if name in core else extra.get(name, EXTRA_SETTINGS[name])
         if old == checked:
             continue
         diff[name] = [old, checked]

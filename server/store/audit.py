@@ -12,21 +12,24 @@ from .models import AuditEntry
 
 __all__ = ["entry_view", "list_entries", "write_entry"]
 
+# What the server did by itself is stored with an empty actor and shown as `actor: null`.
+SERVER_ACTOR = ""
+
 
 async def write_entry(
     db: DbSession,
-    actor: tuple[str, str],
+    actor: tuple[str, str] | None,
     action: str,
     room: str | None,
     target: tuple[str, str] | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Append one entry; `actor` and `target` are (id, username)."""
+    """Append one entry; `actor` and `target` are (id, username); actor None: the server."""
     db.add(
         AuditEntry(
             ts=now_ms(),
-            actor_id=actor[0],
-            actor_username=actor[1],
+            actor_id=actor[0] if actor else SERVER_ACTOR,
+            actor_username=actor[1] if actor else SERVER_ACTOR,
             action=action,
             room_slug=room,
             target_id=target[0] if target else None,
@@ -54,7 +57,11 @@ def entry_view(entry: AuditEntry) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": str(entry.id),
         "ts": entry.ts,
-        "actor": {"id": entry.actor_id, "username": entry.actor_username},
+        "actor": (
+            None
+            if entry.actor_id == SERVER_ACTOR
+            else {"id": entry.actor_id, "username": entry.actor_username}
+        ),
         "action": entry.action,
         "room": entry.room_slug,
         "details": entry.details,

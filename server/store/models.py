@@ -15,15 +15,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "AgreementAcceptance",
+    "Attendance",
     "AuditEntry",
     "Ban",
     "Base",
     "ConsentRecord",
+    "GroupSession",
     "RecordedMessage",
     "RecoveryCode",
     "Room",
@@ -211,3 +214,53 @@ class AuditEntry(Base):
     target_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     target_username: Mapped[str | None] = mapped_column(String(32), nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class GroupSession(Base):
+    """One meeting of a room's group (PROTOCOL §5). At most one per room is open: the
+    partial unique index lets exactly one writer open it, whichever process that is."""
+
+    __tablename__ = "group_sessions"
+    __table_args__ = (
+        Index(
+            "uq_group_sessions_open",
+            "room_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        # A scheduled start opens one session, once, even if it is ended within its minute.
+        UniqueConstraint("room_id", "slot_at", name="uq_group_sessions_slot"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    opened_at: Mapped[int] = mapped_column(BigInteger)
+    ended_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    opened_by: Mapped[str] = mapped_column(String(16))
+    ended_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    slot_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    empty_since: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class Attendance(Base):
+    """Who attended a session and for how long; never anything they said."""
+
+    __tablename__ = "attendance"
+
+    session_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("group_sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    first_joined: Mapped[int] = mapped_column(BigInteger)
+    last_left: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Closed stays, summed (ms); the current stay runs from `stay_started`.
+    present_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    stay_started: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

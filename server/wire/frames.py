@@ -15,6 +15,7 @@ import msgspec
 __all__ = [
     "REACTIONS",
     "AcceptAgreement",
+    "AskFacilitator",
     "ClientFrame",
     "Consent",
     "FrameError",
@@ -73,6 +74,12 @@ class AcceptAgreement(_Frame, tag="accept_agreement", frozen=True):
     pass
 
 
+class AskFacilitator(_Frame, tag="ask_facilitator", frozen=True):
+    """A member's private request to talk to a facilitator (PROTOCOL §6)."""
+
+    note: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
 class Mod(_Frame, tag="mod", frozen=True):
     action: str
     user_id: Id | None = None
@@ -83,9 +90,12 @@ class Mod(_Frame, tag="mod", frozen=True):
     pin_id: Id | None = None
     flag_id: Id | None = None
     held_id: Id | None = None
+    request_id: Id | None = None
 
 
-ClientFrame = Send | Typing | React | Hand | Consent | Report | Ping | AcceptAgreement | Mod
+ClientFrame = (
+    Send | Typing | React | Hand | Consent | Report | Ping | AcceptAgreement | AskFacilitator | Mod
+)
 
 _decoder = msgspec.json.Decoder(ClientFrame)
 

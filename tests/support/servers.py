@@ -52,6 +52,7 @@ class ServerProcess:
     log_path: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    command: tuple[str, ...] = (HEARTH,)  # e.g. tests/support/clocked_serve.py
     args: tuple[str, ...] = ()  # more `hearth serve` options (e.g. --log-level)
 
     @property
@@ -65,7 +66,8 @@ class ServerProcess:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [HEARTH, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
+                [*self.command, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+                + list(self.args),
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -110,6 +112,7 @@ class Cluster:
     servers: list[ServerProcess] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. PYTHONPATH for test hooks
+    command: tuple[str, ...] = (HEARTH,)  # what runs `serve`
 
     def start(self) -> Cluster:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
@@ -130,7 +133,7 @@ class Cluster:
         hearth_cli(env, "migrate")
         hearth_cli(env, "create-admin", self.admin[0], stdin=self.admin[1] + "\n")
         for i in range(self.processes):
-            server = ServerProcess(env, self.workdir / f"server-{i}.log")
+            server = ServerProcess(env, self.workdir / f"server-{i}.log", command=self.command)
             server.start()
             self.servers.append(server)
         return self

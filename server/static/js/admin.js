@@ -8,6 +8,7 @@ import { describeError } from './wording.js';
 import { roomForm } from './admin_room_form.js';
 import { rolesPanel } from './admin_roles.js';
 import { auditPanel } from './admin_audit.js';
+import { scheduleForm } from './admin-schedule.js';
 import { usersSection } from './admin-users.js';
 
 /** The admin page; `me` is the signed-in admin (whose own account cannot be disabled). */
@@ -44,7 +45,7 @@ export function adminView(me) {
       loadRooms();
       if (!room) edit(saved);
     });
-    replace(detail, form.node, room ? rolesPanel(room) : null);
+    replace(detail, form.node, room ? scheduleForm(room) : null, room ? rolesPanel(room) : null);
     form.focus();
     loadRooms();
   }

@@ -97,6 +97,7 @@ export class ReviewQueue {
     else if (crisis) origin = t('review.crisis.origin');
     else if (flag.hook) origin = t('mod.flag.automatic_hook', { hook: flag.hook });
     const buttons = [];
+    if (flag.user_id && this.room.canModerate(flag.user_id)) buttons.push(this.room.checkInFor(flag.user_id));
     if (crisis && this.room.canModerate(flag.user_id)) {
       buttons.push(el('button', { type: 'button', class: 'primary small',
         text: t('review.crisis.next', { name: author }),

@@ -16,6 +16,9 @@ import { Gate } from './gate.js';
 import { roomHeader } from './room_header.js';
 import { describeClose, describeError, duration } from './wording.js';
 import { t } from './i18n.js';
+import { closedDoor } from './sessions.js';
+import { checkInButton } from './checkin.js';
+import { RoomSessions } from './room_sessions.js';
 
 const FACILITATING = new Set(['facilitator', 'admin']);
 const PHONE = '(max-width: 760px)';
@@ -24,7 +27,7 @@ const PHONE = '(max-width: 760px)';
 export function roomView(slug, app) {
   const page = new RoomPage(slug, app);
   page.start();
-  return { node: page.node, destroy: () => page.conn.close() };
+  return { node: page.node, destroy: () => page.destroy() };
 }
 
 class RoomPage {
@@ -84,6 +87,7 @@ class RoomPage {
       },
       consent: (recorded, onAnswered) => this.askConsent(recorded, onAnswered),
       erased: () => this.messages.unrecord(state.me.id),
+      checkInFor: (userId) => checkInButton(room, { id: userId, display_name: room.nameOf(userId) }),
       showMemberActions: (userId) => {
         this.showSide(true);
         if (!this.members.showActions(userId)) this.moderation?.say(t('mod.member.gone'));
@@ -97,7 +101,9 @@ class RoomPage {
     this.gate = new Gate();
     this.messages = new MessageList(room, (article, message) => this.sheet.open(article, message));
     this.sheet = new MessageActions(room, this.messages.reactions);
-    this.members = new MemberList(room, (p) => (this.moderation ? this.moderation.memberActions(p) : null));
+    this.members = new MemberList(room, (p) => (this.moderation
+      ? el('div', { class: 'member-tools' }, this.moderation.memberActions(p), p.role === 'member' ? checkInButton(room, p) : null)
+      : null));
     this.pins = new PinList(room);
     this.typing = new TypingIndicator((id) => this.members.name(id));
     this.composer = new Composer(room);
@@ -112,6 +118,13 @@ class RoomPage {
       this.side);
     this.header.sideToggle.setAttribute('aria-controls', this.side.id);
     this.header.sideToggle.addEventListener('click', () => this.showSide(!this.body.classList.contains('show-side')));
+    this.sessions = new RoomSessions({
+      room, slug: this.slug, side: this.side, body: this.body, header: this.header,
+      send: (frame) => this.conn.send(frame),
+      note: (text) => this.messages.note(text),
+      say: (text) => this.moderation?.say(text),
+    });
+    this.body.append(this.sessions.area);
     this.node = el('section', { class: 'room', aria: { labelledby: 'room-title' } }, this.header.node, this.gate.node, this.body);
   }
 
@@ -121,6 +134,11 @@ class RoomPage {
       .then(({ room }) => { if (!this.state.welcomed) this.header.update(room); })
       .catch(() => {});
     this.conn.open();
+  }
+
+  destroy() {
+    this.conn.close();
+    this.sessions.destroy();
   }
 
   showSide(open) {
@@ -149,10 +167,13 @@ class RoomPage {
         this.body.hidden = true;
         this.gate.agreement(f.agreement, () => this.conn.raw({ type: 'accept_agreement' }));
       },
-      waiting: () => {
+      waiting: (f) => {
         this.body.hidden = true;
-        this.gate.waiting();
+        if (f.reason === 'closed') closedDoor(this.gate, f, this.state.settings, (known) => this.header.update(known));
+        else this.gate.waiting();
       },
+      ...this.sessions.handlers(() => this.state.settings, (settings) => { this.state.settings = settings; },
+        () => this.state.welcomed),
       welcome: (f) => this.welcome(f),
       message: (f) => {
         typing.clear(f.author.id);
@@ -202,6 +223,7 @@ class RoomPage {
     if (this.room.isFacilitator() && !this.moderation) this.startModeration();
     else this.moderation?.review.clear(); // what is still open follows this welcome
     this.applySettings(f.room);
+    this.sessions.welcome(f);
     this.members.reset([...(f.members || []), { id: f.you.user.id, display_name: f.you.user.display_name, role: f.you.role }]);
     this.pins.render(f.pinned || []);
     this.showHands([...new Set(f.hands || [])]);
@@ -225,6 +247,7 @@ class RoomPage {
 
   presence(f) {
     if (f.user.id === this.state.me.id) return;
+    this.sessions.presence(f);
     if (f.status === 'joined') {
       this.members.join(f.user);
       this.moderation?.knocks.answered(f.user.id);
@@ -317,6 +340,7 @@ class RoomPage {
       case 'unban': m?.bans.refresh(); break;
       case 'delete': this.messageGone(f.message_id); break;
       case 'resolve_flag': m?.review.resolved(f.flag_id); break;
+      case 'dismiss_request': this.sessions.dismissed(f.request_id); break;
       case 'approve':
       case 'discard': m?.review.reviewed(f.held_id); break;
       default: break;

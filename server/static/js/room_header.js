@@ -11,10 +11,12 @@ export function roomHeader() {
   const badges = el('ul', { class: 'room-badges', aria: { label: t('room.badges') } });
   const status = el('p', { class: 'connection-status', attrs: { role: 'status' } });
   const sideToggle = el('button', { type: 'button', class: 'quiet side-toggle', text: t('room.people'), aria: { expanded: 'false' } });
+  const checkInToggle = el('button', { type: 'button', class: 'primary small checkin-toggle', hidden: true,
+    text: t('checkin.show_pane'), aria: { expanded: 'false' } });
   const node = el('header', { class: 'room-header' },
     el('div', { class: 'room-heading' }, title, status),
     description,
-    el('div', { class: 'room-header-row' }, badges, sideToggle));
+    el('div', { class: 'room-header-row' }, badges, sideToggle, checkInToggle));
   const update = (settings) => {
     title.textContent = settings.title || settings.slug;
     description.textContent = settings.description || '';
@@ -33,5 +35,5 @@ export function roomHeader() {
     sideToggle.classList.toggle('alerting', count > 0);
   };
   const say = (text) => { status.textContent = text; };
-  return { node, sideToggle, update, crisisFlags, say };
+  return { node, sideToggle, checkInToggle, update, crisisFlags, say };
 }

@@ -4,6 +4,7 @@ import { el, replace } from './dom.js';
 import { api } from './api.js';
 import { describeError } from './wording.js';
 import { t } from './i18n.js';
+import { meetingLine } from './sessions.js';
 
 /** The room list page; calls `onUnauthorized()` if the session is gone. */
 export function roomsView(onUnauthorized) {
@@ -30,6 +31,7 @@ function roomCard(room) {
   return el('li', { class: 'card room-card', dataset: { slug: room.slug } },
     el('h2', {}, el('a', { href: `#/room/${encodeURIComponent(room.slug)}`, text: room.title || room.slug })),
     room.description ? el('p', { class: 'room-description', text: room.description }) : null,
+    meetingLine(room),
     el('ul', { class: 'room-badges' },
       el('li', { class: 'badge', text: t(`rooms.access.${room.access}`) }),
       el('li', { class: 'badge', text: room.transcripts === 'opt_in' ? t('rooms.transcript.opt_in') : t('rooms.transcript.off') }),

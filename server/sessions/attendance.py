@@ -1,0 +1,62 @@
+"""Attendance (PROTOCOL §5): stays begin at `welcome` and end when a user's last socket
+leaves, on whichever process; the upkeep repairs what a dead process could not say."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from ..rooms.hub import Conn
+from ..rooms.settings import RoomView
+from ..store.engine import DbSession
+from ..store.models import Room
+from . import records
+from .book import SessionBook, entry_of
+from .clock import now_ms
+
+if TYPE_CHECKING:
+    from ..rooms.live import Rooms
+
+__all__ = ["Register"]
+
+
+class Register:
+    """Writes stays into the attendance rows of the open session."""
+
+    def __init__(self, rooms: Rooms, book: SessionBook) -> None:
+        self.rooms = rooms
+        self.book = book
+
+    async def welcome_fields(self, conn: Conn, view: RoomView) -> dict[str, Any]:
+        """`welcome.session`; in an `always` room the first arrival opens one."""
+        session = await self.book.open_now(view)
+        if session is None and entry_of(view) == "always":
+            session = await self.book.open(view, "arrival", None)
+            if session is None:  # someone else opened it at the same moment
+                session = await self.book.open_now(view)
+        return {"session": session}
+
+    async def arrived(self, conn: Conn, view: RoomView) -> None:
+        """A socket got `welcome`: its user is present in the open session from now."""
+        session = self.book.current.get(view.slug)
+        if session is None:
+            return
+        async with self.rooms.db() as db:
+            await records.ensure_stay(db, int(session["id"]), conn.user_id, conn.role, now_ms())
+
+    async def departed(self, room: str, user_id: str, participant: dict[str, Any]) -> None:
+        """A user's last socket left (or expired): their stay ends now."""
+        async with self.rooms.db() as db:
+            room_row = await _room_id(db, room)
+            if room_row is None:
+                return
+            row = await records.current(db, room_row)
+            if row is not None:
+                await records.close_stay(db, row.id, user_id, now_ms())
+
+
+async def _room_id(db: DbSession, slug: str) -> str | None:
+    found = await db.execute(select(Room.id).where(Room.slug == slug))
+    value = found.scalar_one_or_none()
+    return None if value is None else str(value)

@@ -1,0 +1,134 @@
+"""Opening and ending sessions, and telling every socket (PROTOCOL §5 "Opening", "Ending",
+"Frames"). The database decides who opened or ended a session; the winner alone audits and
+publishes, so a race between processes yields one session and one `session` frame."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ..rooms.hub import Conn
+from ..rooms.settings import RoomView
+from ..store import audit as audit_store
+from ..wire.out import encode
+from . import records
+from .clock import now_ms
+from .schedule import next_start
+
+if TYPE_CHECKING:
+    from ..rooms.live import Rooms
+
+__all__ = ["SESSION_EVENT", "SessionBook", "entry_of"]
+
+log = logging.getLogger("hearth.sessions")
+
+SESSION_EVENT = "session"
+ENDED_CLOSE = (4410, "the session has ended")
+
+
+def entry_of(view: RoomView) -> str:
+    """The room's `entry` setting."""
+    return str(view.extra.get("entry", "always"))
+
+
+class SessionBook:
+    """Open sessions as this process knows them, and the only way to open or end one."""
+
+    def __init__(self, rooms: Rooms) -> None:
+        self.rooms = rooms
+        self.current: dict[str, dict[str, Any]] = {}  # slug -> open `session`
+
+    def public(self, view: RoomView) -> dict[str, Any]:
+        """The read-only `session` and `next_session_at` of a room object."""
+        schedule = view.extra.get("schedule") or []
+        timezone = str(view.extra.get("timezone", "UTC"))
+        return {
+            "session": self.current.get(view.slug),
+            "next_session_at": next_start(schedule, timezone, now_ms()),
+        }
+
+    async def refresh(self) -> None:
+        """Reload every open session from the database."""
+        async with self.rooms.db() as db:
+            found = await records.open_sessions(db)
+        self.current = {slug: records.session_view(row, slug) for row, slug in found}
+
+    async def open_now(self, view: RoomView) -> dict[str, Any] | None:
+        """The room's open session, read from the database (and remembered)."""
+        async with self.rooms.db() as db:
+            row = await records.current(db, view.id)
+        if row is None:
+            self.current.pop(view.slug, None)
+            return None
+        session = records.session_view(row, view.slug)
+        self.current[view.slug] = session
+        return session
+
+    async def open(
+        self, view: RoomView, opened_by: str, actor: Conn | None, slot_at: int | None = None
+    ) -> dict[str, Any] | None:
+        """Open a session; None if one was open already (or the slot opened one before).
+        Users present already attend from now."""
+        now = now_ms()
+        async with self.rooms.db() as db:
+            row = await records.open_session(db, view.id, opened_by, now, slot_at)
+            if row is None:
+                return None
+            present = await self.rooms.backplane.presence.members(view.slug)
+            for participant in (orjson.loads(p) for p in present):
+                role = str(participant.get("role", "member"))
+                await records.ensure_stay(db, row.id, str(participant["id"]), role, now)
+            who = (actor.user_id, actor.username) if actor is not None else None
+            await audit_store.write_entry(
+                db, who, "open", view.slug, details={"session_id": str(row.id)}
+            )
+        session = records.session_view(row, view.slug)
+        self.current[view.slug] = session
+        log.info("session %s opened in %s by %s", row.id, view.slug, opened_by)
+        await self._announce(view.slug, session, idle=False)
+        return session
+
+    async def end(self, view: RoomView, ended_by: str, audit: bool) -> dict[str, Any] | None:
+        """End the open session (every stay in it ends too); None if none was open.
+        `audit`: write the `end` entry as the server's own (a facilitator's `end` is
+        audited by moderation)."""
+        now = now_ms()
+        async with self.rooms.db() as db:
+            row = await records.current(db, view.id)
+            if row is None or not await records.end_session(db, row.id, ended_by, now):
+                return None
+            if audit:
+                await audit_store.write_entry(
+                    db, None, "end", view.slug, details={"session_id": str(row.id)}
+                )
+        row.ended_at, row.ended_by = now, ended_by
+        session = records.session_view(row, view.slug)
+        self.current.pop(view.slug, None)
+        log.info("session %s in %s ended (%s)", row.id, view.slug, ended_by)
+        await self._announce(view.slug, session, idle=ended_by == "idle")
+        return session
+
+    async def _announce(self, slug: str, session: dict[str, Any], idle: bool) -> None:
+        frame = encode({"type": "session", "session": session})
+        await self.rooms.publish(slug, {"k": SESSION_EVENT, "idle": idle}, frame)
+
+    def on_event(self, room: str, header: dict[str, Any], frame: str, sockets: list[Conn]) -> None:
+        """A `session` frame reached this process: every socket gets it, waiting ones
+        too; an opening lets the waiting go on entering, an idle ending closes them."""
+        session = orjson.loads(frame)["session"]
+        opened = session["ended_at"] is None
+        if opened:
+            self.current[room] = session
+        elif self.current.get(room, {}).get("id") == session["id"]:
+            self.current.pop(room, None)
+        for conn in sockets:
+            if conn.live or conn.waiting:
+                conn.offer(frame)
+            else:
+                conn.buffered.append((None, frame))
+            if opened and "session_opened" in conn.extra:
+                conn.extra["session_opened"].set()
+            if header.get("idle") and conn.waiting:
+                conn.stop(*ENDED_CLOSE)

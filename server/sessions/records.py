@@ -1,0 +1,218 @@
+"""Repository for sessions and attendance rows (PROTOCOL §5). Every write that several
+processes may race on is one conditional statement, so exactly one of them takes effect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..store.engine import DbSession
+from ..store.models import Attendance, GroupSession, Room, User
+
+__all__ = [
+    "attendance_of",
+    "attendance_view",
+    "close_stay",
+    "end_session",
+    "ensure_stay",
+    "list_sessions",
+    "open_session",
+    "open_sessions",
+    "running_stays",
+    "session_by_id",
+    "session_view",
+    "set_empty_since",
+]
+
+
+def session_view(row: GroupSession, slug: str) -> dict[str, Any]:
+    """The contract's `session` object."""
+    return {
+        "id": str(row.id),
+        "room": slug,
+        "opened_at": row.opened_at,
+        "ended_at": row.ended_at,
+        "opened_by": row.opened_by,
+        "ended_by": row.ended_by,
+    }
+
+
+def attendance_view(row: Attendance, user: User, now: int) -> dict[str, Any]:
+    """The contract's `attendance` object; a stay still going counts up to `now`."""
+    running = max(0, now - row.stay_started) if row.stay_started is not None else 0
+    return {
+        "user": {"id": user.id, "username": user.username, "display_name": user.display_name},
+        "role": row.role,
+        "first_joined": row.first_joined,
+        "last_left": row.last_left if row.stay_started is None else None,
+        "seconds_present": (row.present_ms + running) // 1000,
+    }
+
+
+async def open_session(
+    db: DbSession, room_id: str, opened_by: str, now: int, slot_at: int | None = None
+) -> GroupSession | None:
+    """Open a session; None if one is open already (or this slot already opened one)."""
+    row = GroupSession(room_id=room_id, opened_at=now, opened_by=opened_by, slot_at=slot_at)
+    db.add(row)
+    try:
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        return None
+    return row
+
+
+async def current(db: DbSession, room_id: str) -> GroupSession | None:
+    """The room's open session."""
+    query = select(GroupSession).where(
+        GroupSession.room_id == room_id, GroupSession.ended_at.is_(None)
+    )
+    return (await db.execute(query)).scalar_one_or_none()
+
+
+async def open_sessions(db: DbSession) -> list[tuple[GroupSession, str]]:
+    """Every open session with its room's slug."""
+    query = (
+        select(GroupSession, Room.slug)
+        .join(Room, Room.id == GroupSession.room_id)
+        .where(GroupSession.ended_at.is_(None))
+    )
+    return [(row, str(slug)) for row, slug in await db.execute(query)]
+
+
+async def end_session(db: DbSession, session_id: int, ended_by: str, now: int) -> bool:
+    """End an open session and every stay in it; False if it had ended already."""
+    ended = await db.execute(
+        update(GroupSession)
+        .where(GroupSession.id == session_id, GroupSession.ended_at.is_(None))
+        .values(ended_at=now, ended_by=ended_by)
+    )
+    if ended.rowcount != 1:  # type: ignore[attr-defined]
+        await db.rollback()
+        return False
+    await db.execute(
+        update(Attendance)
+        .where(Attendance.session_id == session_id, Attendance.stay_started.is_not(None))
+        .values(
+            present_ms=Attendance.present_ms + (now - Attendance.stay_started),
+            last_left=now,
+            stay_started=None,
+        )
+    )
+    await db.commit()
+    return True
+
+
+async def ensure_stay(db: DbSession, session_id: int, user_id: str, role: str, now: int) -> None:
+    """The user is present in the session from `now`, unless a stay is already running."""
+    started = await db.execute(
+        update(Attendance)
+        .where(
+            Attendance.session_id == session_id,
+            Attendance.user_id == user_id,
+            Attendance.stay_started.is_(None),
+        )
+        .values(stay_started=now)
+    )
+    await db.commit()
+    if started.rowcount == 1:  # type: ignore[attr-defined]
+        return
+    if await db.get(Attendance, (session_id, user_id)) is not None:
+        return  # a stay was running already
+    db.add(
+        Attendance(
+            session_id=session_id,
+            user_id=user_id,
+            role=role,
+            first_joined=now,
+            present_ms=0,
+            stay_started=now,
+        )
+    )
+    try:
+        await db.commit()
+    except IntegrityError:  # another process added it at the same moment: theirs stands
+        await db.rollback()
+
+
+async def close_stay(db: DbSession, session_id: int, user_id: str, now: int) -> bool:
+    """End the user's running stay at `now`, adding it to their time; False if none ran."""
+    closed = await db.execute(
+        update(Attendance)
+        .where(
+            Attendance.session_id == session_id,
+            Attendance.user_id == user_id,
+            Attendance.stay_started.is_not(None),
+        )
+        .values(
+            present_ms=Attendance.present_ms + (now - Attendance.stay_started),
+            last_left=now,
+            stay_started=None,
+        )
+    )
+    await db.commit()
+    return bool(closed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def running_stays(db: DbSession) -> dict[int, set[str]]:
+    """{open session id: users with a running stay}, for every open session at once."""
+    query = (
+        select(Attendance.session_id, Attendance.user_id)
+        .join(GroupSession, GroupSession.id == Attendance.session_id)
+        .where(GroupSession.ended_at.is_(None), Attendance.stay_started.is_not(None))
+    )
+    found: dict[int, set[str]] = {}
+    for session_id, user_id in await db.execute(query):
+        found.setdefault(int(session_id), set()).add(str(user_id))
+    return found
+
+
+async def set_empty_since(db: DbSession, session_id: int, since: int | None) -> None:
+    """Remember since when nobody has been present (None: someone is)."""
+    await db.execute(
+        update(GroupSession)
+        .where(GroupSession.id == session_id, GroupSession.ended_at.is_(None))
+        .values(empty_since=since)
+    )
+    await db.commit()
+
+
+async def list_sessions(
+    db: DbSession, room_id: str, limit: int, before_id: int | None
+) -> list[tuple[GroupSession, int]]:
+    """A room's sessions newest first, each with the number of users who attended."""
+    counted = (
+        select(Attendance.session_id, func.count().label("n"))
+        .group_by(Attendance.session_id)
+        .subquery()
+    )
+    query = (
+        select(GroupSession, func.coalesce(counted.c.n, 0))
+        .outerjoin(counted, counted.c.session_id == GroupSession.id)
+        .where(GroupSession.room_id == room_id)
+        .order_by(GroupSession.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(GroupSession.id < before_id)
+    return [(row, int(n)) for row, n in await db.execute(query)]
+
+
+async def session_by_id(db: DbSession, room_id: str, session_id: int) -> GroupSession | None:
+    """One session of the room."""
+    row = await db.get(GroupSession, session_id)
+    return row if row is not None and row.room_id == room_id else None
+
+
+async def attendance_of(db: DbSession, session_id: int) -> list[tuple[Attendance, User]]:
+    """A session's attendance with its users, oldest `first_joined` first."""
+    query = (
+        select(Attendance, User)
+        .join(User, User.id == Attendance.user_id)
+        .where(Attendance.session_id == session_id)
+        .order_by(Attendance.first_joined, Attendance.user_id)
+    )
+    return [(a, u) for a, u in await db.execute(query)]

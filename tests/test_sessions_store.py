@@ -1,0 +1,126 @@
+"""Sessions and attendance rows on SQLite and PostgreSQL: one writer wins every race
+(opening, ending, stays), and stays add up (PROTOCOL §5)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from server.rooms.settings import RoomView
+from server.sessions import records
+from server.store import rooms as room_store
+from server.store import users as user_store
+from server.store.engine import DbSession, make_engine, make_sessions
+from tests.support.client import unique
+from tests.support.pg import async_url, create_database, drop_database
+from tests.support.servers import hearth_cli
+from tests.test_storage import cli_env
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    folder = tmp_path_factory.mktemp(f"sessions-{request.param}")
+    name = None
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{folder / 'hearth.db'}"
+    else:
+        name = await create_database()
+        url = async_url(name)
+    hearth_cli(cli_env(url, Path(folder)), "migrate")
+    yield url
+    if name is not None:
+        await drop_database(name)
+
+
+@pytest.fixture
+async def db(database: str) -> AsyncIterator[async_sessionmaker[DbSession]]:
+    engine = make_engine(database)
+    yield make_sessions(engine)
+    await engine.dispose()
+
+
+async def a_room(db: async_sessionmaker[DbSession]) -> RoomView:
+    async with db() as s:
+        view = await room_store.create_room(s, RoomView(id="", slug=unique("ss-"), title="G"))
+    assert view is not None
+    return view
+
+
+async def a_user(db: async_sessionmaker[DbSession]) -> str:
+    async with db() as s:
+        user = await user_store.create_user(s, unique("ss"), "Someone", "not-a-hash")
+    assert user is not None
+    return str(user.id)
+
+
+async def test_one_of_many_openers_wins(db: async_sessionmaker[DbSession]) -> None:
+    room = await a_room(db)
+
+    async def open_one() -> object:
+        async with db() as s:
+            return await records.open_session(s, room.id, "arrival", 1000)
+
+    opened = [r for r in await asyncio.gather(*(open_one() for _ in range(6))) if r is not None]
+    assert len(opened) == 1
+    async with db() as s:
+        row = await records.current(s, room.id)
+        assert row is not None
+        ended = await asyncio.gather(
+            *(_end(db, row.id, by) for by in ("facilitator", "idle", "idle"))
+        )
+        assert sorted(ended) == [False, False, True]
+
+
+async def _end(db: async_sessionmaker[DbSession], session_id: int, by: str) -> bool:
+    async with db() as s:
+        return await records.end_session(s, session_id, by, 2000)
+
+
+async def test_a_scheduled_start_opens_once(db: async_sessionmaker[DbSession]) -> None:
+    room = await a_room(db)
+    async with db() as s:
+        first = await records.open_session(s, room.id, "schedule", 1000, slot_at=1000)
+        assert first is not None
+        assert await records.end_session(s, first.id, "facilitator", 1500)
+        assert await records.open_session(s, room.id, "schedule", 1600, slot_at=1000) is None
+        assert await records.open_session(s, room.id, "facilitator", 1700) is not None
+
+
+async def test_stays_add_up_and_each_ends_once(db: async_sessionmaker[DbSession]) -> None:
+    room = await a_room(db)
+    ana, ben = await a_user(db), await a_user(db)
+    async with db() as s:
+        row = await records.open_session(s, room.id, "arrival", 0)
+        assert row is not None
+        session_id = row.id
+
+    async def ensure(user: str, at: int) -> None:
+        async with db() as s:
+            await records.ensure_stay(s, session_id, user, "member", at)
+
+    async def close(user: str, at: int) -> bool:
+        async with db() as s:
+            return await records.close_stay(s, session_id, user, at)
+
+    await asyncio.gather(ensure(ana, 1000), ensure(ana, 1000))  # two processes at once
+    await ensure(ana, 5000)  # a second socket: the stay goes on
+    assert sorted(await asyncio.gather(close(ana, 11_000), close(ana, 11_000))) == [False, True]
+    await ensure(ana, 20_000)
+    await ensure(ben, 21_000)
+    assert await close(ana, 25_000)
+    async with db() as s:
+        assert await records.end_session(s, session_id, "facilitator", 30_000)
+        rows = await records.attendance_of(s, session_id)
+        views = [records.attendance_view(a, u, 99_000) for a, u in rows]
+        listed = await records.list_sessions(s, room.id, 10, None)
+    assert [v["user"]["id"] for v in views] == [ana, ben]
+    assert [v["seconds_present"] for v in views] == [15, 9]  # 10 + 5 s; 9 s until the end
+    assert [v["first_joined"] for v in views] == [1000, 21_000]
+    assert [v["last_left"] for v in views] == [25_000, 30_000]
+    assert [(r.id, n) for r, n in listed] == [(session_id, 2)]
