@@ -17,6 +17,7 @@ import pytest
 import websockets
 
 from tests.support.client import PASSWORD, WS, Member, expect_close, new_user
+from tests.support.redis_server import PrivateRedis
 from tests.support.servers import ROOT, Cluster
 
 pytestmark = pytest.mark.timeout(240)
@@ -28,23 +29,21 @@ CHECK_S = 0.5
 
 @pytest.fixture(scope="module")
 def short(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    import redis
-
-    from tests.conftest import SHARED_REDIS
-
-    url = f"{SHARED_REDIS}/11"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
+    """Two processes with tiny lifetimes, on a redis-server of their own (nothing shared to
+    flush under another module's feet)."""
+    redis_server = PrivateRedis().start()
     workdir = tmp_path_factory.mktemp("short-sessions")
     cluster = Cluster(
         workdir=workdir,
         database_url=f"sqlite+aiosqlite:///{workdir / 'hearth.db'}",
-        redis_url=url,
+        redis_url=redis_server.url,
         config=str(ROOT / "tests" / "support" / "hearth-sessions.toml"),
-    ).start()
-    yield cluster
-    cluster.stop()
+    )
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+        redis_server.stop()
 
 
 async def login(
