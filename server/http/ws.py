@@ -86,6 +86,14 @@ CLOSE_TIMEOUT = 2.0
 async def room_socket(websocket: WebSocket) -> None:
     """Serve one member's socket in one room."""
     hearth: Hearth = websocket.app.state.hearth
+    hearth.rooms.handlers += 1  # a drain waits for this handler too (serving.py)
+    try:
+        await _serve_socket(hearth, websocket)
+    finally:
+        hearth.rooms.handlers -= 1
+
+
+async def _serve_socket(hearth: Hearth, websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         admitted = await _handshake(hearth, websocket)
@@ -102,6 +110,9 @@ async def room_socket(websocket: WebSocket) -> None:
     # Only the socket's own small state lives on from here (not the ORM rows of the
     # handshake): thousands of idle sockets each keep this frame.
     conn, view, accepted = admitted
+    if hearth.rooms.draining:  # the process began shutting down during the handshake
+        await websocket.close(1001, "server shutting down: reconnect")
+        return
     log_context.set((view.id, conn.user_id))  # this socket's task: on its every log line
     user_sockets: UserSockets = hearth.extras["user_sockets"]
     sends = user_sockets.open(conn.user_id, conn.room)

@@ -77,6 +77,7 @@ class Rooms(MemberFrames, RoomEvents):
         self.mute_changes: dict[str, int] = {}
         self.background_tasks: set[asyncio.Task[None]] = set()
         self.draining = False  # shutting down: no socket enters any more
+        self.handlers = 0  # socket handlers running, handshakes included (a drain waits)
         self._entered: set[tuple[str, str]] = set()  # (room id, user id) first entries kept
         # Readers of recorded messages by id (the transcript registers here).
         self.message_readers: list[Callable[[RoomView, str], Awaitable[dict[str, Any] | None]]] = []
@@ -142,7 +143,7 @@ class Rooms(MemberFrames, RoomEvents):
             conn.stop(GOING_AWAY, "server shutting down: reconnect")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.hub.rooms and loop.time() < deadline:
+        while (self.hub.rooms or self.handlers) and loop.time() < deadline:
             await asyncio.sleep(0.02)
 
     async def close(self) -> None:
