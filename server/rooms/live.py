@@ -25,6 +25,7 @@ from ..store import rooms as room_store
 from ..store.engine import DbSession
 from ..store.ids import now_ms
 from ..wire.out import encode
+from .entering import Gate
 from .events import CONTROL_CHANNEL, RoomEvents
 from .hub import GOING_AWAY, Conn, ControlHandler, Hub, publication, room_channel
 from .member_frames import RECALL_SENDS, MemberFrames
@@ -36,9 +37,6 @@ if TYPE_CHECKING:
     from ..moderation import Moderation
 
 __all__ = ["CONTROL_CHANNEL", "Gate", "Rooms"]
-
-# What an arrival gate answers: go on (None), wait for the event, or close (code, reason).
-Gate = asyncio.Event | tuple[int, str] | None
 
 log = logging.getLogger("hearth.rooms")
 
@@ -84,6 +82,8 @@ class Rooms(MemberFrames, RoomEvents):
         # Parts plugged in from outside (sessions, check-ins) register here:
         # before the agreement: None to go on, an Event to wait for, or (code, reason) to close;
         self.arrival_gates: list[Callable[[Conn, RoomView], Awaitable[Gate]]] = []
+        # after the agreement, the same answers (the waiting room; see rooms/entering.py);
+        self.admission_gates: list[Callable[[Conn, RoomView], Awaitable[Gate]]] = []
         # just before `welcome`: None, or (code, reason) to close (e.g. a full room);
         self.entry_checks: list[Callable[[Conn, RoomView], Awaitable[tuple[int, str] | None]]] = []
         # fields added to `welcome` (after presence is joined);
