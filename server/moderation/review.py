@@ -8,7 +8,6 @@ live only in the sealed moderation state, never in the database or the logs.
 from __future__ import annotations
 
 import secrets
-import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -17,6 +16,7 @@ from ..broker.base import Appended
 from ..rooms.hub import Conn
 from ..rooms.sending import Draft, Refusal
 from ..rooms.settings import RoomView
+from ..store.ids import now_ms
 from ..wire.out import encode
 from .builtin import crisis_resources_for
 from .hooks import HookRunner
@@ -30,10 +30,6 @@ __all__ = ["Review"]
 
 EXCERPT = 200
 REPORT_MEMORY_SECONDS = 86400  # a message is known by id for 24 h (PROTOCOL §3)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Review:
@@ -143,7 +139,7 @@ class Review:
             "user_id": user_id,
             "reason": reason,
             "excerpt": body[:EXCERPT] if body is not None else None,
-            "ts": _now_ms(),
+            "ts": now_ms(),
         }
         if hook is not None:
             flag["hook"] = hook
