@@ -25,6 +25,7 @@ from ..store import rooms as room_store
 from ..store.engine import DbSession
 from ..store.ids import now_ms
 from ..wire.out import encode
+from ..wire.user import user_object
 from .entering import Gate
 from .events import CONTROL_CHANNEL, RoomEvents
 from .hub import GOING_AWAY, Conn, ControlHandler, Hub, publication, room_channel
@@ -334,10 +335,4 @@ class Rooms(MemberFrames, RoomEvents):
 
 
 def _user_view(conn: Conn) -> dict[str, Any]:
-    return {
-        "id": conn.user_id,
-        "username": conn.username,
-        "display_name": conn.display_name,
-        "is_admin": conn.is_admin,
-        "language": conn.language,
-    }
+    return user_object(conn.user_id, conn.username, conn.display_name, conn.is_admin, conn.language)
