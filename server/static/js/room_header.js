@@ -10,7 +10,7 @@ export function roomHeader() {
   const description = el('p', { class: 'room-description' });
   const badges = el('ul', { class: 'room-badges', aria: { label: t('room.badges') } });
   const status = el('p', { class: 'connection-status', attrs: { role: 'status' } });
-  const sideToggle = el('button', { type: 'button', class: 'quiet side-toggle', text: t('room.people'), aria: { expanded: 'false' } });
+  const sideToggle = el('button', { type: 'button', class: 'quiet side-toggle', hidden: true, text: t('room.people'), aria: { expanded: 'false' } });
   const checkInToggle = el('button', { type: 'button', class: 'primary small checkin-toggle', hidden: true,
     text: t('checkin.show_pane'), aria: { expanded: 'false' } });
   const node = el('header', { class: 'room-header' },
