@@ -3,7 +3,7 @@
 
 import { el, replace } from './dom.js';
 import { t } from './i18n.js';
-import { duration } from './wording.js';
+import { duration, roomTitle } from './wording.js';
 
 export function roomHeader() {
   const title = el('h1', { id: 'room-title' });
@@ -18,7 +18,7 @@ export function roomHeader() {
     description,
     el('div', { class: 'room-header-row' }, badges, sideToggle, checkInToggle));
   const update = (settings) => {
-    title.textContent = settings.title || settings.slug;
+    title.textContent = roomTitle(settings);
     description.textContent = settings.description || '';
     description.hidden = !settings.description;
     const items = [];
