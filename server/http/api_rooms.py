@@ -39,7 +39,7 @@ async def list_rooms(request: Request) -> Response:
         views = await room_store.list_rooms(db)
         roles = await room_store.roles_of_user(db, caller.user.id)
         banned = await room_store.banned_rooms(db, caller.user.id)
-    listed = hearth.rooms.listing_filters
+    listed = hearth.rooms.hooks.listing_filters
     rooms = [
         v.public()
         for v in views

@@ -196,9 +196,12 @@ class _Session:
             finally:
                 self.conn.busy = False
             for reply in replies:
-                self.conn.offer(reply)
-                if reply.startswith('{"type":"error"') and self.limits.error(now):
-                    self.conn.stop(4429, "too many bad frames")
+                if isinstance(reply, Refuse):
+                    self.conn.offer(reply.frame())
+                    if self.limits.error(now):
+                        self.conn.stop(4429, "too many bad frames")
+                else:
+                    self.conn.offer(reply)
 
     def _decoded(self, text: str | None) -> ClientFrame | None:
         """The frame, or None when it was refused (binary, malformed, a member's `mod`)."""

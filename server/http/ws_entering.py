@@ -17,21 +17,18 @@ from ..rooms.entering import (
     Action,
     AskCheck,
     AskGate,
+    Enter,
     Entering,
-    Gate,
     Listen,
     Recheck,
     Reply,
     StoreAcceptance,
-    Welcome,
     agreement_due,
 )
 from ..rooms.hub import Conn
 from ..rooms.settings import RoomView
 from ..store import rooms as room_store
 from ..wire.errors import Close, Refuse
-from ..wire.out import encode
-from ..wire.user import user_object
 from .state import Hearth
 from .ws_handshake import check_entry
 
@@ -71,17 +68,17 @@ class EnteringSocket:
         the entry checks have begun it enters (and leaves at once), so that what a check
         took (a seat) is given back by its departure."""
         self.view = view
-        rooms = self.hearth.rooms
+        hooks = self.hearth.rooms.hooks
         entering = Entering(
-            len(rooms.arrival_gates),
-            len(rooms.admission_gates) + 1,  # + the waiting room, until moderation plugs it in
-            len(rooms.entry_checks),
+            len(hooks.arrival_gates),
+            len(hooks.admission_gates),
+            len(hooks.entry_checks),
             agreement_due(view, accepted),
         )
         action = entering.start()
         while True:
             self._send(entering.replies())
-            if isinstance(action, Welcome):
+            if isinstance(action, Enter):
                 return self.view
             if isinstance(action, Close):
                 self.conn.stop(*action)
@@ -91,13 +88,12 @@ class EnteringSocket:
             action = await self._perform(entering, action, self.view)
 
     async def _perform(self, entering: Entering, action: Action, view: RoomView) -> Action:
-        rooms, conn = self.hearth.rooms, self.conn
+        hooks, conn = self.hearth.rooms.hooks, self.conn
         match action:
             case AskGate(stage="arrival", index=index):
-                return entering.answered(await rooms.arrival_gates[index](conn, view))
+                return entering.answered(await hooks.arrival_gates[index](conn, view))
             case AskGate(index=index):
-                admission = [*rooms.admission_gates, self._waiting_room]
-                return entering.answered(await admission[index](conn, view))
+                return entering.answered(await hooks.admission_gates[index](conn, view))
             case Listen(event=event):
                 return await self._listen(entering, event)
             case StoreAcceptance():
@@ -109,7 +105,7 @@ class EnteringSocket:
             case Recheck():
                 return await self._recheck(entering)
             case AskCheck(index=index):
-                return entering.checked(await rooms.entry_checks[index](conn, view))
+                return entering.checked(await hooks.entry_checks[index](conn, view))
         raise AssertionError(f"no action {action!r} to perform")
 
     def _send(self, replies: list[Reply | Refuse]) -> None:
@@ -151,27 +147,3 @@ class EnteringSocket:
         self.conn.role = effective_role(caller.user.is_admin, facts.role)
         self.view = view
         return entering.rechecked(None)
-
-    async def _waiting_room(self, conn: Conn, view: RoomView) -> Gate:
-        """An admission gate: the waiting room of `approval` rooms. A member knocks and
-        waits until a facilitator's `admit` sets the event (`deny` closes the socket)."""
-        rooms = self.hearth.rooms
-        moderation = rooms.moderation
-        if view.access != "approval" or conn.moderator or moderation is None:
-            return None
-        if isinstance(conn.extra.get("admitted"), asyncio.Event):  # asked again: admitted
-            conn.waiting = False
-            return None
-        if await moderation.state.admitted(view.slug, conn.user_id):
-            return None
-        admitted = asyncio.Event()
-        conn.waiting, conn.extra["admitted"] = True, admitted
-        await rooms.hub.attach(conn)
-        # A knock carries a §2 `user` (facilitators see the username of whom they admit).
-        user = user_object(
-            conn.user_id, conn.username, conn.display_name, conn.is_admin, conn.language
-        )
-        await moderation.state.knock(view.slug, user)
-        await rooms.publish(view.slug, {"a": "mods"}, encode({"type": "knock", "user": user}))
-        conn.offer(encode({"type": "waiting", "reason": "approval"}))
-        return admitted

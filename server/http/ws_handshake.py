@@ -27,11 +27,10 @@ async def _entry_check(
     """Whether the user may enter now: None, or why not."""
     if not may_enter(view, user.is_admin, facts.role, facts.banned):
         return Close(4403, "not allowed in this room")
-    moderation = hearth.rooms.moderation
-    if moderation is not None and not user.is_admin:
-        left = await moderation.state.cooling(view.slug, user.id)
-        if left is not None:
-            return Close(4403, f"removed: you may rejoin in {int(left // 60) + 1} min")
+    for check in hearth.rooms.hooks.door_checks:  # e.g. a removed member's cooling-off time
+        closed = await check(view, user.id, user.is_admin)
+        if closed is not None:
+            return closed
     return None
 
 

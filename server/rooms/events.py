@@ -1,50 +1,58 @@
-"""Events from the backplane: logouts, settings, access re-checks, moderation effects,
-numbering restarts, and keeping presence true across processes.
+"""Events from the backplane: logouts, settings, access re-checks, numbering restarts,
+control events of plugged-in parts, and keeping presence true across processes.
 
-A mixin of `Rooms` (server/rooms/live.py), which holds the state these methods use.
+`RoomEvents` receives every publication of this process (it feeds the hub, which it owns)
+and is one collaborator of `Rooms` (server/rooms/live.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import orjson
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..broker.base import Backplane
 from ..broker.redis_pubsub import CONTROL_CHANNEL, RECONNECTED
 from ..config import Settings
-from ..moderation.effects import apply_mod_event
 from ..store import rooms as room_store
 from ..store.engine import DbSession
 from ..wire.out import encode
 from .access import effective_role, may_enter
-from .hub import Conn, ControlHandler, Hub
+from .hooks import RoomHooks
+from .hub import Conn, Hub
 from .settings import RoomView
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import async_sessionmaker
 
 __all__ = ["CONTROL_CHANNEL", "RoomEvents"]
 
 log = logging.getLogger("hearth.rooms")
 
+Publish = Callable[[str, dict[str, Any], str], Awaitable[None]]
+
 
 class RoomEvents:
     """What a process does with publications that are not frames to pass on."""
 
-    settings: Settings
-    backplane: Backplane
-    db: async_sessionmaker[DbSession]
-    hub: Hub
-    views: dict[str, RoomView]
-    mutes: dict[str, dict[str, int | None]]
-    mute_changes: dict[str, int]
-    control_listeners: dict[str, ControlHandler]
-
-    background_tasks: set[asyncio.Task[None]]
+    def __init__(
+        self,
+        settings: Settings,
+        backplane: Backplane,
+        db: async_sessionmaker[DbSession],
+        views: dict[str, RoomView],
+        hooks: RoomHooks,
+        publish: Publish,
+    ) -> None:
+        self.settings = settings
+        self.backplane = backplane
+        self.db = db
+        self.views = views
+        self.hooks = hooks
+        self.publish = publish
+        self.hub = Hub(backplane.pubsub, self._on_control, self._on_epoch)
+        self.background_tasks: set[asyncio.Task[None]] = set()
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` without awaiting it, keeping a reference until it is done."""
@@ -56,17 +64,21 @@ class RoomEvents:
         """Every local socket."""
         return [c for conns in self.hub.rooms.values() for c in conns]
 
-    async def publish(self, slug: str, header: dict[str, Any], frame: str) -> None:
-        raise NotImplementedError
-
     async def departed(self, room: str, user_id: str, participant: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Tell the plugged-in parts a user has left a room entirely (never raises)."""
+        for departure in self.hooks.departures:
+            try:
+                await departure(room, user_id, participant)
+            except Exception:  # their own upkeep repairs what a failure here leaves
+                log.warning("a departure listener failed", exc_info=True)
 
-    def _deliver(self, channel: str, data: str) -> None:
+    def deliver(self, channel: str, data: str) -> None:
+        """Take one publication from the pub/sub connection."""
         if channel == RECONNECTED:
             # Frames published meanwhile are lost to this process: caches are dropped and
             # every socket resumes (clients reconnect with after_seq and get what they missed).
-            self.mutes.clear()
+            for interrupted in self.hooks.interrupted:
+                interrupted()
             self._background(self._resume_all(self.hub.backplane_interrupted()))
             return
         if channel == CONTROL_CHANNEL:
@@ -104,33 +116,32 @@ class RoomEvents:
         self, room: str, header: dict[str, Any], frame: str, sockets: list[Conn]
     ) -> None:
         kind = header.get("k")
-        listener = self.control_listeners.get(str(kind))
+        listener = self.hooks.control_listeners.get(str(kind))
         if listener is not None:
             listener(room, header, frame, sockets)
             return
         if kind == "room":
-            view = RoomView(**orjson.loads(frame))
-            old = self.views.get(room)
-            self.views[room] = view
-            text = encode({"type": "room", "room": view.public()})
-            for conn in sockets:
-                if conn.live:
-                    conn.offer(text)
-            if old is None or old.access != view.access:
-                for conn in sockets:
-                    self._background(self._recheck(conn))
+            self._room_changed(room, RoomView(**orjson.loads(frame)), sockets)
         elif kind == "recheck":
             for conn in sockets:
                 if conn.user_id == header.get("u"):
                     self._background(self._recheck(conn))
-        elif kind == "mod":
-            if header.get("act") in ("mute", "unmute"):
-                self.mute_changes[room] = self.mute_changes.get(room, 0) + 1
-            apply_mod_event(self.hub, self.mutes, room, header, frame, sockets)
         elif kind == "close":
             for conn in sockets:
                 if conn.user_id == header.get("u"):
                     conn.stop(int(header.get("code", 4403)), str(header.get("reason", "")))
+
+    def _room_changed(self, room: str, view: RoomView, sockets: list[Conn]) -> None:
+        """New settings: every live socket gets `room`; a change of access re-checks all."""
+        old = self.views.get(room)
+        self.views[room] = view
+        text = encode({"type": "room", "room": view.public()})
+        for conn in sockets:
+            if conn.live:
+                conn.offer(text)
+        if old is None or old.access != view.access:
+            for conn in sockets:
+                self._background(self._recheck(conn))
 
     async def _recheck(self, conn: Conn) -> None:
         """Close a socket whose user may no longer be in the room; refresh its role."""
@@ -150,7 +161,8 @@ class RoomEvents:
             return
         conn.role = effective_role(conn.is_admin, role)
 
-    async def _presence_loop(self) -> None:
+    async def presence_loop(self) -> None:
+        """Keep this process's presence entries alive and sweep those of dead processes."""
         # On a fixed beat (not "sleep, then work"), so a slow round does not stretch the
         # bound: entries of a dead process expire within the entry TTL and a sweep follows
         # within one interval (see Settings.presence_entry_ttl).

@@ -18,15 +18,13 @@ __all__ = ["Close", "Refuse"]
 
 @dataclass(frozen=True, slots=True)
 class Refuse:
-    """One frame refused: the `error` frame's fields. `silent` when the author was already
-    told another way (a held message): counted as refused, but no `error` frame is sent."""
+    """One frame refused: the `error` frame's fields."""
 
     code: str
     message: str
     ref: str | None = None
     retry_after: float | None = None
     reason: str | None = None
-    silent: bool = False
 
     def answering(self, ref: str | None) -> Refuse:
         """The same refusal answering the frame with this `ref`."""
