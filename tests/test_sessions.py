@@ -123,7 +123,7 @@ async def attendance(base: str, who: Member, slug: str, session_id: str) -> dict
 async def test_session_settings_are_validated_and_shown(setup: Any) -> None:
     cluster, _, admin = setup
     base = cluster.servers[0].base
-    bad = [
+    bad: list[dict[str, Any]] = [
         {"schedule": [{"weekday": 7, "start": "18:00", "minutes": 60}]},
         {"schedule": [{"weekday": 1, "start": "24:00", "minutes": 60}]},
         {"schedule": [{"weekday": 1, "start": "18:00", "minutes": 4}]},

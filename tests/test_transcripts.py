@@ -576,7 +576,7 @@ async def test_concurrent_sends_are_all_recorded_with_their_seqs(
     total = len(bodies)
     delivered: dict[str, dict[str, Any]] = {}
     for ws in sockets:
-        got = []
+        got: list[dict[str, Any]] = []
         while len(got) < total:
             got.append(await ws.next("message", timeout=15))
         assert [m["seq"] for m in got] == sorted(m["seq"] for m in got)
