@@ -13,7 +13,7 @@ import httpx
 from tests.conftest import make_room
 from tests.support.client import WS, Member, expect_close, new_user
 from tests.support.servers import Cluster
-from tests.test_transcripts import consent, get_transcript, set_role
+from tests.support.transcripts import consent, get_transcript, set_role
 
 
 async def _read_now(base: str, who: Member, slug: str) -> list[dict[str, Any]]:

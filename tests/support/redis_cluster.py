@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import redis
 
 from .servers import SCALE, free_port
 
-__all__ = ["RedisClusterNodes"]
+__all__ = ["RedisClusterNodes", "running_nodes"]
 
 BUS_OFFSET = 10000  # a cluster node also listens on port + 10000 for its peers
 
@@ -153,3 +154,12 @@ class RedisClusterNodes:
         for port in list(self.procs):
             self.kill(port)
 
+
+@contextlib.contextmanager
+def running_nodes(workdir: Path) -> Iterator[RedisClusterNodes]:
+    """A started three-master cluster in `workdir`, stopped (by PID) on leaving."""
+    nodes = RedisClusterNodes(workdir)
+    try:
+        yield nodes.start()
+    finally:
+        nodes.stop()
