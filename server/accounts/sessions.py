@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from ..config import Settings
 from ..store import users as user_store
 from ..store.engine import DbSession
+from ..store.ids import now_ms
 from ..store.models import Session
 
 __all__ = ["Lifetimes", "SessionKeeper"]
@@ -29,10 +29,6 @@ log = logging.getLogger("hearth.sessions")
 
 _CHUNK = 500  # session ids per query
 _SWEEP_MS = 300_000  # how often a process deletes every ended session from the store
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +63,7 @@ class SessionKeeper:
         local_sessions: Callable[[], Iterable[str]],
         close_local: Callable[[set[str]], None],
         announce: Callable[[str], Awaitable[None]],
-        clock: Callable[[], int] = _now_ms,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
         self.lifetimes = Lifetimes.of(settings)
         self._interval = settings.session_check_seconds

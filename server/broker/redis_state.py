@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
 
 from ..sealing import Sealer
+from ..store.ids import now_ms
 from .redis_log import Client
 
 __all__ = ["RedisCounters", "RedisPresence"]
@@ -111,10 +111,6 @@ return 1
 """
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 HEARTBEAT_CHUNK = 100  # sockets refreshed per round trip
 
 
@@ -142,7 +138,7 @@ class RedisPresence:
         self._members = client.register_script(_MEMBERS)
 
     async def join(self, room: str, user_id: str, conn_id: str, participant: str) -> bool:
-        now = _now_ms()
+        now = now_ms()
         first = await self._join(
             keys=_presence_keys(room, user_id),
             args=[user_id, conn_id, self._seal(room, participant), now, now + self._ttl_ms],
@@ -160,20 +156,20 @@ class RedisPresence:
 
     async def leave(self, room: str, user_id: str, conn_id: str) -> bool:
         last = await self._leave(
-            keys=_presence_keys(room, user_id), args=[user_id, conn_id, _now_ms()]
+            keys=_presence_keys(room, user_id), args=[user_id, conn_id, now_ms()]
         )
         return bool(last)
 
     async def members(self, room: str) -> list[str]:
         base = _presence_base(room)
         # One round trip (entering a room asks this for every socket).
-        infos: list[Any] = await self._members(keys=[base, f"{base}:info"], args=[_now_ms()])
+        infos: list[Any] = await self._members(keys=[base, f"{base}:info"], args=[now_ms()])
         return [self._open(room, info) for info in infos]
 
     async def heartbeat(self, sockets: list[tuple[str, str, str, str]]) -> None:
         if not sockets:
             return
-        now = _now_ms()
+        now = now_ms()
         # In chunks: building one pipeline for every socket of the process would hold the
         # event loop (and then Redis) for tens of milliseconds, a stall every member feels.
         for start in range(0, len(sockets), HEARTBEAT_CHUNK):
@@ -207,7 +203,7 @@ class RedisPresence:
     async def sweep(self, room: str) -> list[str]:
         base = _presence_base(room)
         gone: list[Any] = await self._sweep(
-            keys=[base, f"{base}:info"], args=[_now_ms(), f"{base}:user:"]
+            keys=[base, f"{base}:info"], args=[now_ms(), f"{base}:user:"]
         )
         return [self._open(room, info) for info in gone]
 
@@ -223,15 +219,15 @@ class RedisCounters:
         self._map_pop = client.register_script(_MAP_POP)
 
     async def hit(self, key: str, window_seconds: float, add: bool = True) -> int:
-        member = f"{_now_ms()}-{secrets.token_hex(4)}"
+        member = f"{now_ms()}-{secrets.token_hex(4)}"
         count = await self._hit(
             keys=[f"hearth:count:{key}"],
-            args=[_now_ms(), int(window_seconds * 1000), "1" if add else "0", member],
+            args=[now_ms(), int(window_seconds * 1000), "1" if add else "0", member],
         )
         return int(count)
 
     async def claim(self, key: str, window_seconds: float, limit: int) -> str | None:
-        now = _now_ms()
+        now = now_ms()
         member = f"{now}-{secrets.token_hex(8)}"
         claimed = await self._claim(
             keys=[f"hearth:count:{key}"], args=[now, int(window_seconds * 1000), limit, member]

@@ -19,6 +19,7 @@ from ..store import audit as audit_store
 from ..store import users as user_store
 from ..store.models import User
 from ..wire.text import display_name_problem
+from ..wire.user import user_object
 from .attempts import throttled_check
 from .auth import COOKIE, Caller, must_enrol, require_caller
 from .bodies import read_struct
@@ -51,13 +52,8 @@ class PasswordBody(msgspec.Struct, forbid_unknown_fields=True):
 
 def user_view(user: User, for_admin: bool = False) -> dict[str, Any]:
     """The contract's `user` object; in admin answers it also says `disabled` (§8)."""
-    view = {
-        "id": user.id,
-        "username": user.username,
-        "display_name": user.display_name,
-        "is_admin": user.is_admin,
-        "language": user.language or DEFAULT_LANGUAGE,
-    }
+    language = user.language or DEFAULT_LANGUAGE
+    view = user_object(user.id, user.username, user.display_name, user.is_admin, language)
     if for_admin:
         view["disabled"] = user.disabled
     return view

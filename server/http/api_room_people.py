@@ -26,9 +26,8 @@ async def list_bans(request: Request) -> Response:
     """`GET /api/rooms/{slug}/bans`: the room's facilitators and admins only."""
     hearth: Hearth = request.app.state.hearth
     caller = await require_caller(hearth, request)
-    view = await enterable_room(hearth, caller, request.path_params["slug"])
     async with hearth.db() as db:
-        role = await room_store.role_of(db, view.id, caller.user.id)
+        view, role = await enterable_room(db, caller.user, request.path_params["slug"])
         if role != "facilitator" and not caller.user.is_admin:
             raise ApiError("forbidden", "only this room's facilitators may see its bans")
         bans = await room_store.bans_of_room(db, view.id)

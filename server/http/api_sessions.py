@@ -10,13 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..rooms.access import effective_role, may_enter, may_moderate
+from ..rooms.access import effective_role, may_moderate
 from ..rooms.settings import RoomView
 from ..sessions import records
 from ..sessions.clock import now_ms
 from ..sessions.export import attendance_csv_text
 from ..store import audit as audit_store
-from ..store import rooms as room_store
+from .api_rooms import enterable_room
 from .auth import Caller, require_caller
 from .errors import ApiError, json_response
 from .state import Hearth
@@ -28,13 +28,7 @@ _WHOLE = re.compile(r"^[0-9]{1,15}$")
 async def _facilitated_room(hearth: Hearth, caller: Caller, slug: str) -> RoomView:
     """404 if the caller may not enter the room, 403 if they may but do not facilitate it."""
     async with hearth.db() as db:
-        view = await room_store.room_by_slug(db, slug)
-        if view is None:
-            raise ApiError("not_found", "no such room")
-        room_role = await room_store.role_of(db, view.id, caller.user.id)
-        banned = await room_store.is_banned(db, view.id, caller.user.id)
-    if not may_enter(view, caller.user.is_admin, room_role, banned):
-        raise ApiError("not_found", "no such room")
+        view, room_role = await enterable_room(db, caller.user, slug)
     if not may_moderate(effective_role(caller.user.is_admin, room_role)):
         raise ApiError("forbidden", "only this room's facilitators may see its attendance")
     return view

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..rooms.access import effective_role, may_enter, may_moderate, may_read_transcript
+from ..rooms.access import effective_role, may_moderate, may_read_transcript
 from ..rooms.settings import RoomView
 from ..store import audit as audit_store
 from ..store import entries
@@ -15,12 +15,14 @@ from ..store import rooms as room_store
 from ..store.ids import now_ms
 from ..transcripts.export import as_json, as_markdown, file_name
 from ..transcripts.setup import Transcripts
+from .api_rooms import enterable_room
 from .auth import Caller, require_caller
 from .errors import ApiError, json_response
 from .params import MAX_ID, MAX_TIME_MS, int_param
 from .state import Hearth
 
 __all__ = ["routes"]
+
 
 def _transcripts(hearth: Hearth) -> Transcripts:
     part: Transcripts = hearth.extras["transcripts"]
@@ -40,17 +42,10 @@ async def _readable_room(
     read what was said from then on), if they may read its transcript: 404 if they may not
     enter (no hint it exists), 403 if they may enter but not read."""
     async with hearth.db() as db:
-        view = await room_store.room_by_slug(db, slug)
-        if view is None:
-            raise ApiError("not_found", "no such room")
-        room_role = await room_store.role_of(db, view.id, caller.user.id)
-        banned = await room_store.is_banned(db, view.id, caller.user.id)
+        view, room_role = await enterable_room(db, caller.user, slug)
         entered_at = await entries.first_entered_at(db, view.id, caller.user.id)
-    enters = may_enter(view, caller.user.is_admin, room_role, banned)
-    if not enters:
-        raise ApiError("not_found", "no such room")
     role = effective_role(caller.user.is_admin, room_role)
-    if not may_read_transcript(view, role, enters, entered_at is not None):
+    if not may_read_transcript(view, role, entered_at is not None):
         raise ApiError("forbidden", "you may not read this room's transcript")
     return view, role, None if may_moderate(role) else entered_at
 

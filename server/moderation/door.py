@@ -11,6 +11,7 @@ from ..rooms.ports import RoomsPort
 from ..rooms.settings import RoomView
 from ..wire.errors import Close
 from ..wire.out import encode
+from ..wire.user import user_object
 from .state import ModerationState
 
 __all__ = ["Door"]
@@ -47,13 +48,9 @@ class Door:
         conn.waiting, conn.extra["admitted"] = True, admitted
         await self._rooms.attach(conn)
         # A knock carries a §2 `user` (facilitators see the username of whom they admit).
-        user = {
-            "id": conn.user_id,
-            "username": conn.username,
-            "display_name": conn.display_name,
-            "is_admin": conn.is_admin,
-            "language": conn.language,
-        }
+        user = user_object(
+            conn.user_id, conn.username, conn.display_name, conn.is_admin, conn.language
+        )
         await self._state.knock(view.slug, user)
         await self._rooms.publish(view.slug, {"a": "mods"}, encode({"type": "knock", "user": user}))
         conn.offer(encode({"type": "waiting", "reason": "approval"}))

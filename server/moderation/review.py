@@ -8,7 +8,6 @@ live only in the sealed moderation state, never in the database or the logs.
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 
 from ..broker.base import Appended, Counters
@@ -17,6 +16,7 @@ from ..rooms.hub import Conn
 from ..rooms.ports import RoomsPort
 from ..rooms.sending import PASS, Draft, Held, Verdict
 from ..rooms.settings import RoomView
+from ..store.ids import now_ms
 from ..wire.errors import Refuse
 from ..wire.out import encode
 from .builtin import crisis_resources_for
@@ -31,10 +31,6 @@ REPORT_MEMORY_SECONDS = 86400  # a message is known by id for 24 h (PROTOCOL §3
 # Refusals after which a crisis message still reaches the facilitators.
 UNHEARD = {"muted": "muted", "locked": "the room was locked", "slow_mode": "slow mode was on"}
 REFUSED = "a moderation rule refused this message"
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Review:
@@ -154,7 +150,7 @@ class Review:
             "user_id": user_id,
             "reason": reason,
             "excerpt": body[:EXCERPT] if body is not None else None,
-            "ts": _now_ms(),
+            "ts": now_ms(),
         }
         if hook is not None:
             flag["hook"] = hook

@@ -9,19 +9,15 @@ snapshot reveals nothing.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
 
 from ..broker.base import Counters
 from ..sealing import Sealer
+from ..store.ids import now_ms
 
 __all__ = ["ModerationState"]
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class ModerationState:
@@ -58,7 +54,7 @@ class ModerationState:
 
     async def mutes(self, room: str) -> dict[str, int | None]:
         """{user id: mute end (ms) or None for until unmuted}, expired ones left out."""
-        now = _now_ms()
+        now = now_ms()
         mutes: dict[str, int | None] = {}
         for user_id, until in (await self._c.map_all(f"mod:{room}:mutes")).items():
             end = int(until) or None
@@ -95,7 +91,7 @@ class ModerationState:
         """Raise or lower; whether it changed."""
         if raised:
             already = user_id in await self._c.map_all(f"mod:{room}:hands")
-            await self._c.map_put(f"mod:{room}:hands", user_id, str(_now_ms()))
+            await self._c.map_put(f"mod:{room}:hands", user_id, str(now_ms()))
             return not already
         return await self._c.map_pop(f"mod:{room}:hands", user_id) is not None
 
@@ -104,7 +100,7 @@ class ModerationState:
     async def knock(self, room: str, participant: dict[str, Any]) -> None:
         """Keep a waiting user (sealed: a username and display name are an identity)."""
         key = f"mod:{room}:waiting"
-        await self._put_sealed(key, str(participant["id"]), {**participant, "ts": _now_ms()})
+        await self._put_sealed(key, str(participant["id"]), {**participant, "ts": now_ms()})
 
     async def waiting(self, room: str) -> list[dict[str, Any]]:
         """Participants waiting to be admitted, oldest first."""
@@ -114,7 +110,7 @@ class ModerationState:
         return await self._c.map_pop(f"mod:{room}:waiting", user_id) is not None
 
     async def admit(self, room: str, user_id: str) -> None:
-        await self._c.map_put(f"mod:{room}:admitted", user_id, str(_now_ms()))
+        await self._c.map_put(f"mod:{room}:admitted", user_id, str(now_ms()))
 
     async def admitted(self, room: str, user_id: str) -> bool:
         return user_id in await self._c.map_all(f"mod:{room}:admitted")
@@ -125,7 +121,7 @@ class ModerationState:
     # -- cool-downs after `remove` -------------------------------------------------------
 
     async def cool_down(self, room: str, user_id: str, seconds: int) -> None:
-        until = _now_ms() + seconds * 1000
+        until = now_ms() + seconds * 1000
         await self._c.put(f"mod:{room}:cooldown:{user_id}", str(until), seconds)
 
     async def cooling(self, room: str, user_id: str) -> float | None:
@@ -133,7 +129,7 @@ class ModerationState:
         found = await self._c.get(f"mod:{room}:cooldown:{user_id}")
         if found is None:
             return None
-        left = (int(found) - _now_ms()) / 1000
+        left = (int(found) - now_ms()) / 1000
         return left if left > 0 else None
 
     # -- flags and held messages ---------------------------------------------------------

@@ -29,14 +29,11 @@ def may_moderate(role: str) -> bool:
     return role in ("facilitator", "admin")
 
 
-def may_read_transcript(room: RoomView, role: str, may_enter_room: bool, entered: bool) -> bool:
-    """Per `transcript_readers`: facilitators (and admins); with `members`, also those who
-    may enter and have entered at least once (got `welcome`: a user waiting or denied in an
-    approval room has not). What such a member reads starts at their first entry."""
-    if role == "admin":
-        return True
-    if not may_enter_room:
-        return False
-    if role == "facilitator":
+def may_read_transcript(room: RoomView, role: str, entered: bool) -> bool:
+    """Per `transcript_readers`, for a user who may enter the room: facilitators (and
+    admins); with `members`, also those who have entered at least once (got `welcome`: a
+    user waiting or denied in an approval room has not). What such a member reads starts
+    at their first entry."""
+    if may_moderate(role):
         return True
     return room.transcript_readers == "members" and entered

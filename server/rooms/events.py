@@ -151,8 +151,7 @@ class RoomEvents:
                 if view is None:
                     conn.stop(4404, "room is gone")
                     return
-                role = await room_store.role_of(db, view.id, conn.user_id)
-                banned = await room_store.is_banned(db, view.id, conn.user_id)
+                role, banned, _ = await room_store.entry_facts(db, view.id, conn.user_id)
         except Exception:  # fail closed: the client may re-enter and be checked afresh
             log.exception("re-checking access failed")
             conn.stop(1011, "could not confirm your access: enter again")

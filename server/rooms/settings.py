@@ -150,51 +150,60 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return str(value)
 
 
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise SettingsError(f"{name} must be true or false")
+    return value
+
+
+def _terms(name: str, value: Any) -> list[str]:
+    if (
+        not isinstance(value, list)
+        or not all(isinstance(t, str) and 1 <= len(t) <= 200 for t in value)
+        or len(value) > 500
+    ):
+        raise SettingsError(f"{name} must be a list of up to 500 short texts")
+    return value
+
+
+def _hook_names(name: str, value: Any) -> list[str] | None:
+    if value is not None and not (
+        isinstance(value, list) and all(isinstance(h, str) for h in value)
+    ):
+        raise SettingsError(f"{name} must be null or a list of hook names")
+    return value
+
+
+def _or_null(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    return lambda name, value: None if value is None else check(name, value)
+
+
+# Each settable setting's check: (name, value) -> the value to store, or SettingsError.
+_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "title": lambda n, v: _text(n, v, 1, 200),
+    "description": lambda n, v: _text(n, v, 0, 5000),
+    "agreement": _or_null(lambda n, v: _text(n, v, 1, 20000)),
+    "crisis_resources": lambda n, v: _text(n, v, 1, 5000),
+    "crisis_resources_es": lambda n, v: _text(n, v, 1, 5000),
+    "access": lambda n, v: _choice(n, v, ACCESS),
+    "transcripts": lambda n, v: _choice(n, v, TRANSCRIPTS),
+    "transcript_readers": lambda n, v: _choice(n, v, READERS),
+    "retention_days": _or_null(lambda n, v: _int(n, v, 1, MAX_RETENTION_DAYS)),
+    "slow_mode_seconds": lambda n, v: _int(n, v, 0, 3600),
+    "max_message_chars": lambda n, v: _int(n, v, 1, 10000),
+    "resume_window_seconds": lambda n, v: _int(n, v, 0, 3600),
+    "locked": _flag,
+    "blocked_terms": _terms,
+    "contact_details": lambda n, v: _choice(n, v, CONTACT_POLICIES),
+    "hooks": _hook_names,
+}
+
+
 def _check(name: str, value: Any) -> Any:
-    match name:
-        case "title":
-            return _text(name, value, 1, 200)
-        case "description":
-            return _text(name, value, 0, 5000)
-        case "agreement":
-            return None if value is None else _text(name, value, 1, 20000)
-        case "crisis_resources" | "crisis_resources_es":
-            return _text(name, value, 1, 5000)
-        case "access":
-            return _choice(name, value, ACCESS)
-        case "transcripts":
-            return _choice(name, value, TRANSCRIPTS)
-        case "transcript_readers":
-            return _choice(name, value, READERS)
-        case "retention_days":
-            return None if value is None else _int(name, value, 1, MAX_RETENTION_DAYS)
-        case "slow_mode_seconds":
-            return _int(name, value, 0, 3600)
-        case "max_message_chars":
-            return _int(name, value, 1, 10000)
-        case "resume_window_seconds":
-            return _int(name, value, 0, 3600)
-        case "locked":
-            if not isinstance(value, bool):
-                raise SettingsError("locked must be true or false")
-            return value
-        case "blocked_terms":
-            if (
-                not isinstance(value, list)
-                or not all(isinstance(t, str) and 1 <= len(t) <= 200 for t in value)
-                or len(value) > 500
-            ):
-                raise SettingsError("blocked_terms must be a list of up to 500 short texts")
-            return value
-        case "contact_details":
-            return _choice(name, value, CONTACT_POLICIES)
-        case "hooks":
-            if value is not None and not (
-                isinstance(value, list) and all(isinstance(h, str) for h in value)
-            ):
-                raise SettingsError("hooks must be null or a list of hook names")
-            return value
-    raise SettingsError(f"unknown setting: {name}")
+    check = _CHECKS.get(name)
+    if check is None:
+        raise SettingsError(f"unknown setting: {name}")
+    return check(name, value)
 
 
 def apply_settings(

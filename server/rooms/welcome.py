@@ -13,6 +13,7 @@ from ..broker.base import Backplane
 from ..store import rooms as room_store
 from ..store.engine import DbSession
 from ..wire.out import encode
+from ..wire.user import user_object
 from .hooks import RoomHooks
 from .hub import Conn, Hub
 from .member_frames import RECALL_SENDS
@@ -102,7 +103,9 @@ class Welcome:
             async with self._db() as db:
                 consent = await room_store.consent_of(db, view.id, conn.user_id)
         you: dict[str, Any] = {
-            "user": _user_view(conn),
+            "user": user_object(
+                conn.user_id, conn.username, conn.display_name, conn.is_admin, conn.language
+            ),
             "role": conn.role,
             "consent": consent and view.transcripts == "opt_in",
             "muted": False,
@@ -117,13 +120,3 @@ class Welcome:
         for fields_of in self._hooks.welcome_fields:
             added.update(await fields_of(conn, view))
         return added
-
-
-def _user_view(conn: Conn) -> dict[str, Any]:
-    return {
-        "id": conn.user_id,
-        "username": conn.username,
-        "display_name": conn.display_name,
-        "is_admin": conn.is_admin,
-        "language": conn.language,
-    }

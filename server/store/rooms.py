@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import NamedTuple
 
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
@@ -13,9 +14,11 @@ from .ids import new_id, now_ms
 from .models import AgreementAcceptance, Ban, ConsentRecord, Room, RoomRole
 
 __all__ = [
+    "EntryFacts",
     "accept_agreement",
     "accepted_version",
     "ban",
+    "banned_rooms",
     "consent_of",
     "create_room",
     "entry_facts",
@@ -165,11 +168,18 @@ async def accepted_version(db: DbSession, room_id: str, user_id: str) -> int | N
     return None if row is None else row.version
 
 
-async def entry_facts(
-    db: DbSession, room_id: str, user_id: str
-) -> tuple[str | None, bool, int | None]:
-    """(room role, banned, accepted agreement version) in one round trip: what entering a
-    room reads, as `role_of`, `is_banned` and `accepted_version` would one by one."""
+class EntryFacts(NamedTuple):
+    """What the store knows of a user in a room that decides whether they may enter
+    (`rooms.access.may_enter`) and whether the agreement is due."""
+
+    role: str | None  # `member`, `facilitator` or None
+    banned: bool
+    accepted: int | None  # the agreement version last accepted
+
+
+async def entry_facts(db: DbSession, room_id: str, user_id: str) -> EntryFacts:
+    """The user's `EntryFacts` in the room in one round trip (as `role_of`, `is_banned`
+    and `accepted_version` would one by one)."""
     mine = (RoomRole.room_id == room_id, RoomRole.user_id == user_id)
     row = (
         await db.execute(
@@ -186,8 +196,15 @@ async def entry_facts(
         )
     ).one()
     role, banned, version = row
-    return (None if role is None else str(role), bool(banned),
-            None if version is None else int(version))
+    return EntryFacts(
+        None if role is None else str(role), bool(banned), None if version is None else int(version)
+    )
+
+
+async def banned_rooms(db: DbSession, user_id: str) -> set[str]:
+    """The ids of the rooms the user is banned from."""
+    rows = await db.execute(select(Ban.room_id).where(Ban.user_id == user_id))
+    return {str(room_id) for room_id in rows.scalars()}
 
 
 async def accept_agreement(db: DbSession, room_id: str, user_id: str, version: int) -> None:
