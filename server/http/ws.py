@@ -197,9 +197,7 @@ class _Session:
                 self.conn.busy = False
             for reply in replies:
                 if isinstance(reply, Refuse):
-                    self.conn.offer(reply.frame())
-                    if self.limits.error(now):
-                        self.conn.stop(4429, "too many bad frames")
+                    self._refuse(reply)
                 else:
                     self.conn.offer(reply)
 

@@ -92,7 +92,7 @@ class EnteringSocket:
         match action:
             case AskGate(stage="arrival", index=index):
                 return entering.answered(await hooks.arrival_gates[index](conn, view))
-            case AskGate(index=index):
+            case AskGate(index=index):  # e.g. the waiting room (moderation/door.py)
                 return entering.answered(await hooks.admission_gates[index](conn, view))
             case Listen(event=event):
                 return await self._listen(entering, event)

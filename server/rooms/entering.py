@@ -28,7 +28,6 @@ from typing import Literal, TypeVar
 from ..wire.errors import Close, Refuse
 from ..wire.frames import AcceptAgreement, FrameError, Ping, decode_client_frame
 from ..wire.out import encode
-from .hooks import Gate
 from .settings import RoomView
 
 __all__ = [
@@ -46,6 +45,9 @@ __all__ = [
 ]
 
 Stage = Literal["arrival", "admission"]
+
+# What a gate answers: go on (None), wait for the event and ask again, or close.
+Gate = asyncio.Event | Close | None
 
 NOT_ENTERED = "you have not entered the room yet"
 

@@ -7,12 +7,12 @@ the points named below. The send pipeline's steps are placed by slot (`sending.p
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..wire.errors import Close, Refuse
+from .entering import Gate
 from .hub import Conn, ControlHandler
 from .settings import RoomView
 
@@ -25,8 +25,6 @@ __all__ = [
     "RoomHooks",
 ]
 
-# What a gate answers: go on (None), wait for the event and ask again, or close.
-Gate = asyncio.Event | Close | None
 # What a frame's handler answers the sender's socket alone: frames, or one refusal.
 Reply = str | Refuse
 FrameHandler = Callable[[Conn, RoomView, Any], Awaitable[Sequence[Reply]]]

@@ -103,7 +103,9 @@ class Welcome:
             async with self._db() as db:
                 consent = await room_store.consent_of(db, view.id, conn.user_id)
         you: dict[str, Any] = {
-            "user": _user_view(conn),
+            "user": user_object(
+                conn.user_id, conn.username, conn.display_name, conn.is_admin, conn.language
+            ),
             "role": conn.role,
             "consent": consent and view.transcripts == "opt_in",
             "muted": False,
@@ -118,7 +120,3 @@ class Welcome:
         for fields_of in self._hooks.welcome_fields:
             added.update(await fields_of(conn, view))
         return added
-
-
-def _user_view(conn: Conn) -> dict[str, Any]:
-    return user_object(conn.user_id, conn.username, conn.display_name, conn.is_admin, conn.language)
