@@ -48,12 +48,16 @@ class Welcome:
             if m["id"] != conn.user_id
         ]
         current_epoch, seq, history, gap = await self._position(conn, view, after_seq, epoch)
+        you = await self._you(conn, view)
+        # Before the room object is built: a part may change the room (the first arrival of
+        # an `always` room opens its session, which the room object shows).
+        added = await self._added(conn, view)
         head = encode(
             {
                 "type": "welcome",
                 "protocol": 1,
                 "room": view.public(),
-                "you": await self._you(conn, view),
+                "you": you,
                 "members": members,
                 "pinned": [],
                 "hands": [],
@@ -61,8 +65,8 @@ class Welcome:
                 "epoch": current_epoch,
                 "history": [],
                 "gap": gap,
+                **added,
             }
-            | await self._added(conn, view)
         )
         # History frames are already-encoded JSON: splice them in instead of re-encoding.
         welcome = head.replace('"history":[]', '"history":[' + ",".join(history) + "]", 1)
