@@ -22,7 +22,7 @@ from ..language import localizer, translate
 from ..ops.logs import log_context
 from ..ops.metrics import refused
 from ..rooms.access import effective_role, may_enter
-from ..rooms.hub import GOING_AWAY, SLOW_CLIENT_CLOSE, Conn
+from ..rooms.hub import GOING_AWAY, SLOW_CLIENT_CLOSE, Conn, Header
 from ..rooms.limits import SocketLimits, UserSockets
 from ..rooms.resume import parse_after_seq
 from ..rooms.settings import RoomView
@@ -35,7 +35,6 @@ from ..wire.frames import (
     Ping,
     Send,
     decode_client_frame,
-    frame_type,
 )
 from ..wire.out import encode, error_frame
 from .auth import Caller, authenticate, must_enrol
@@ -370,7 +369,8 @@ class _Session:
             "language": conn.language,
         }
         await moderation.state.knock(view.slug, user)
-        await rooms.publish(view.slug, {"a": "mods"}, encode({"type": "knock", "user": user}))
+        knock = encode({"type": "knock", "user": user})
+        await rooms.publish(view.slug, Header(audience="mods"), knock)
         conn.offer(encode({"type": "waiting", "reason": "approval"}))
         if not await self._wait_for(admitted):
             return False
@@ -411,11 +411,11 @@ class _Session:
                 continue
             frame = decode_client_frame(text)
             if isinstance(frame, FrameError):
-                if not self.conn.moderator and frame_type(text) == "mod":
+                if not self.conn.moderator and frame.kind == "mod":
                     # A member's `mod` is forbidden whatever its fields (PROTOCOL §3).
                     self._error("forbidden", "only facilitators may do that", frame.ref)
                 else:
-                    if frame_type(text) == "send":  # a malformed send is a refused send
+                    if frame.kind == "send":  # a malformed send is a refused send
                         refused(frame.code)
                     self._error(frame.code, frame.message, frame.ref)
                 continue

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..rooms.hub import Conn
+from ..rooms.hub import Audience, Conn, Header
 from ..rooms.settings import RoomView
 from ..store import audit as audit_store
 from ..store import rooms as room_store
@@ -88,7 +88,7 @@ class Actions:
         fields: dict[str, Any] = {}
         extra: list[tuple[dict[str, Any], str]] = []
         details: dict[str, Any] = {}
-        header: dict[str, Any] = {}
+        data: dict[str, Any] = {}  # the `mod` event's fields for every process
         slug = view.slug
         match action:
             case "mute":
@@ -96,7 +96,7 @@ class Actions:
                 until = int(time.time() * 1000) + seconds * 1000 if seconds else None
                 await self.state.mute(slug, target.id, until)
                 fields = {"seconds": seconds} if seconds else {}
-                header["until"] = until
+                data["until"] = until
             case "unmute":
                 await self.state.unmute(slug, target.id)
             case "remove" | "ban":
@@ -113,7 +113,7 @@ class Actions:
                     seconds = _seconds(frame.seconds, required=True, high=MAX_COOL_DOWN)
                     await self.state.cool_down(slug, target.id, seconds)
                     fields["seconds"] = seconds
-                header["close"] = [4408, reason or ("banned" if action == "ban" else "removed")]
+                data["close"] = [4408, reason or ("banned" if action == "ban" else "removed")]
             case "unban":
                 async with self.rooms.db() as db:
                     await room_store.unban(db, view.id, target.id)
@@ -122,7 +122,7 @@ class Actions:
                 await self.state.admit(slug, target.id)
             case "deny":
                 await self.state.stop_waiting(slug, target.id)
-                header["close"] = [4403, frame.reason or "not admitted"]
+                data["close"] = [4403, frame.reason or "not admitted"]
             case "lower_hand":
                 await self.state.set_hand(slug, target.id, False)
                 extra.append(
@@ -168,7 +168,7 @@ class Actions:
                     details.update(await listener(conn, view))
                 await self.state.end(slug)
                 await self.rooms.backplane.log.reset(slug)
-                header["close"] = [4410, "the session has ended"]
+                data["close"] = [4410, "the session has ended"]
             case "resolve_flag":
                 flag_id = _need(frame.flag_id, "flag_id")
                 if await self.state.resolve_flag(slug, flag_id) is None:
@@ -181,11 +181,15 @@ class Actions:
         if target is not None:
             moderation["user_id"] = target.id
         moderation.update(fields)
-        header.update({"k": "mod", "act": action, "c": conn.id, "aud": _audience(action)})
-        if target is not None:
-            header["u"] = target.id
-        if frame.ref is not None:
-            header["r"] = frame.ref
+        header = Header(
+            kind="control",
+            event="mod",
+            audience=_audience(action),
+            user=None if target is None else target.id,
+            conn=conn.id,
+            ref=frame.ref,
+            data={"act": action, **data},
+        )
         # Audit first: publishing `end` (or removing the actor's own session) closes the
         # actor's socket, which cancels this very handler.
         audit_details = {k: v for k, v in fields.items() if k != "body"} | details
@@ -206,7 +210,7 @@ class Actions:
         conn: Conn,
         view: RoomView,
         frame: Mod,
-        audience: str,
+        audience: Audience,
         fields: dict[str, Any],
         target: str | None = None,
     ) -> None:
@@ -216,11 +220,15 @@ class Actions:
         if target is not None:
             moderation["user_id"] = target
         moderation.update(fields)
-        header: dict[str, Any] = {"k": "mod", "act": frame.action, "c": conn.id, "aud": audience}
-        if target is not None:
-            header["u"] = target
-        if frame.ref is not None:
-            header["r"] = frame.ref
+        header = Header(
+            kind="control",
+            event="mod",
+            audience=audience,
+            user=target,
+            conn=conn.id,
+            ref=frame.ref,
+            data={"act": frame.action},
+        )
         payload = {"frames": [], "moderation": encode(moderation)}
         await self.rooms.publish(view.slug, header, orjson.dumps(payload).decode())
 
@@ -322,7 +330,7 @@ class Actions:
             )
 
 
-def _audience(action: str) -> str:
+def _audience(action: str) -> Audience:
     """Who receives an action's `moderation`: actions on one person go to facilitators and
     that person, reviews of flags and held messages to facilitators, the rest to all."""
     if action in ON_PERSON:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..broker.base import Appended
-from ..rooms.hub import Conn
+from ..rooms.hub import Conn, Header
 from ..rooms.sending import Draft, Refusal
 from ..rooms.settings import RoomView
 from ..wire.out import encode
@@ -114,7 +114,7 @@ class Review:
         """A private `notice` to every socket of one user in the room (with `fields`, such
         as a held message's `held_id` and `ref`)."""
         frame = encode({"type": "notice", "kind": kind, "text": text, **fields})
-        await self.rooms.publish(room.slug, {"a": "user", "u": user_id}, frame)
+        await self.rooms.publish(room.slug, Header(audience="user", user=user_id), frame)
 
     async def raise_flag(
         self,
@@ -152,7 +152,7 @@ class Review:
         if reported_by is not None:
             flag["reported_by"] = reported_by
         await self.state.add_flag(room.slug, flag)
-        await self.rooms.publish(room.slug, {"a": "mods"}, encode(flag))
+        await self.rooms.publish(room.slug, Header(audience="mods"), encode(flag))
         return True
 
     async def report(
@@ -212,7 +212,7 @@ class Review:
         if draft.ref is not None:
             held["ref"] = draft.ref
         await self.state.hold(slug, held)
-        await self.rooms.publish(slug, {"a": "mods"}, encode(_for_facilitators(held)))
+        await self.rooms.publish(slug, Header(audience="mods"), encode(_for_facilitators(held)))
         await self._held_notice(draft.room, author_id, draft.id, draft.ref)
 
     async def _held_notice(

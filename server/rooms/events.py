@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..broker.base import Backplane
-from ..broker.redis_pubsub import CONTROL_CHANNEL, RECONNECTED
 from ..config import Settings
 from ..moderation.effects import apply_mod_event
 from ..store import rooms as room_store
 from ..store.engine import DbSession
 from ..wire.out import encode
 from .access import effective_role, may_enter
-from .hub import Conn, ControlHandler, Hub
+from .hub import CONTROL_CHANNEL, Conn, ControlHandler, Header, Hub
 from .settings import RoomView
 
 if TYPE_CHECKING:
@@ -56,19 +55,20 @@ class RoomEvents:
         """Every local socket."""
         return [c for conns in self.hub.rooms.values() for c in conns]
 
-    async def publish(self, slug: str, header: dict[str, Any], frame: str) -> None:
+    async def publish(self, slug: str, header: Header, frame: str) -> None:
         raise NotImplementedError
 
     async def departed(self, room: str, user_id: str, participant: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def _deliver(self, channel: str, data: str) -> None:
-        if channel == RECONNECTED:
-            # Frames published meanwhile are lost to this process: caches are dropped and
-            # every socket resumes (clients reconnect with after_seq and get what they missed).
-            self.mutes.clear()
-            self._background(self._resume_all(self.hub.backplane_interrupted()))
-            return
+    def _reconnected(self) -> None:
+        """The pub/sub connection came back: frames published meanwhile are lost to this
+        process. Caches are dropped and every socket resumes (clients reconnect with
+        after_seq and get what they missed)."""
+        self.mutes.clear()
+        self._background(self._resume_all(self.hub.backplane_interrupted()))
+
+    def _deliver(self, channel: str, data: str | bytes) -> None:
         if channel == CONTROL_CHANNEL:
             event = orjson.loads(data)
             if event.get("k") == "logout":
@@ -100,11 +100,9 @@ class RoomEvents:
         for conn in sockets:
             conn.stop(1012, "numbering restarted: enter again")
 
-    def _on_control(
-        self, room: str, header: dict[str, Any], frame: str, sockets: list[Conn]
-    ) -> None:
-        kind = header.get("k")
-        listener = self.control_listeners.get(str(kind))
+    def _on_control(self, room: str, header: Header, frame: str, sockets: list[Conn]) -> None:
+        kind = header.event
+        listener = self.control_listeners.get(kind)
         if listener is not None:
             listener(room, header, frame, sockets)
             return
@@ -121,16 +119,12 @@ class RoomEvents:
                     self._background(self._recheck(conn))
         elif kind == "recheck":
             for conn in sockets:
-                if conn.user_id == header.get("u"):
+                if conn.user_id == header.user:
                     self._background(self._recheck(conn))
         elif kind == "mod":
-            if header.get("act") in ("mute", "unmute"):
+            if header.data.get("act") in ("mute", "unmute"):
                 self.mute_changes[room] = self.mute_changes.get(room, 0) + 1
             apply_mod_event(self.hub, self.mutes, room, header, frame, sockets)
-        elif kind == "close":
-            for conn in sockets:
-                if conn.user_id == header.get("u"):
-                    conn.stop(int(header.get("code", 4403)), str(header.get("reason", "")))
 
     async def _recheck(self, conn: Conn) -> None:
         """Close a socket whose user may no longer be in the room; refresh its role."""
@@ -178,5 +172,5 @@ class RoomEvents:
             for gone in await self.backplane.presence.sweep(room):
                 user = orjson.loads(gone)
                 frame = encode({"type": "presence", "user": user, "status": "left"})
-                await self.publish(room, {"a": "all"}, frame)
+                await self.publish(room, Header(), frame)
                 await self.departed(room, str(user["id"]), user)

@@ -12,16 +12,17 @@ process died), the hold ends after `limit` seconds.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+
+from ..broker.envelope import Header
 
 __all__ = ["HOLD_SECONDS", "Held", "RecordHold"]
 
 HOLD_SECONDS = 3.0
 
 # (header, frame, seq) of a publication to route once the hold ends.
-Held = tuple[dict[str, Any], str, int | None]
+Held = tuple[Header, str, int | None]
 
 
 @dataclass(slots=True)
@@ -57,7 +58,7 @@ class RecordHold:
             state.timer = loop.call_later(self._limit, self._end, room)
         state.awaiting.add(seq)
 
-    def numbered(self, room: str, seqs: list[int]) -> None:
+    def numbered(self, room: str, seqs: Iterable[int]) -> None:
         """The sender committed these numbers: release the room once none is pending."""
         state = self._rooms.get(room)
         if state is None:

@@ -19,14 +19,15 @@ import orjson
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..broker.base import Backplane
+from ..broker.envelope import encode_publication
 from ..config import Settings
 from ..store import entries
 from ..store import rooms as room_store
 from ..store.engine import DbSession
 from ..store.ids import now_ms
-from ..wire.out import encode
-from .events import CONTROL_CHANNEL, RoomEvents
-from .hub import GOING_AWAY, Conn, ControlHandler, Hub, publication, room_channel
+from ..wire.out import encode, welcome
+from .events import RoomEvents
+from .hub import CONTROL_CHANNEL, GOING_AWAY, Conn, ControlHandler, Header, Hub, room_channel
 from .member_frames import RECALL_SENDS, MemberFrames
 from .resume import resume_history
 from .sending import SendPipeline, Step
@@ -130,7 +131,7 @@ class Rooms(MemberFrames, RoomEvents):
 
     async def start(self) -> None:
         """Start receiving publications and keeping presence alive."""
-        await self.backplane.pubsub.start(self._deliver)
+        await self.backplane.pubsub.start(self._deliver, self._reconnected)
         await self.backplane.pubsub.subscribe(CONTROL_CHANNEL)
         self._tasks.append(asyncio.create_task(self._presence_loop(), name="hearth-presence"))
 
@@ -172,11 +173,11 @@ class Rooms(MemberFrames, RoomEvents):
     async def settings_changed(self, view: RoomView) -> None:
         """Tell every process a room's settings changed (each applies them at once)."""
         data = orjson.dumps(asdict(view)).decode()
-        await self.publish(view.slug, {"k": "room"}, data)
+        await self.publish(view.slug, Header(kind="control", event="room"), data)
 
     async def access_changed(self, slug: str, user_id: str) -> None:
         """A user's role in a room changed: every process re-checks their sockets."""
-        await self.publish(slug, {"k": "recheck", "u": user_id}, "{}")
+        await self.publish(slug, Header(kind="control", event="recheck", user=user_id), "{}")
 
     async def session_ended(self, session_id: str) -> None:
         """Logout: every process closes the session's sockets with 4401."""
@@ -189,9 +190,9 @@ class Rooms(MemberFrames, RoomEvents):
         for refresh in self.room_refreshers:
             await refresh()
 
-    async def publish(self, slug: str, header: dict[str, Any], frame: str) -> None:
+    async def publish(self, slug: str, header: Header, frame: str) -> None:
         """Publish one frame (or control event) to the room on every process."""
-        await self.backplane.pubsub.publish(room_channel(slug), publication(header, frame))
+        await self.backplane.pubsub.publish(room_channel(slug), encode_publication(header, frame))
 
     # -- entering ------------------------------------------------------------------------
 
@@ -214,7 +215,7 @@ class Rooms(MemberFrames, RoomEvents):
         conn.extra["present"] = True
         if first:
             frame = encode({"type": "presence", "user": conn.participant(), "status": "joined"})
-            await self.publish(view.slug, {"a": "others", "u": conn.user_id}, frame)
+            await self.publish(view.slug, Header(audience="others", user=conn.user_id), frame)
         members = [
             m
             for m in (orjson.loads(t) for t in await self.backplane.presence.members(view.slug))
@@ -253,32 +254,28 @@ class Rooms(MemberFrames, RoomEvents):
         if self.moderation is not None:
             pinned = await self.moderation.state.pins(view.slug)
             hands = await self.moderation.state.hands(view.slug)
-        head = encode(
-            {
-                "type": "welcome",
-                "protocol": 1,
-                "room": view.public(),
-                "you": {
-                    "user": _user_view(conn),
-                    "role": conn.role,
-                    "consent": consent and view.transcripts == "opt_in",
-                    "muted": muted is not False,
-                    "muted_until": muted if type(muted) is int else None,
-                },
-                "members": members,
-                "pinned": pinned,
-                "hands": hands,
-                "seq": seq,
-                "epoch": current_epoch,
-                "history": [],
-                "gap": gap,
-                **added,
-            }
-        )
-        # History frames are already-encoded JSON: splice them in instead of re-encoding.
-        welcome = head.replace('"history":[]', '"history":[' + ",".join(history) + "]", 1)
+        fields = {
+            "type": "welcome",
+            "protocol": 1,
+            "room": view.public(),
+            "you": {
+                "user": _user_view(conn),
+                "role": conn.role,
+                "consent": consent and view.transcripts == "opt_in",
+                "muted": muted is not False,
+                "muted_until": muted if type(muted) is int else None,
+            },
+            "members": members,
+            "pinned": pinned,
+            "hands": hands,
+            "seq": seq,
+            "epoch": current_epoch,
+            "history": [],
+            "gap": gap,
+            **added,
+        }
         pending = self.hub.go_live(conn, seq)
-        conn.offer(welcome)
+        conn.offer(welcome(fields, history))  # history frames as they are, not re-encoded
         for text in pending:
             conn.offer(text)
         if conn.moderator and self.moderation is not None:
@@ -310,14 +307,14 @@ class Rooms(MemberFrames, RoomEvents):
         if conn.waiting and "admitted" in conn.extra and self.moderation is not None:
             await self.moderation.state.stop_waiting(conn.room, conn.user_id)
             frame = encode({"type": "knock_withdrawn", "user_id": conn.user_id})
-            await self.publish(conn.room, {"a": "mods"}, frame)
+            await self.publish(conn.room, Header(audience="mods"), frame)
         if not conn.extra.get("present"):
             return
         try:
             last = await self.backplane.presence.leave(conn.room, conn.user_id, conn.id)
             if last:
                 frame = encode({"type": "presence", "user": conn.participant(), "status": "left"})
-                await self.publish(conn.room, {"a": "all"}, frame)
+                await self.publish(conn.room, Header(), frame)
         except Exception:  # the backend is down: heartbeat expiry announces it later
             log.warning("could not record a departure; presence expiry will", exc_info=True)
             return

@@ -27,7 +27,7 @@ from ..wire.frames import (
     Typing,
 )
 from ..wire.out import encode, error_frame, with_ref
-from .hub import Conn, Hub
+from .hub import Conn, Header, Hub
 from .sending import Draft, Refusal, SendPipeline
 from .settings import RoomView
 
@@ -60,7 +60,7 @@ class MemberFrames:
     message_readers: list[Callable[[RoomView, str], Awaitable[dict[str, Any] | None]]]
     frame_handlers: dict[type, Callable[[Conn, RoomView, Any], Awaitable[list[str]]]]
 
-    async def publish(self, slug: str, header: dict[str, Any], frame: str) -> None:
+    async def publish(self, slug: str, header: Header, frame: str) -> None:
         raise NotImplementedError
 
     async def _recorded(self, view: RoomView, message_id: str) -> bool:
@@ -85,7 +85,7 @@ class MemberFrames:
                 return replies
             case Typing():
                 text = encode({"type": "typing", "user_id": conn.user_id})
-                await self.publish(view.slug, {"a": "others", "u": conn.user_id}, text)
+                await self.publish(view.slug, Header(audience="others", user=conn.user_id), text)
                 return []
             case React():
                 return await self._react(conn, view, frame)
@@ -93,7 +93,7 @@ class MemberFrames:
                 if self.moderation is not None:
                     await self.moderation.state.set_hand(view.slug, conn.user_id, frame.raised)
                 text = encode({"type": "hand", "user_id": conn.user_id, "raised": frame.raised})
-                await self.publish(view.slug, _origin(conn, frame.ref), text)
+                await self.publish(view.slug, Header(conn=conn.id, ref=frame.ref), text)
                 return []
             case Consent():
                 return await self._consent(conn, view, frame)
@@ -227,7 +227,7 @@ class MemberFrames:
                 "reaction": frame.reaction,
             }
         )
-        await self.publish(view.slug, _origin(conn, frame.ref), text)
+        await self.publish(view.slug, Header(conn=conn.id, ref=frame.ref), text)
         return []
 
     async def _consent(self, conn: Conn, view: RoomView, frame: Consent) -> list[str]:
@@ -244,13 +244,6 @@ class MemberFrames:
         if frame.ref is not None:
             reply["ref"] = frame.ref
         return [encode(reply)]
-
-
-def _origin(conn: Conn, ref: str | None) -> dict[str, Any]:
-    header: dict[str, Any] = {"a": "all", "c": conn.id}
-    if ref is not None:
-        header["r"] = ref
-    return header
 
 
 def _pong(ref: str | None) -> str:

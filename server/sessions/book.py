@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..rooms.hub import Conn
+from ..rooms.hub import Conn, Header
 from ..rooms.settings import RoomView
 from ..store import audit as audit_store
 from ..wire.out import encode
@@ -112,9 +112,10 @@ class SessionBook:
 
     async def _announce(self, slug: str, session: dict[str, Any], idle: bool) -> None:
         frame = encode({"type": "session", "session": session})
-        await self.rooms.publish(slug, {"k": SESSION_EVENT, "idle": idle}, frame)
+        header = Header(kind="control", event=SESSION_EVENT, data={"idle": idle})
+        await self.rooms.publish(slug, header, frame)
 
-    def on_event(self, room: str, header: dict[str, Any], frame: str, sockets: list[Conn]) -> None:
+    def on_event(self, room: str, header: Header, frame: str, sockets: list[Conn]) -> None:
         """A `session` frame reached this process: every socket gets it, waiting ones
         too; an opening lets the waiting go on entering, an idle ending closes them."""
         session = orjson.loads(frame)["session"]
@@ -130,5 +131,5 @@ class SessionBook:
                 conn.buffered.append((None, frame))
             if opened and "session_opened" in conn.extra:
                 conn.extra["session_opened"].set()
-            if header.get("idle") and conn.waiting:
+            if header.data.get("idle") and conn.waiting:
                 conn.stop(*ENDED_CLOSE)
