@@ -375,6 +375,8 @@ _MESSAGE_ARGUMENT = {
     "Hold": 0,
     "Flag": 0,
     "Refused": 1,
+    "Refuse": 1,
+    "Close": 1,
     "stop": 1,
     "FrameError": 1,
     "SettingsError": 0,

@@ -5,19 +5,22 @@ facilitators as they enter, and `end` closing a check-in room for good (PROTOCOL
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ..config import Settings
+from ..rooms.hooks import Reply
 from ..rooms.hub import Conn, Header
 from ..rooms.settings import PUBLIC_ADDITIONS, RoomView
 from ..sealing import Sealer, derive_key
 from ..store import audit as audit_store
 from ..store import rooms as room_store
 from ..store import users as user_store
+from ..wire.errors import Refuse
 from ..wire.frames import AskFacilitator, Mod
-from ..wire.out import encode, error_frame
+from ..wire.out import encode
 from .private_rooms import create_check_in, delete_room, is_check_in, kind_fields
 from .requests import RequestBook
 
@@ -35,34 +38,29 @@ def _request_frame(request: dict[str, Any]) -> str:
 class CheckIns:
     """Requests to talk privately and the private rooms that answer them."""
 
-    def __init__(self, settings: Settings, rooms: Rooms) -> None:
+    def __init__(self, settings: Settings, rooms: Rooms, moderation: Moderation) -> None:
         self.rooms = rooms
+        self._moderation = moderation
         sealer = Sealer({"c1": derive_key(settings.secret_key, "check-in-requests")}, "c1")
         self.requests = RequestBook(rooms.backplane.counters, sealer)
 
     def attach(self, rooms: Rooms) -> None:
         """Register with the rooms and with moderation."""
         PUBLIC_ADDITIONS["check_ins"] = kind_fields
-        rooms.frame_handlers[AskFacilitator] = self.ask
-        rooms.arrivals.append(self.show_requests)
+        rooms.hooks.frame_handlers[AskFacilitator] = self.ask
+        rooms.hooks.arrivals.append(self.show_requests)
         # A check-in is listed only to those in it (admins may still enter every room).
-        rooms.listing_filters.append(lambda view, role: not is_check_in(view) or role is not None)
-        if rooms.moderation is not None:
-            rooms.moderation.actions.plugged["check_in"] = self.open_check_in
-            rooms.moderation.actions.plugged["dismiss_request"] = self.dismiss
-            rooms.moderation.actions.end_listeners.append(self.on_end)
+        rooms.hooks.listing_filters.append(
+            lambda view, role: not is_check_in(view) or role is not None
+        )
+        self._moderation.actions.plugged["check_in"] = self.open_check_in
+        self._moderation.actions.plugged["dismiss_request"] = self.dismiss
+        self._moderation.actions.end_listeners.append(self.on_end)
 
-    @property
-    def _moderation(self) -> Moderation:
-        assert self.rooms.moderation is not None
-        return self.rooms.moderation
-
-    async def ask(self, conn: Conn, view: RoomView, frame: AskFacilitator) -> list[str]:
+    async def ask(self, conn: Conn, view: RoomView, frame: AskFacilitator) -> Sequence[Reply]:
         """A member asks to talk privately: facilitators present hear of it at once."""
         if conn.moderator or is_check_in(view):
-            return [
-                error_frame("forbidden", "only members of a group ask for a check-in", frame.ref)
-            ]
+            return [Refuse("forbidden", "only members of a group ask for a check-in", frame.ref)]
         ts = int(time.time() * 1000)
         request = await self.requests.ask(view.slug, conn.participant(), frame.note, ts)
         await self.rooms.publish(view.slug, Header(audience="mods"), _request_frame(request))
@@ -82,21 +80,21 @@ class CheckIns:
                 db, (conn.user_id, conn.username), action, view.slug, target, details
             )
 
-    async def open_check_in(self, conn: Conn, view: RoomView, frame: Mod) -> list[str]:
+    async def open_check_in(self, conn: Conn, view: RoomView, frame: Mod) -> Sequence[Reply]:
         """`mod check_in`: a private room for the member and the group's facilitators."""
         if is_check_in(view):
-            return [error_frame("invalid", "a check-in is opened from its group", frame.ref)]
+            return [Refuse("invalid", "a check-in is opened from its group", frame.ref)]
         if frame.user_id is None:
-            return [error_frame("invalid", "missing field: user_id", frame.ref)]
+            return [Refuse("invalid", "missing field: user_id", frame.ref)]
         async with self.rooms.db() as db:
             user = await user_store.user_by_id(db, frame.user_id)
             role = await room_store.role_of(db, view.id, frame.user_id) if user else None
         if user is None:
-            return [error_frame("not_found", "no such user", frame.ref)]
+            return [Refuse("not_found", "no such user", frame.ref)]
         if user.is_admin or role == "facilitator":
-            return [error_frame("forbidden", "check-ins are with members", frame.ref)]
+            return [Refuse("forbidden", "check-ins are with members", frame.ref)]
         if not await self._here(view, user.id):
-            return [error_frame("not_found", "that member is not in the room", frame.ref)]
+            return [Refuse("not_found", "that member is not in the room", frame.ref)]
         async with self.rooms.db() as db:
             created = await create_check_in(
                 db, view, user.id, conn.user_id if conn.is_admin else None
@@ -126,13 +124,13 @@ class CheckIns:
         asking = await self.requests.open_requests(view.slug)
         return any(r["user"]["id"] == user_id for r in asking)
 
-    async def dismiss(self, conn: Conn, view: RoomView, frame: Mod) -> list[str]:
+    async def dismiss(self, conn: Conn, view: RoomView, frame: Mod) -> Sequence[Reply]:
         """`mod dismiss_request`: close a request without a check-in."""
         if frame.request_id is None:
-            return [error_frame("invalid", "missing field: request_id", frame.ref)]
+            return [Refuse("invalid", "missing field: request_id", frame.ref)]
         request = await self.requests.close_by_id(view.slug, frame.request_id)
         if request is None:
-            return [error_frame("not_found", "no such request", frame.ref)]
+            return [Refuse("not_found", "no such request", frame.ref)]
         user = request["user"]
         details = {"request_id": frame.request_id}
         async with self.rooms.db() as db:

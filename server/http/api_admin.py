@@ -134,7 +134,7 @@ async def audit(request: Request) -> Response:
     async with hearth.db() as db:
         entries = await audit_store.list_entries(db, room, limit, before)
     views = [audit_store.entry_view(e) for e in entries]
-    moderation = hearth.rooms.moderation
+    moderation = hearth.parts.moderation if hearth.parts is not None else None
     if moderation is not None:  # reasons rest sealed (moderation/reasons.py)
         for view in views:
             view["details"] = moderation.reasons.open_details(view["details"])

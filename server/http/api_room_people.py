@@ -33,7 +33,8 @@ async def list_bans(request: Request) -> Response:
             raise ApiError("forbidden", "only this room's facilitators may see its bans")
         bans = await room_store.bans_of_room(db, view.id)
         users = await user_store.users_by_ids(db, [b.user_id for b in bans])
-    moderation = hearth.rooms.moderation  # reasons rest sealed (moderation/reasons.py)
+    # Reasons rest sealed (moderation/reasons.py).
+    moderation = hearth.parts.moderation if hearth.parts is not None else None
     return json_response(
         {
             "bans": [

@@ -38,7 +38,7 @@ async def list_rooms(request: Request) -> Response:
         views = await room_store.list_rooms(db)
         roles = await room_store.roles_of_user(db, caller.user.id)
         banned = {v.id for v in views if await room_store.is_banned(db, v.id, caller.user.id)}
-    listed = hearth.rooms.listing_filters
+    listed = hearth.rooms.hooks.listing_filters
     rooms = [
         v.public()
         for v in views

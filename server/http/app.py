@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -21,18 +21,15 @@ from starlette.staticfiles import StaticFiles
 from ..accounts.passwords import Passwords
 from ..accounts.sessions import SessionKeeper
 from ..accounts.throttle import Throttle
+from ..broker.base import Backplane
 from ..broker.select import open_backplane
-from ..checkins.setup import CheckIns
 from ..config import Settings
 from ..language import translate
-from ..moderation.setup import build_moderation
 from ..ops.endpoint import serve_metrics
 from ..ops.metrics import watch_hub
 from ..rooms.limits import UserSockets
 from ..rooms.live import Rooms
-from ..sessions.setup import Sessions
 from ..store.engine import DbSession, make_engine, make_sessions
-from ..transcripts.setup import Transcripts
 from . import (
     api_accounts,
     api_admin,
@@ -46,6 +43,7 @@ from . import (
 )
 from .errors import ApiError, error_response, json_response, reader_language
 from .failures import Failures
+from .parts import Parts
 from .security import SecurityHeaders
 from .state import Hearth
 from .ws import room_socket
@@ -116,6 +114,59 @@ def _session_keeper(
     )
 
 
+def _hearth(settings: Settings, backplane: Backplane, engine: AsyncEngine) -> Hearth:
+    """The process's services: the rooms and what plugs into them included."""
+    db = make_sessions(engine)
+    rooms = Rooms(settings, backplane, db)
+    parts = Parts.plugged_into(settings, rooms, db)
+    return Hearth(
+        settings=settings,
+        engine=engine,
+        db=db,
+        backplane=backplane,
+        rooms=rooms,
+        passwords=Passwords(
+            settings.password_time_cost,
+            settings.password_memory_kib,
+            at_once=settings.password_hashes_at_once,
+        ),
+        throttle=Throttle(backplane.counters, settings.limits, settings.secret_key),
+        sessions=_session_keeper(settings, db, rooms),
+        extras={
+            "user_sockets": UserSockets(settings.limits.sockets_per_user),
+            "transcripts": parts.transcripts,
+        },
+        parts=parts,
+    )
+
+
+@contextlib.asynccontextmanager
+async def _running(hearth: Hearth) -> AsyncIterator[None]:
+    """Start the rooms and their parts; stop them again, in reverse, when the app stops."""
+    settings, rooms, parts = hearth.settings, hearth.rooms, hearth.parts
+    assert parts is not None
+    await parts.transcripts.start()
+    await rooms.start()
+    hearth.sessions.start()
+    await parts.sessions.start()
+    hub = rooms.hub
+    # Read from the scrape's thread: list() copies the values in one step under the GIL.
+    watch_hub(lambda: sum(map(len, list(hub.rooms.values()))), lambda: len(hub.rooms))
+    stop_metrics = serve_metrics(settings.metrics_host, settings.metrics_port)
+    # What start-up built (modules, tables, caches) lives as long as the process: out of
+    # the collector's sight, so that full collections under load do not walk it again.
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        stop_metrics()
+        await hearth.sessions.close()
+        await parts.sessions.close()
+        await rooms.close()
+        await parts.transcripts.close()
+
+
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app for these settings."""
 
@@ -123,52 +174,11 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         backplane, close_backplane = open_backplane(settings)
-        db = make_sessions(engine)
-        rooms = Rooms(settings, backplane, db)
-        hearth = Hearth(
-            settings=settings,
-            engine=engine,
-            db=db,
-            backplane=backplane,
-            rooms=rooms,
-            passwords=Passwords(
-                settings.password_time_cost,
-                settings.password_memory_kib,
-                at_once=settings.password_hashes_at_once,
-            ),
-            throttle=Throttle(backplane.counters, settings.limits, settings.secret_key),
-            sessions=_session_keeper(settings, db, rooms),
-            extras={"user_sockets": UserSockets(settings.limits.sockets_per_user)},
-        )
-        app.state.hearth = hearth
-        rooms.moderation = build_moderation(settings, rooms)
-        transcripts = Transcripts(settings, db, rooms)
-        transcripts.attach(rooms)  # the last pipeline step: after moderation
-        hearth.extras["transcripts"] = transcripts
-        group_sessions = Sessions(settings, rooms)  # group meetings (hearth.sessions: logins)
-        group_sessions.attach(rooms)
-        check_ins = CheckIns(settings, rooms)
-        check_ins.attach(rooms)
-        await transcripts.start()
-        await rooms.start()
-        hearth.sessions.start()
-        await group_sessions.start()
-        hub = rooms.hub
-        # Read from the scrape's thread: list() copies the values in one step under the GIL.
-        watch_hub(lambda: sum(map(len, list(hub.rooms.values()))), lambda: len(hub.rooms))
-        stop_metrics = serve_metrics(settings.metrics_host, settings.metrics_port)
-        # What start-up built (modules, tables, caches) lives as long as the process: out of
-        # the collector's sight, so that full collections under load do not walk it again.
-        gc.collect()
-        gc.freeze()
+        hearth = app.state.hearth = _hearth(settings, backplane, engine)
         try:
-            yield
+            async with _running(hearth):
+                yield
         finally:
-            stop_metrics()
-            await hearth.sessions.close()
-            await group_sessions.close()
-            await rooms.close()
-            await transcripts.close()
             await close_backplane()
             await engine.dispose()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -14,6 +14,9 @@ from ..broker.base import Backplane
 from ..config import Settings
 from ..rooms.live import Rooms
 from ..store.engine import DbSession
+
+if TYPE_CHECKING:
+    from .parts import Parts
 
 __all__ = ["Hearth"]
 
@@ -31,3 +34,4 @@ class Hearth:
     throttle: Throttle
     sessions: SessionKeeper
     extras: dict[str, Any]
+    parts: Parts | None = None  # what plugs into the rooms (moderation, transcripts...)

@@ -13,6 +13,7 @@ import logging
 import secrets
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.types import Message
@@ -22,12 +23,14 @@ from ..language import localizer, translate
 from ..ops.logs import log_context
 from ..ops.metrics import refused
 from ..rooms.access import effective_role, may_enter
-from ..rooms.hub import GOING_AWAY, SLOW_CLIENT_CLOSE, Conn, Header
+from ..rooms.hooks import Gate
+from ..rooms.hub import GOING_AWAY, SLOW_CLIENT_CLOSE, Conn
 from ..rooms.limits import SocketLimits, UserSockets
 from ..rooms.resume import parse_after_seq
 from ..rooms.settings import RoomView
 from ..store import rooms as room_store
 from ..store.models import User
+from ..wire.errors import Refuse
 from ..wire.frames import (
     AcceptAgreement,
     ClientFrame,
@@ -61,15 +64,16 @@ async def _entry_check(
     room_role, banned, accepted = facts
     if not may_enter(view, user.is_admin, room_role, banned):
         return Refused(4403, "not allowed in this room")
-    moderation = hearth.rooms.moderation
-    if moderation is not None and not user.is_admin:
-        left = await moderation.state.cooling(view.slug, user.id)
-        if left is not None:
-            return Refused(4403, f"removed: you may rejoin in {int(left // 60) + 1} min")
+    for check in hearth.rooms.hooks.door_checks:  # e.g. a removed member's cooling-off time
+        closed = await check(view, user.id, user.is_admin)
+        if closed is not None:
+            return Refused(closed.code, closed.reason)
     return view, room_role, accepted
 
 
 log = logging.getLogger("hearth.ws")
+
+Gated = Callable[[Conn, RoomView], Awaitable[Gate]]
 
 
 def _text_of(message: Message) -> str | None:
@@ -78,6 +82,7 @@ def _text_of(message: Message) -> str | None:
         raise WebSocketDisconnect(message.get("code", 1000))
     text = message.get("text")
     return text if isinstance(text, str) else None
+
 
 CLOSE_TIMEOUT = 2.0
 
@@ -264,7 +269,7 @@ class _Session:
 
     async def _read(self, view: RoomView, accepted: int | None) -> None:
         try:
-            waited = await self._gates(view)
+            waited = await self._gates(view, self.hearth.rooms.hooks.arrival_gates)
             if waited is None:
                 return
             if view.agreement is not None and accepted != view.agreement_version:
@@ -272,16 +277,16 @@ class _Session:
                 if not await self._await_agreement(view):
                     return
                 waited = True
-            if view.access == "approval" and not self.conn.moderator:
-                if not await self._admission(view):
-                    return
-                waited = True
+            admitted = await self._gates(view, self.hearth.rooms.hooks.admission_gates)
+            if admitted is None:  # e.g. the waiting room of `approval` rooms
+                return
+            waited = waited or admitted
             if waited:  # time passed: the session, bans and access may have changed
                 fresh = await self._recheck()
                 if fresh is None:
                     return
                 view = fresh
-            for check in self.hearth.rooms.entry_checks:
+            for check in self.hearth.rooms.hooks.entry_checks:
                 refused = await check(self.conn, view)
                 if refused is not None:
                     self.conn.stop(*refused)
@@ -297,11 +302,11 @@ class _Session:
             log.exception("entering room %s failed", self.conn.room)
             self.conn.stop(1011, "the server could not let you in now; try again")
 
-    async def _gates(self, view: RoomView) -> bool | None:
-        """Run the plugged-in arrival gates (e.g. a group that has not met yet): whether the
-        socket waited; None if it was closed."""
+    async def _gates(self, view: RoomView, gates: list[Gated]) -> bool | None:
+        """Run plugged-in gates (e.g. a group that has not met yet): whether the socket
+        waited; None if it was closed."""
         waited = False
-        pending = list(self.hearth.rooms.arrival_gates)
+        pending = list(gates)
         while pending and not self.conn.stopped:
             answer = await pending[0](self.conn, view)
             if answer is None:
@@ -348,34 +353,6 @@ class _Session:
             return None
         self.conn.role = effective_role(caller.user.is_admin, room_role)
         return view
-
-    async def _admission(self, view: RoomView) -> bool:
-        """The waiting room of `approval` rooms: knock, then wait for `admit` or `deny`."""
-        conn, rooms = self.conn, self.hearth.rooms
-        moderation = rooms.moderation
-        if view.access != "approval" or conn.moderator or moderation is None:
-            return True
-        if await moderation.state.admitted(view.slug, conn.user_id):
-            return True
-        admitted = asyncio.Event()
-        conn.waiting, conn.extra["admitted"] = True, admitted
-        await rooms.hub.attach(conn)
-        # A knock carries a §2 `user` (facilitators see the username of whom they admit).
-        user = {
-            "id": conn.user_id,
-            "username": conn.username,
-            "display_name": conn.display_name,
-            "is_admin": conn.is_admin,
-            "language": conn.language,
-        }
-        await moderation.state.knock(view.slug, user)
-        knock = encode({"type": "knock", "user": user})
-        await rooms.publish(view.slug, Header(audience="mods"), knock)
-        conn.offer(encode({"type": "waiting", "reason": "approval"}))
-        if not await self._wait_for(admitted):
-            return False
-        conn.waiting = False
-        return True
 
     def _before_welcome(self, text: str | None) -> AcceptAgreement | None:
         """Frames before `welcome`: ping answered, accept_agreement passed back, others
@@ -441,8 +418,8 @@ class _Session:
             finally:
                 self.conn.busy = False
             for reply in replies:
-                if reply.startswith('{"type":"error"'):
-                    self.conn.offer(reply)
+                if isinstance(reply, Refuse):
+                    self.conn.offer(reply.frame())
                     if self.limits.error(now):
                         self.conn.stop(4429, "too many bad frames")
                 else:

@@ -98,6 +98,9 @@ EXACT: dict[str, str] = {
     "unknown frame type": "Ese tipo de mensaje no existe.",
     "slow down": "Ve un poco más despacio.",
     "too many bad frames": "Demasiados mensajes no válidos.",
+    "the room is full": "La sala está llena.",
+    "too many reports; try again later": "Demasiados avisos; inténtalo más tarde.",
+    "this room has too many open reports": "Esta sala tiene demasiados avisos abiertos.",
     "too slow: reconnect to resume": "Conexión lenta: vuelve a conectarte para seguir.",
     "the server could not do that now; try again": (
         "El servidor no pudo hacerlo ahora; inténtalo de nuevo."

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..ops.metrics import HOOK_SECONDS, HOOK_TIMEOUTS
 from .builtin import CrisisLanguage, blocked_terms, contact_details
-from .verdicts import Allow, Flag, Hold, Hook, MessageContext, Reject, Verdict
+from .verdicts import Allow, Flag, Hold, Hook, MessageContext, Recognizer, Reject, Verdict
 
 __all__ = ["ConfiguredHook", "HookOutcome", "HookRunner", "load_hook", "runner_from_config"]
 
@@ -87,6 +87,15 @@ class HookRunner:
         if missing:
             raise ValueError(f"unknown moderation hooks: {missing}")
         return cls([known[n] for n in names])
+
+    def recognizes(self, name: str, body: str) -> bool:
+        """Whether the hook `name` is configured, can tell (a `Recognizer`) and matches."""
+        configured = self.hooks.get(name)
+        return (
+            configured is not None
+            and isinstance(configured.hook, Recognizer)
+            and configured.hook.matches(body)
+        )
 
     async def run(self, ctx: MessageContext, only: list[str] | None = None) -> HookOutcome:
         """Run the hooks (or the room's chosen subset, in its order) on one message."""

@@ -9,27 +9,28 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import orjson
-
-from ..broker.base import Appended
+from ..broker.base import Appended, Counters
+from ..config import Limits
 from ..rooms.hub import Conn, Header
-from ..rooms.sending import Draft, Refusal
+from ..rooms.ports import RoomsPort
+from ..rooms.sending import PASS, Draft, Held, Verdict
 from ..rooms.settings import RoomView
+from ..wire.errors import Refuse
 from ..wire.out import encode
 from .builtin import crisis_resources_for
 from .hooks import HookRunner
 from .state import ModerationState
 from .verdicts import Flag, Hold, MessageContext, Reject
 
-if TYPE_CHECKING:
-    from ..rooms.live import Rooms
-
-__all__ = ["Review"]
+__all__ = ["UNHEARD", "Review"]
 
 EXCERPT = 200
 REPORT_MEMORY_SECONDS = 86400  # a message is known by id for 24 h (PROTOCOL §3)
+# Refusals after which a crisis message still reaches the facilitators.
+UNHEARD = {"muted": "muted", "locked": "the room was locked", "slow_mode": "slow mode was on"}
+REFUSED = "a moderation rule refused this message"
 
 
 def _now_ms() -> int:
@@ -39,16 +40,25 @@ def _now_ms() -> int:
 class Review:
     """Runs hooks on drafts and keeps flags and held messages."""
 
-    def __init__(self, rooms: Rooms, state: ModerationState, runner: HookRunner) -> None:
+    def __init__(
+        self,
+        rooms: RoomsPort,
+        state: ModerationState,
+        runner: HookRunner,
+        limits: Limits,
+        counters: Counters,
+    ) -> None:
         self.rooms = rooms
         self.state = state
         self.runner = runner
+        self._limits = limits
+        self._counters = counters
 
-    async def step(self, draft: Draft) -> Refusal | None:
+    async def __call__(self, draft: Draft) -> Verdict:
         """The pipeline step: Reject → `rejected`; Hold → kept for review; Flag → after send."""
         conn, room = draft.conn, draft.room
-        if draft.extra.get("approved"):
-            return None
+        if draft.approved:
+            return PASS
         ctx = MessageContext(
             draft.body,
             conn.user_id,
@@ -61,22 +71,16 @@ class Review:
         choice = room.extra.get("hooks")
         outcome = await self.runner.run(ctx, list(choice) if choice is not None else None)
         if isinstance(outcome.stop, Reject):
-            return Refusal(
-                "rejected", "a moderation rule refused this message", reason=outcome.stop.reason
-            )
+            return Refuse("rejected", REFUSED, reason=outcome.stop.reason)
         if isinstance(outcome.stop, Hold):
-            cap = self.rooms.settings.limits.open_held_per_room
-            if await self.state.held_count(room.slug) >= cap:
-                return Refusal(
-                    "rejected",
-                    "a moderation rule refused this message",
-                    reason="too many messages are waiting for review here; try again later",
-                )
+            if await self.state.held_count(room.slug) >= self._limits.open_held_per_room:
+                full = "too many messages are waiting for review here; try again later"
+                return Refuse("rejected", REFUSED, reason=full)
             await self.hold(draft, outcome.stopped_by or "hook", outcome.stop.reason)
-            return Refusal("held", "held for review", silent=True)
+            return Held()
         for name, flag in outcome.flags:
             draft.after.append(self._after_send(draft, name, flag))
-        return None
+        return PASS
 
     def _after_send(self, draft: Draft, hook: str, flag: Flag) -> Any:
         async def run(appended: Appended) -> None:
@@ -98,6 +102,13 @@ class Review:
                 )
 
         return run
+
+    async def refused(self, conn: Conn, room: RoomView, body: str, refusal: Refuse) -> None:
+        """A send was refused: if it was crisis language refused for muting, a lock or slow
+        mode, it must still be heard (`crisis_unheard`)."""
+        why = UNHEARD.get(refusal.code)
+        if why is not None and self.runner.recognizes("crisis", body):
+            await self.crisis_unheard(conn, room, body, why)
 
     async def crisis_unheard(self, conn: Conn, room: RoomView, body: str, why: str) -> None:
         """A crisis message refused (muted, locked, slow mode): never silence it — the
@@ -131,7 +142,7 @@ class Review:
         at most `open_flags_per_room`: then a report is refused (False), and a hook's flag
         takes the place of the oldest open flag not about crisis language."""
         flags = await self.state.flags(room.slug)
-        if len(flags) >= self.rooms.settings.limits.open_flags_per_room:
+        if len(flags) >= self._limits.open_flags_per_room:
             if source == "report":
                 return False
             oldest = next((f for f in flags if f.get("hook") != "crisis"), flags[0])
@@ -157,13 +168,13 @@ class Review:
 
     async def report(
         self, conn: Conn, room: RoomView, message_id: str, reason: str
-    ) -> tuple[str, str, float | None] | None:
+    ) -> Refuse | None:
         """A member's report; None when done (or already done: one flag per reporter and
-        message), else the error (code, message, retry after)."""
+        message), else why it was refused."""
         found = await self.rooms.message(room, message_id)
         if found is None:
-            return "not_found", "no such message", None
-        limits, counters = self.rooms.settings.limits, self.rooms.backplane.counters
+            return Refuse("not_found", "no such message")
+        limits, counters = self._limits, self._counters
         window = limits.report_window_seconds
         once = f"report:{room.slug}:{conn.user_id}:{message_id}"
         first = await counters.claim(once, REPORT_MEMORY_SECONDS, 1)
@@ -172,7 +183,7 @@ class Review:
         budget = f"reports:{room.slug}:{conn.user_id}"
         if await counters.claim(budget, window, limits.reports_per_window) is None:
             await counters.release(once, first)
-            return "rate_limited", "too many reports; try again later", float(window)
+            return Refuse("rate_limited", "too many reports; try again later", None, float(window))
         raised = await self.raise_flag(
             room,
             "report",
@@ -184,7 +195,9 @@ class Review:
         )
         if not raised:
             await counters.release(once, first)
-            return "rate_limited", "this room has too many open reports", float(window)
+            return Refuse(
+                "rate_limited", "this room has too many open reports", None, float(window)
+            )
         return None
 
     async def hold(self, draft: Draft, hook: str, reason: str) -> None:
@@ -228,12 +241,6 @@ class Review:
             conn.offer(encode(flag))
         for held in await self.state.held(conn.room):
             conn.offer(encode(_for_facilitators(held)))
-
-    @staticmethod
-    def decode(frame: str) -> dict[str, Any]:
-        """A stored frame as a dict."""
-        value: dict[str, Any] = orjson.loads(frame)
-        return value
 
 
 def _for_facilitators(held: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "Allow",
@@ -17,6 +17,7 @@ __all__ = [
     "Hold",
     "Hook",
     "MessageContext",
+    "Recognizer",
     "Reject",
     "Verdict",
 ]
@@ -70,3 +71,13 @@ class Flag:
 Verdict = Allow | Reject | Hold | Flag
 
 Hook = Callable[[MessageContext], Awaitable[Verdict]]
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """A hook that can also say, outside the pipeline, whether a body is what it looks for
+    (the crisis hook: a refused crisis message must still reach the facilitators)."""
+
+    def matches(self, body: str) -> bool:
+        """Whether `body` holds what the hook looks for."""
+        ...

@@ -1,49 +1,57 @@
-"""Events from the backplane: logouts, settings, access re-checks, moderation effects,
-numbering restarts, and keeping presence true across processes.
+"""Events from the backplane: logouts, settings, access re-checks, numbering restarts,
+control events of plugged-in parts, and keeping presence true across processes.
 
-A mixin of `Rooms` (server/rooms/live.py), which holds the state these methods use.
+`RoomEvents` receives every publication of this process (it feeds the hub, which it owns)
+and is one collaborator of `Rooms` (server/rooms/live.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import orjson
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..broker.base import Backplane
 from ..config import Settings
-from ..moderation.effects import apply_mod_event
 from ..store import rooms as room_store
 from ..store.engine import DbSession
 from ..wire.out import encode
 from .access import effective_role, may_enter
-from .hub import CONTROL_CHANNEL, Conn, ControlHandler, Header, Hub
+from .hooks import RoomHooks
+from .hub import CONTROL_CHANNEL, Conn, Header, Hub
 from .settings import RoomView
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import async_sessionmaker
 
 __all__ = ["CONTROL_CHANNEL", "RoomEvents"]
 
 log = logging.getLogger("hearth.rooms")
 
+Publish = Callable[[str, Header, str], Awaitable[None]]
+
 
 class RoomEvents:
     """What a process does with publications that are not frames to pass on."""
 
-    settings: Settings
-    backplane: Backplane
-    db: async_sessionmaker[DbSession]
-    hub: Hub
-    views: dict[str, RoomView]
-    mutes: dict[str, dict[str, int | None]]
-    mute_changes: dict[str, int]
-    control_listeners: dict[str, ControlHandler]
-
-    background_tasks: set[asyncio.Task[None]]
+    def __init__(
+        self,
+        settings: Settings,
+        backplane: Backplane,
+        db: async_sessionmaker[DbSession],
+        views: dict[str, RoomView],
+        hooks: RoomHooks,
+        publish: Publish,
+    ) -> None:
+        self.settings = settings
+        self.backplane = backplane
+        self.db = db
+        self.views = views
+        self.hooks = hooks
+        self.publish = publish
+        self.hub = Hub(backplane.pubsub, self._on_control, self._on_epoch)
+        self.background_tasks: set[asyncio.Task[None]] = set()
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` without awaiting it, keeping a reference until it is done."""
@@ -55,20 +63,24 @@ class RoomEvents:
         """Every local socket."""
         return [c for conns in self.hub.rooms.values() for c in conns]
 
-    async def publish(self, slug: str, header: Header, frame: str) -> None:
-        raise NotImplementedError
-
     async def departed(self, room: str, user_id: str, participant: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Tell the plugged-in parts a user has left a room entirely (never raises)."""
+        for departure in self.hooks.departures:
+            try:
+                await departure(room, user_id, participant)
+            except Exception:  # their own upkeep repairs what a failure here leaves
+                log.warning("a departure listener failed", exc_info=True)
 
-    def _reconnected(self) -> None:
+    def reconnected(self) -> None:
         """The pub/sub connection came back: frames published meanwhile are lost to this
         process. Caches are dropped and every socket resumes (clients reconnect with
         after_seq and get what they missed)."""
-        self.mutes.clear()
+        for interrupted in self.hooks.interrupted:
+            interrupted()
         self._background(self._resume_all(self.hub.backplane_interrupted()))
 
-    def _deliver(self, channel: str, data: str | bytes) -> None:
+    def deliver(self, channel: str, data: str | bytes) -> None:
+        """Take one publication from the pub/sub connection."""
         if channel == CONTROL_CHANNEL:
             event = orjson.loads(data)
             if event.get("k") == "logout":
@@ -102,7 +114,7 @@ class RoomEvents:
 
     def _on_control(self, room: str, header: Header, frame: str, sockets: list[Conn]) -> None:
         kind = header.event
-        listener = self.control_listeners.get(kind)
+        listener = self.hooks.control_listeners.get(kind)
         if listener is not None:
             listener(room, header, frame, sockets)
             return
@@ -121,10 +133,6 @@ class RoomEvents:
             for conn in sockets:
                 if conn.user_id == header.user:
                     self._background(self._recheck(conn))
-        elif kind == "mod":
-            if header.data.get("act") in ("mute", "unmute"):
-                self.mute_changes[room] = self.mute_changes.get(room, 0) + 1
-            apply_mod_event(self.hub, self.mutes, room, header, frame, sockets)
 
     async def _recheck(self, conn: Conn) -> None:
         """Close a socket whose user may no longer be in the room; refresh its role."""
@@ -145,7 +153,8 @@ class RoomEvents:
             return
         conn.role = effective_role(conn.is_admin, role)
 
-    async def _presence_loop(self) -> None:
+    async def presence_loop(self) -> None:
+        """Keep this process's presence entries alive and sweep those of dead processes."""
         # On a fixed beat (not "sleep, then work"), so a slow round does not stretch the
         # bound: entries of a dead process expire within the entry TTL and a sweep follows
         # within one interval (see Settings.presence_entry_ttl).

@@ -1,9 +1,9 @@
 """The rooms this process serves: their state, entering and leaving, publishing.
 
-Owns the hub and the send pipeline; talks to the backplane and (for consent and settings)
-the store. The frames members send are handled in `member_frames.py`, events from other
-processes in `events.py` (mixins of `Rooms`). Every frame is authorized, not only the
-handshake.
+`Rooms` composes three collaborators: the `RoomEvents` that receive every publication (and
+feed the local hub), the `MemberFrames` that answer members' frames, and the
+`SendPipeline`. Parts plugged in from outside register in `hooks` (`hooks.py`) and see the
+rooms through `RoomsPort` (`ports.py`). Every frame is authorized, not only the handshake.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -25,28 +25,25 @@ from ..store import entries
 from ..store import rooms as room_store
 from ..store.engine import DbSession
 from ..store.ids import now_ms
-from ..wire.out import encode, welcome
+from ..wire.frames import ClientFrame
+from ..wire.out import encode
 from .events import RoomEvents
-from .hub import CONTROL_CHANNEL, GOING_AWAY, Conn, ControlHandler, Header, Hub, room_channel
-from .member_frames import RECALL_SENDS, MemberFrames
-from .resume import resume_history
-from .sending import SendPipeline, Step
+from .hooks import Gate, Reply, RoomHooks
+from .hub import CONTROL_CHANNEL, GOING_AWAY, Conn, Header, room_channel
+from .member_frames import MemberFrames
+from .send_rules import BodyCheck, RoomRules
+from .sending import SendPipeline
 from .settings import RoomView
-
-if TYPE_CHECKING:
-    from ..moderation import Moderation
+from .welcome import Welcome
 
 __all__ = ["CONTROL_CHANNEL", "Gate", "Rooms"]
-
-# What an arrival gate answers: go on (None), wait for the event, or close (code, reason).
-Gate = asyncio.Event | tuple[int, str] | None
 
 log = logging.getLogger("hearth.rooms")
 
 ENTERED_CACHE = 100_000
 
 
-class Rooms(MemberFrames, RoomEvents):
+class Rooms:
     """Live rooms of this process: state, entering and leaving, publishing."""
 
     def __init__(
@@ -55,61 +52,30 @@ class Rooms(MemberFrames, RoomEvents):
         self.settings = settings
         self.backplane = backplane
         self.db = db
-        self.hub = Hub(backplane.pubsub, self._on_control, self._on_epoch)
-        self.pipeline = SendPipeline(backplane.log, self.hub.known.get, self.hub.numbered)
-        self.pipeline.steps.append(self._permissions)
+        self.hooks = RoomHooks()
         self.views: dict[str, RoomView] = {}
+        self.events = RoomEvents(settings, backplane, db, self.views, self.hooks, self.publish)
+        self.hub = self.events.hub
+        self.pipeline = SendPipeline(backplane.log, self.hub.known.get, self.hub.numbered)
+        self.pipeline.place("body", BodyCheck())
+        self.pipeline.place("permissions", RoomRules(self.views, backplane.log))
+        self.frames = MemberFrames(
+            backplane.log, db, self.views, self.hooks, self.pipeline, self.publish
+        )
+        self._welcome = Welcome(backplane, db, self.hub, self.hooks)
         self._tasks: list[asyncio.Task[None]] = []
-        # Called with (room view, message ids) when a facilitator deletes messages, so every
-        # copy goes (the transcript registers here).
-        self.erasers: list[Callable[[RoomView, list[str]], Awaitable[None]]] = []
-        # Called with (room view, user id, consent) to learn whether a user consents, and
-        # when a room's transcripts are switched off (the transcript part registers here).
-        self.consent_reader: Callable[[RoomView, str], Awaitable[bool]] | None = None
-        # Stores a consent frame's choice; False if the room keeps no transcript (the
-        # transcript part registers here and tells the other processes).
-        self.consent_writer: Callable[[RoomView, str, bool], Awaitable[bool]] | None = None
-        # Handlers of control events of other kinds (`k`), registered by other parts.
-        self.control_listeners: dict[str, ControlHandler] = {}
-        # Erase every recorded message of one author in a room, returning their ids.
-        self.author_erasers: list[Callable[[RoomView, str], Awaitable[list[str]]]] = []
-        self.moderation: Moderation | None = None
-        self.mutes: dict[str, dict[str, int | None]] = {}
-        self.mute_changes: dict[str, int] = {}
-        self.background_tasks: set[asyncio.Task[None]] = set()
         self.draining = False  # shutting down: no socket enters any more
         self.handlers = 0  # socket handlers running, handshakes included (a drain waits)
         self._entered: set[tuple[str, str]] = set()  # (room id, user id) first entries kept
-        # Readers of recorded messages by id (the transcript registers here).
-        self.message_readers: list[Callable[[RoomView, str], Awaitable[dict[str, Any] | None]]] = []
-        # Parts plugged in from outside (sessions, check-ins) register here:
-        # before the agreement: None to go on, an Event to wait for, or (code, reason) to close;
-        self.arrival_gates: list[Callable[[Conn, RoomView], Awaitable[Gate]]] = []
-        # just before `welcome`: None, or (code, reason) to close (e.g. a full room);
-        self.entry_checks: list[Callable[[Conn, RoomView], Awaitable[tuple[int, str] | None]]] = []
-        # fields added to `welcome` (after presence is joined);
-        self.welcome_fields: list[Callable[[Conn, RoomView], Awaitable[dict[str, Any]]]] = []
-        # after `welcome` was queued;
-        self.arrivals: list[Callable[[Conn, RoomView], Awaitable[None]]] = []
-        # after a user's last socket left a room (room slug, user id, participant);
-        self.departures: list[Callable[[str, str, dict[str, Any]], Awaitable[None]]] = []
-        # handlers of client frame types the rooms do not know themselves;
-        self.frame_handlers: dict[type, Callable[[Conn, RoomView, Any], Awaitable[list[str]]]] = {}
-        # called before room objects are built for an answer (to refresh shared state);
-        self.room_refreshers: list[Callable[[], Awaitable[None]]] = []
-        # whether `GET /api/rooms` lists a room the user may enter, given their room role.
-        self.listing_filters: list[Callable[[RoomView, str | None], bool]] = []
+
+    # -- what plugged-in parts use (RoomsPort) -------------------------------------------
 
     async def message(self, view: RoomView, message_id: str) -> dict[str, Any] | None:
         """A message of this room known by id (24 h, or recorded): from the resume window,
         else the transcript; `body` None once its words are gone everywhere."""
         found = await self.backplane.log.locate(message_id)
         if found is None or found[0] != view.slug:
-            for read in self.message_readers:
-                kept = await read(view, message_id)
-                if kept is not None:
-                    return kept
-            return None
+            return await self._kept(view, message_id)
         _, seq, author = found
         window = await self.backplane.log.read(
             view.slug, seq - 1, view.resume_window_seconds, upto=seq
@@ -117,23 +83,95 @@ class Rooms(MemberFrames, RoomEvents):
         if window.entries and window.entries[0][0] == seq:
             kept_frame: dict[str, Any] = orjson.loads(window.entries[0][1])
             return kept_frame
-        for read in self.message_readers:
+        kept = await self._kept(view, message_id)
+        if kept is not None:
+            return kept
+        return {"id": message_id, "seq": seq, "author": {"id": author}, "body": None}
+
+    async def _kept(self, view: RoomView, message_id: str) -> dict[str, Any] | None:
+        for read in self.hooks.message_readers:
             kept = await read(view, message_id)
             if kept is not None:
                 return kept
-        return {"id": message_id, "seq": seq, "author": {"id": author}, "body": None}
+        return None
 
-    def add_step(self, step: Step) -> None:
-        """Add a step to the send pipeline, after those already there."""
-        self.pipeline.steps.append(step)
+    def live_view(self, view: RoomView) -> RoomView:
+        """The room's current settings on this process (`view` if it has no live copy)."""
+        return self.views.get(view.slug, view)
+
+    def is_live(self, slug: str) -> bool:
+        """Whether this process has sockets in the room (and so follows its events)."""
+        return slug in self.hub.rooms
+
+    async def publish_held(self, view: RoomView, held: dict[str, Any]) -> None:
+        """Send an approved held message as its author, through the rest of the pipeline."""
+        await self.frames.publish_held(view, held)
+
+    async def erase(self, view: RoomView, message_ids: list[str]) -> None:
+        """Remove messages from the resume window and every keeper (the transcript)."""
+        await self._unwind(view, message_ids)
+        for eraser in self.hooks.erasers:
+            await eraser(view, message_ids)
+
+    async def erase_author(self, view: RoomView, user_id: str) -> list[str]:
+        """Remove every kept message of one author in the room; their ids."""
+        window = await self.backplane.log.read(view.slug, 0, view.resume_window_seconds)
+        ids = [
+            str(m["id"])
+            for m in (orjson.loads(f) for _, f in window.entries)
+            if m["author"]["id"] == user_id
+        ]
+        for eraser in self.hooks.author_erasers:
+            ids.extend(i for i in await eraser(view, user_id) if i not in ids)
+        await self._unwind(view, ids)  # the author erasers did the transcript's part
+        return ids
+
+    async def _unwind(self, view: RoomView, message_ids: list[str]) -> None:
+        """Remove messages from the room's resume window."""
+        seqs = []
+        for message_id in message_ids:
+            found = await self.backplane.log.locate(message_id)
+            if found is not None and found[0] == view.slug:
+                seqs.append(found[1])
+        if seqs:
+            await self.backplane.log.remove(view.slug, seqs)
+
+    async def members(self, slug: str) -> list[dict[str, Any]]:
+        """Who is present in the room, on any process."""
+        return [orjson.loads(m) for m in await self.backplane.presence.members(slug)]
+
+    async def attach(self, conn: Conn) -> None:
+        """Let a socket not yet welcomed (a waiting one) receive the room's events."""
+        await self.hub.attach(conn)
+
+    async def restart_numbering(self, slug: str) -> None:
+        """Forget the room's resume window and start its numbering again (`end`)."""
+        await self.backplane.log.reset(slug)
+
+    def route(self, sockets: Iterable[Conn], header: Header, frame: str) -> None:
+        """Queue `frame` for the sockets its header's audience names."""
+        self.hub.route(sockets, header, frame)
+
+    async def handle(self, conn: Conn, frame: ClientFrame) -> Sequence[Reply]:
+        """Act on one decoded frame; the replies for this socket alone."""
+        return await self.frames.handle(conn, frame)
+
+    def all_sockets(self) -> list[Conn]:
+        """Every local socket."""
+        return self.events.all_sockets()
+
+    async def departed(self, room: str, user_id: str, participant: dict[str, Any]) -> None:
+        """Tell the plugged-in parts a user has left a room entirely (never raises)."""
+        await self.events.departed(room, user_id, participant)
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
         """Start receiving publications and keeping presence alive."""
-        await self.backplane.pubsub.start(self._deliver, self._reconnected)
+        await self.backplane.pubsub.start(self.events.deliver, self.events.reconnected)
         await self.backplane.pubsub.subscribe(CONTROL_CHANNEL)
-        self._tasks.append(asyncio.create_task(self._presence_loop(), name="hearth-presence"))
+        loop = self.events.presence_loop()
+        self._tasks.append(asyncio.create_task(loop, name="hearth-presence"))
 
     async def drain(self, timeout: float) -> None:
         """Shutting down: close every socket with 1001 (a frame in hand is finished first, so
@@ -187,14 +225,14 @@ class Rooms(MemberFrames, RoomEvents):
 
     async def refresh_room_state(self) -> None:
         """Bring the read-only parts of room objects (e.g. open sessions) up to date."""
-        for refresh in self.room_refreshers:
+        for refresh in self.hooks.room_refreshers:
             await refresh()
 
     async def publish(self, slug: str, header: Header, frame: str) -> None:
         """Publish one frame (or control event) to the room on every process."""
         await self.backplane.pubsub.publish(room_channel(slug), encode_publication(header, frame))
 
-    # -- entering ------------------------------------------------------------------------
+    # -- entering and leaving ------------------------------------------------------------
 
     async def enter(
         self, conn: Conn, view: RoomView, after_seq: int | str | None, epoch: str | None
@@ -216,74 +254,9 @@ class Rooms(MemberFrames, RoomEvents):
         if first:
             frame = encode({"type": "presence", "user": conn.participant(), "status": "joined"})
             await self.publish(view.slug, Header(audience="others", user=conn.user_id), frame)
-        members = [
-            m
-            for m in (orjson.loads(t) for t in await self.backplane.presence.members(view.slug))
-            if m["id"] != conn.user_id
-        ]
-        log_ = self.backplane.log
-        # A recorded message not yet numbered in the transcript is not read from the window
-        # either (rooms/hold.py); the hold ends by itself within its limit.
-        await self.hub.hold.settled(view.slug)
-        current_epoch, seq = await log_.position(view.slug, self.hub.known.get(view.slug))
-        known = self.hub.known.get(view.slug)
-        if known is None or known[0] != current_epoch:
-            self.hub.known[view.slug] = (current_epoch, seq)
-        first_seq = await log_.mark_first_entry(view.slug, conn.user_id, seq)
-        history: list[str] = []
-        gap = False
-        if after_seq is not None:
-            conn.extra["recall_left"] = RECALL_SENDS
-            start = after_seq if isinstance(after_seq, int) else 0
-            # Only up to the welcome's seq: later ones arrive live, once.
-            window = await log_.read(view.slug, start, view.resume_window_seconds, upto=seq)
-            window = replace(window, seq=min(window.seq, seq))
-            history, gap = resume_history(after_seq, epoch, window, first_seq)
-        if self.consent_reader is not None:
-            consent = await self.consent_reader(view, conn.user_id)
-        else:
-            async with self.db() as db:
-                consent = await room_store.consent_of(db, view.id, conn.user_id)
-        muted = await self.muted_until(view.slug, conn.user_id)
         await self._record_entry(view, conn.user_id)
-        added: dict[str, Any] = {}
-        for fields_of in self.welcome_fields:
-            added.update(await fields_of(conn, view))
-        pinned: list[dict[str, Any]] = []
-        hands: list[str] = []
-        if self.moderation is not None:
-            pinned = await self.moderation.state.pins(view.slug)
-            hands = await self.moderation.state.hands(view.slug)
-        fields = {
-            "type": "welcome",
-            "protocol": 1,
-            "room": view.public(),
-            "you": {
-                "user": _user_view(conn),
-                "role": conn.role,
-                "consent": consent and view.transcripts == "opt_in",
-                "muted": muted is not False,
-                "muted_until": muted if type(muted) is int else None,
-            },
-            "members": members,
-            "pinned": pinned,
-            "hands": hands,
-            "seq": seq,
-            "epoch": current_epoch,
-            "history": [],
-            "gap": gap,
-            **added,
-        }
-        pending = self.hub.go_live(conn, seq)
-        conn.offer(welcome(fields, history))  # history frames as they are, not re-encoded
-        for text in pending:
-            conn.offer(text)
-        if conn.moderator and self.moderation is not None:
-            for waiting in await self.moderation.state.waiting(view.slug):
-                waiting.pop("ts", None)
-                conn.offer(encode({"type": "knock", "user": waiting}))
-            await self.moderation.review.open_items(conn)
-        for arrived in self.arrivals:
+        await self._welcome.queue(conn, view, after_seq, epoch)
+        for arrived in self.hooks.arrivals:
             await arrived(conn, view)
 
     async def _record_entry(self, view: RoomView, user_id: str) -> None:
@@ -301,13 +274,11 @@ class Rooms(MemberFrames, RoomEvents):
         """Detach a closed socket and announce the user's departure after their last one."""
         await self.hub.detach(conn)
         if conn.room not in self.hub.rooms:
-            self.mutes.pop(conn.room, None)
-            self.mute_changes.pop(conn.room, None)
             self.views.pop(conn.room, None)
-        if conn.waiting and "admitted" in conn.extra and self.moderation is not None:
-            await self.moderation.state.stop_waiting(conn.room, conn.user_id)
-            frame = encode({"type": "knock_withdrawn", "user_id": conn.user_id})
-            await self.publish(conn.room, Header(audience="mods"), frame)
+            for emptied in self.hooks.emptied:
+                emptied(conn.room)
+        for left in self.hooks.socket_left:
+            await left(conn)
         if not conn.extra.get("present"):
             return
         try:
@@ -319,22 +290,4 @@ class Rooms(MemberFrames, RoomEvents):
             log.warning("could not record a departure; presence expiry will", exc_info=True)
             return
         if last:
-            await self.departed(conn.room, conn.user_id, conn.participant())
-
-    async def departed(self, room: str, user_id: str, participant: dict[str, Any]) -> None:
-        """Tell the plugged-in parts a user has left a room entirely (never raises)."""
-        for departure in self.departures:
-            try:
-                await departure(room, user_id, participant)
-            except Exception:  # their own upkeep repairs what a failure here leaves
-                log.warning("a departure listener failed", exc_info=True)
-
-
-def _user_view(conn: Conn) -> dict[str, Any]:
-    return {
-        "id": conn.user_id,
-        "username": conn.username,
-        "display_name": conn.display_name,
-        "is_admin": conn.is_admin,
-        "language": conn.language,
-    }
+            await self.events.departed(conn.room, conn.user_id, conn.participant())

@@ -1,8 +1,10 @@
-"""The send pipeline: validate → permissions → moderation hooks → record → publish.
+"""The send pipeline: its steps in their one declared order, then numbering and publishing.
 
-Each step takes the `Draft` and either lets it go on (returns None) or stops it with a
-`Refusal` that becomes the sender's `error` frame. Later parts add steps (hooks, recording)
-without rewriting the others. Nothing here touches the database unless a step records.
+Each step takes the `Draft` and answers `Pass` (go on), a `Refuse` (the sender's `error`
+frame) or `Held` (kept for review; the author was told another way). The rooms place their
+own steps, other parts theirs (moderation, transcripts), each in a named slot of
+`SEND_STEPS`: the order is written here, not by the order parts register in. Nothing here
+touches the database unless a step records.
 """
 
 from __future__ import annotations
@@ -11,26 +13,35 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from ..broker.base import Append, Appended, RoomLog
+from ..wire.errors import Refuse
 from ..wire.out import MessageFields, message_fields
-from ..wire.text import body_problem
 from .hub import Conn, Header
 from .settings import RoomView
 
-__all__ = ["Draft", "Refusal", "SendPipeline", "Step"]
+__all__ = ["PASS", "SEND_STEPS", "Draft", "Held", "Pass", "SendPipeline", "Step", "Verdict"]
+
+# The slots of the pipeline, in order. `body`: PROTOCOL §3's body rules; `mute`: a
+# facilitator's mute (binds facilitators too); `permissions`: lock and slow mode;
+# `moderation`: the hooks (reject, hold, flag); `record`: the transcript, last, so that
+# nothing refused later is ever stored. Then the message is numbered and published.
+SEND_STEPS = ("body", "mute", "permissions", "moderation", "record")
 
 
 @dataclass(frozen=True, slots=True)
-class Refusal:
-    """Why a send was stopped: the `error` frame's code, message and optional retry_after."""
+class Pass:
+    """The step lets the message go on."""
 
-    code: str
-    message: str
-    retry_after: float | None = None
-    reason: str | None = None  # `rejected`: the hook's reason
-    silent: bool = False  # the author was already told another way (a held message)
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """The message is kept for a facilitator's review; its author was told privately."""
+
+
+PASS = Pass()
+Verdict = Pass | Refuse | Held
 
 
 @dataclass(slots=True)
@@ -44,23 +55,22 @@ class Draft:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     ts: int = field(default_factory=lambda: int(time.time() * 1000))
     recorded: bool = False
-    # Run after the message is published (flags, private notices): set by hooks.
+    approved: bool = False  # a held message a facilitator approved: reviewed already
+    # Run after the message is published (flags, numbering its transcript row): set by steps.
     after: list[Callable[[Appended], Awaitable[None]]] = field(default_factory=list)
-    hold: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
-Step = Callable[[Draft], Awaitable[Refusal | None]]
+class Step(Protocol):
+    """One step of the pipeline."""
 
-
-def check_body(draft: Draft) -> Refusal | None:
-    """The body rules of PROTOCOL §3."""
-    problem = body_problem(draft.body, draft.room.max_message_chars)
-    return None if problem is None else Refusal(*problem)
+    async def __call__(self, draft: Draft) -> Verdict:
+        """Whether the draft goes on."""
+        ...
 
 
 class SendPipeline:
-    """Runs the steps in order, then numbers and publishes the message through the room log."""
+    """Runs the placed steps in `SEND_STEPS` order, then numbers and publishes the message
+    through the room log."""
 
     def __init__(
         self,
@@ -71,17 +81,30 @@ class SendPipeline:
         self._log = log
         self._known = known
         self._seen = seen
-        self.steps: list[Step] = []
+        self._steps: dict[str, Step] = {}
 
-    async def run(self, draft: Draft) -> Appended | Refusal:
-        """The published message, or the refusal that stopped it."""
-        refusal = check_body(draft)
-        if refusal is not None:
-            return refusal
-        for step in self.steps:
-            refusal = await step(draft)
-            if refusal is not None:
-                return refusal
+    def place(self, slot: str, step: Step) -> None:
+        """Put `step` in its slot (one of `SEND_STEPS`, each taken once)."""
+        if slot not in SEND_STEPS:
+            raise ValueError(f"no such pipeline slot: {slot}")
+        if slot in self._steps:
+            raise ValueError(f"pipeline slot already taken: {slot}")
+        self._steps[slot] = step
+
+    @property
+    def steps(self) -> list[str]:
+        """The slots that hold a step, in the order they run."""
+        return [slot for slot in SEND_STEPS if slot in self._steps]
+
+    async def run(self, draft: Draft) -> Appended | Refuse | Held:
+        """The published message, or the verdict that stopped it."""
+        for slot in SEND_STEPS:
+            step = self._steps.get(slot)
+            if step is None:
+                continue
+            verdict = await step(draft)
+            if not isinstance(verdict, Pass):
+                return verdict
         return await self.publish(draft)
 
     async def publish(self, draft: Draft) -> Appended:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..rooms.hub import Conn
 from ..rooms.settings import RoomView
+from ..wire.errors import Close
 from ..wire.out import encode
 from .book import SessionBook, entry_of
 from .capacity import Seats
@@ -15,11 +16,12 @@ from .clock import now_ms
 from .schedule import next_start
 
 if TYPE_CHECKING:
-    from ..rooms.live import Gate, Rooms
+    from ..rooms.hooks import Gate
+    from ..rooms.live import Rooms
 
 __all__ = ["Door"]
 
-FULL_CLOSE = (4409, "the room is full")
+FULL_CLOSE = Close(4409, "the room is full")
 
 
 def _limit(view: RoomView) -> int | None:
@@ -57,7 +59,7 @@ class Door:
         conn.offer(encode({"type": "waiting", "reason": "closed", "next_session_at": upcoming}))
         return opened
 
-    async def seat(self, conn: Conn, view: RoomView) -> tuple[int, str] | None:
+    async def seat(self, conn: Conn, view: RoomView) -> Close | None:
         """An entry check: a member takes a seat, or the socket closes with 4409."""
         limit = _limit(view)
         if limit is None or conn.moderator:

@@ -3,12 +3,14 @@ lifespan), the way the transcript part does: settings, gates, hooks, a `mod` act
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 
 from ..broker.redis_cluster import BoundedCluster, cluster_client, is_cluster
 from ..config import Settings
+from ..rooms.hooks import Reply
 from ..rooms.hub import Conn
 from ..rooms.settings import PLUGGED_SETTINGS, PUBLIC_ADDITIONS, RoomView
 from ..wire.frames import Mod
@@ -20,6 +22,7 @@ from .schedule import check_entry, check_max_participants, check_schedule, check
 from .upkeep import Upkeep
 
 if TYPE_CHECKING:
+    from ..moderation import Moderation
     from ..rooms.live import Rooms
 
 __all__ = ["Sessions", "register_settings"]
@@ -62,27 +65,27 @@ class Sessions:
         interval = min(settings.session_scan_seconds, settings.presence_ttl_seconds / 3)
         self.upkeep = Upkeep(rooms, self.book, self.door, max(interval, 0.2))
 
-    def attach(self, rooms: Rooms) -> None:
-        """Register with the rooms (and with moderation, for `open` and `end`)."""
+    def attach(self, rooms: Rooms, moderation: Moderation) -> None:
+        """Register with the rooms, and with moderation for `open` and `end`."""
         PUBLIC_ADDITIONS["sessions"] = self.book.public
-        rooms.arrival_gates.append(self.door.closed_gate)
-        rooms.entry_checks.append(self.door.seat)
-        rooms.welcome_fields.append(self.register.welcome_fields)
-        rooms.arrivals.append(self.register.arrived)
-        rooms.departures.append(self.register.departed)
-        rooms.departures.append(self.door.unseat)
-        rooms.room_refreshers.append(self.book.refresh)
-        rooms.control_listeners[SESSION_EVENT] = self.book.on_event
-        if rooms.moderation is not None:
-            rooms.moderation.actions.plugged["open"] = self.open_action
-            rooms.moderation.actions.end_listeners.append(self.end_listener)
+        hooks = rooms.hooks
+        hooks.arrival_gates.append(self.door.closed_gate)
+        hooks.entry_checks.append(self.door.seat)
+        hooks.welcome_fields.append(self.register.welcome_fields)
+        hooks.arrivals.append(self.register.arrived)
+        hooks.departures.append(self.register.departed)
+        hooks.departures.append(self.door.unseat)
+        hooks.room_refreshers.append(self.book.refresh)
+        hooks.control_listeners[SESSION_EVENT] = self.book.on_event
+        self._moderation = moderation
+        moderation.actions.plugged["open"] = self.open_action
+        moderation.actions.end_listeners.append(self.end_listener)
 
-    async def open_action(self, conn: Conn, view: RoomView, frame: Mod) -> list[str]:
+    async def open_action(self, conn: Conn, view: RoomView, frame: Mod) -> Sequence[Reply]:
         """`{"type":"mod","action":"open"}`: open a session unless one is open; the
         `moderation` echo goes to everyone either way."""
         await self.book.open(view, "facilitator", conn)
-        assert self.rooms.moderation is not None
-        await self.rooms.moderation.actions.echo(conn, view, frame, "all", {})
+        await self._moderation.actions.echo(conn, view, frame, "all", {})
         return []
 
     async def end_listener(self, conn: Conn, view: RoomView) -> dict[str, object]:

@@ -20,9 +20,10 @@ from collections.abc import Awaitable, Callable
 
 from ..broker.base import Appended
 from ..rooms.hub import Header
-from ..rooms.sending import Draft, Refusal
+from ..rooms.sending import PASS, Draft, Verdict
 from ..sealing import Sealer
 from ..store.ids import now_ms
+from ..wire.errors import Refuse
 from .bodies import sealed_row
 from .consent import ConsentBook
 from .writer import GroupWriter
@@ -34,7 +35,7 @@ log = logging.getLogger("hearth.transcripts")
 # Publishes (room slug, header, frame) to every process: Rooms.publish.
 Announce = Callable[[str, Header, str], Awaitable[None]]
 
-NOT_STORED = Refusal(
+NOT_STORED = Refuse(
     "unavailable", "not sent: the transcript cannot be saved right now; try again in a moment"
 )
 
@@ -53,25 +54,25 @@ class Recorder:
         self._numbering_tasks: set[asyncio.Task[None]] = set()
         self._announced: dict[str, list[int]] = {}  # room slug → seqs numbered, to announce
 
-    async def step(self, draft: Draft) -> Refusal | None:
+    async def __call__(self, draft: Draft) -> Verdict:
         """The pipeline step: sets `draft.recorded` once the row is durable; refuses the send
         (`unavailable`) when it cannot be stored."""
         room, user_id = draft.room, draft.conn.user_id
         if room.transcripts != "opt_in":
-            return None
+            return PASS
         try:
             if not await self.book.consents(room, user_id):
-                return None
+                return PASS
             stored = await self.writer.store(sealed_row(self.sealer, room.id, draft, now_ms()))
         except Exception as exc:  # consent unknown (cache miss) or the row not stored
             log.warning("a recorded message was not sent: storing it failed (%s)", _name(exc))
             return NOT_STORED
         if not stored:  # the database says the author no longer consents: our cache was old
             self.book.forget(room.id, user_id)
-            return None
+            return PASS
         draft.recorded = True
         draft.after.append(self._numbering(room.id, room.slug, draft.id))
-        return None
+        return PASS
 
     def _numbering(
         self, room_id: str, slug: str, message_id: str

@@ -32,15 +32,16 @@ class Transcripts:
         self.upkeep = Upkeep(db, rooms.backplane.log, settings.purge_interval_seconds)
 
     def attach(self, rooms: Rooms) -> None:
-        """Register with the rooms. Call after every other pipeline step is added: recording
-        must come last, so that nothing refused later is ever stored."""
-        rooms.add_step(self.recorder.step)
-        rooms.erasers.append(self.transcript.erase)
-        rooms.author_erasers.append(self.transcript.erase_author)
-        rooms.message_readers.append(self.transcript.message)
-        rooms.consent_reader = self.consents.on_entry
-        rooms.consent_writer = self.consents.change
-        rooms.control_listeners[CONSENT_EVENT] = self.consents.on_event
+        """Register with the rooms: recording takes the pipeline's last slot (`record`), so
+        that nothing refused later is ever stored."""
+        rooms.pipeline.place("record", self.recorder)
+        hooks = rooms.hooks
+        hooks.erasers.append(self.transcript.erase)
+        hooks.author_erasers.append(self.transcript.erase_author)
+        hooks.message_readers.append(self.transcript.message)
+        hooks.consent_reader = self.consents.on_entry
+        hooks.consent_writer = self.consents.change
+        hooks.control_listeners[CONSENT_EVENT] = self.consents.on_event
 
     async def start(self) -> None:
         """Start the group writer and the upkeep task."""
