@@ -27,7 +27,7 @@ from ..broker.envelope import (
 )
 from ..ops.metrics import DELIVERIES
 from ..wire.out import with_ref
-from .hold import HOLD_SECONDS, Held, RecordHold
+from .hold import HOLD_SECONDS, CallLater, Held, RecordHold, loop_call_later
 from .outbox import Outbox
 
 __all__ = [
@@ -84,7 +84,10 @@ class Conn:
     busy: bool = False  # handling a frame: a shutdown lets it finish (a recorded write)
     close_code: int = 1000
     close_reason: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    present: bool = False  # joined the room's presence: leaving withdraws it
+    recall_left: int = 0  # resends of a resuming client still answered from the sent refs
+    admitted: asyncio.Event | None = None  # knocking at the waiting room: set once admitted
+    session_opened: asyncio.Event | None = None  # waiting for a session: set once one opens
     on_stop: Callable[[], object] | None = None  # interrupts the connection loop's reading
     language: str = "en"  # the user's (PROTOCOL §7)
     localizer: Localizer | None = None  # puts the server's words in `language` (not English)
@@ -156,7 +159,9 @@ class Hub:
         on_control: ControlHandler,
         on_epoch: EpochHandler,
         linger_seconds: float = LINGER_SECONDS,
+        call_later: CallLater = loop_call_later,
     ) -> None:
+        """`call_later` schedules the record hold's time limit."""
         self._pubsub = pubsub
         self._on_control = on_control
         self._on_epoch = on_epoch
@@ -167,7 +172,7 @@ class Hub:
         self._lingering: dict[str, asyncio.TimerHandle] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.hold = RecordHold(self._release, HOLD_SECONDS)
+        self.hold = RecordHold(self._release, HOLD_SECONDS, call_later)
 
     async def attach(self, conn: Conn) -> None:
         """Start routing the room's publications to `conn` (buffered until it is live)."""
