@@ -181,7 +181,6 @@ async def _handshake(
         language=user.language,
         localizer=localizer(user.language),
     )
-    conn.extra["room_role"] = room_role
     return conn, view, accepted
 
 

@@ -37,8 +37,8 @@ class ModEvents:
         )
         if action == "admit":
             for conn in sockets:
-                if conn.user_id == target and conn.waiting:
-                    conn.extra["admitted"].set()
+                if conn.user_id == target and conn.waiting and conn.admitted is not None:
+                    conn.admitted.set()
         close = header.data.get("close")
         if close:
             code, reason = int(close[0]), str(close[1])

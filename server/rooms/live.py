@@ -250,7 +250,7 @@ class Rooms:
         await self.hub.attach(conn)
         participant = encode(conn.participant())
         first = await self.backplane.presence.join(view.slug, conn.user_id, conn.id, participant)
-        conn.extra["present"] = True
+        conn.present = True
         if first:
             frame = encode({"type": "presence", "user": conn.participant(), "status": "joined"})
             await self.publish(view.slug, Header(audience="others", user=conn.user_id), frame)
@@ -279,7 +279,7 @@ class Rooms:
                 emptied(conn.room)
         for left in self.hooks.socket_left:
             await left(conn)
-        if not conn.extra.get("present"):
+        if not conn.present:
             return
         try:
             last = await self.backplane.presence.leave(conn.room, conn.user_id, conn.id)

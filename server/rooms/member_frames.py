@@ -101,10 +101,10 @@ class MemberFrames:
         return [Refuse("invalid", "unknown frame type", frame.ref)]
 
     async def _send(self, conn: Conn, view: RoomView, frame: Send) -> Sequence[Reply]:
-        if frame.ref is not None and conn.extra.get("recall_left", 0) > 0:
+        if frame.ref is not None and conn.recall_left > 0:
             # A resuming client resends what it saw no echo for: answer a repeat with the
             # original before any step runs (slow mode, hooks), as the contract promises.
-            conn.extra["recall_left"] -= 1
+            conn.recall_left -= 1
             original = await self._log.recall(view.slug, f"{conn.user_id}:{frame.ref}")
             if original is not None:
                 return [with_ref(original.frame, frame.ref)]
@@ -176,7 +176,6 @@ class MemberFrames:
         else:
             async with self._db() as db:
                 await room_store.set_consent(db, view.id, conn.user_id, frame.recorded)
-        conn.extra["consent"] = frame.recorded
         reply: dict[str, Any] = {"type": "consent", "recorded": frame.recorded}
         if frame.ref is not None:
             reply["ref"] = frame.ref

@@ -81,7 +81,7 @@ class Welcome:
         first_seq = await log_.mark_first_entry(view.slug, conn.user_id, seq)
         if after_seq is None:
             return current_epoch, seq, [], False
-        conn.extra["recall_left"] = RECALL_SENDS
+        conn.recall_left = RECALL_SENDS
         start = after_seq if isinstance(after_seq, int) else 0
         # Only up to the welcome's seq: later ones arrive live, once.
         window = await log_.read(view.slug, start, view.resume_window_seconds, upto=seq)

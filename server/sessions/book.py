@@ -129,7 +129,7 @@ class SessionBook:
                 conn.offer(frame)
             else:
                 conn.buffered.append((None, frame))
-            if opened and "session_opened" in conn.extra:
-                conn.extra["session_opened"].set()
+            if opened and conn.session_opened is not None:
+                conn.session_opened.set()
             if header.data.get("idle") and conn.waiting:
                 conn.stop(*ENDED_CLOSE)
