@@ -683,6 +683,23 @@ async def redis_plane(redis_url: str) -> AsyncIterator[Plane]:
         yield started_plane
 
 
+async def test_redis_pubsub_reports_a_lost_connection_once_it_is_back(
+    redis_plane: Plane, raw_redis: aioredis.Redis
+) -> None:
+    pubsub, channel = redis_plane.backplane.pubsub, f"c-{uuid.uuid4().hex}"
+    await pubsub.subscribe(channel)
+    await pubsub.publish(channel, "before")
+    assert await redis_plane.delivery() == (channel, "before")
+    assert redis_plane.reconnections == 0
+    await raw_redis.client_kill_filter(_type="pubsub")  # publications may now be lost
+    deadline = time.monotonic() + WAIT
+    while redis_plane.reconnections == 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert redis_plane.reconnections == 1
+    await pubsub.publish(channel, "after")  # subscribed again
+    assert await redis_plane.delivery() == (channel, "after")
+
+
 async def test_redis_known_position_survives_loss_of_numbering(
     redis_plane: Plane, raw_redis: aioredis.Redis
 ) -> None:
