@@ -5,7 +5,8 @@ Redis (several processes). The contract tests run one body against both.
 
 Fan-out is at-most-once, like Django Channels' channel layer: a subscriber that is not
 connected when a publication happens misses it; clients recover through the room log's
-resume window. Payloads are JSON text: the typed publication of `envelope.py`.
+resume window. Payloads are text; the rooms publish the typed publications of
+`envelope.py`.
 """
 
 from __future__ import annotations
