@@ -106,6 +106,11 @@ class Actions:
             "discard": self._review_held,
         }
 
+    @property
+    def names(self) -> frozenset[str]:
+        """The actions moderation carries out itself (plugged-in ones aside)."""
+        return frozenset(self._table)
+
     async def handle(self, conn: Conn, view: RoomView, frame: Mod) -> Sequence[Reply]:
         """Replies for the actor's socket alone (refusals); everything else is published."""
         if not conn.moderator:

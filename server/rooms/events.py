@@ -119,20 +119,23 @@ class RoomEvents:
             listener(room, header, frame, sockets)
             return
         if kind == "room":
-            view = RoomView(**orjson.loads(frame))
-            old = self.views.get(room)
-            self.views[room] = view
-            text = encode({"type": "room", "room": view.public()})
-            for conn in sockets:
-                if conn.live:
-                    conn.offer(text)
-            if old is None or old.access != view.access:
-                for conn in sockets:
-                    self._background(self._recheck(conn))
+            self._room_changed(room, RoomView(**orjson.loads(frame)), sockets)
         elif kind == "recheck":
             for conn in sockets:
                 if conn.user_id == header.user:
                     self._background(self._recheck(conn))
+
+    def _room_changed(self, room: str, view: RoomView, sockets: list[Conn]) -> None:
+        """New settings: every live socket gets `room`; a change of access re-checks all."""
+        old = self.views.get(room)
+        self.views[room] = view
+        text = encode({"type": "room", "room": view.public()})
+        for conn in sockets:
+            if conn.live:
+                conn.offer(text)
+        if old is None or old.access != view.access:
+            for conn in sockets:
+                self._background(self._recheck(conn))
 
     async def _recheck(self, conn: Conn) -> None:
         """Close a socket whose user may no longer be in the room; refresh its role."""
