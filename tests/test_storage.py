@@ -3,6 +3,7 @@ schema check at start-up, and one end-to-end run on PostgreSQL with Redis (PROTO
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -506,6 +507,56 @@ async def test_entry_facts_agree_with_the_single_reads(
 
 
 # -- audit ----------------------------------------------------------------------------------------
+
+
+async def test_checkout_replaces_a_closed_connection_and_pings_only_idle_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pool's cheap pre-ping (store/engine.py): a connection whose backend was
+    terminated is replaced at checkout without an error; one in steady use is not pinged;
+    one idle longer than PING_AFTER_IDLE is."""
+    import asyncpg
+
+    from server.store import engine as engine_module
+    from tests.support.pg import PG_ADMIN_DSN
+
+    name = await create_database()
+    engine = make_engine(async_url(name), pool_size=1)
+    pings: list[object] = []
+    dialect = engine.sync_engine.dialect
+    real_ping = dialect.do_ping
+
+    def counted(dbapi_conn: object) -> bool:
+        pings.append(dbapi_conn)
+        return bool(real_ping(dbapi_conn))
+
+    monkeypatch.setattr(dialect, "do_ping", counted)
+    pid = "SELECT pg_backend_pid()"
+    try:
+        async with engine.connect() as conn:
+            first = await conn.scalar(text(pid))
+        for _ in range(3):  # steady use: no ping, the same backend
+            async with engine.connect() as conn:
+                assert await conn.scalar(text(pid)) == first
+        assert pings == []
+        admin = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1)", first)
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.2)  # the server closed it; the loop has seen the end
+        async with engine.connect() as conn:  # no error: replaced at checkout, no ping
+            replaced = await conn.scalar(text(pid))
+        assert replaced != first
+        assert pings == []
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE", 0.0)
+        await asyncio.sleep(0.01)
+        async with engine.connect() as conn:
+            assert await conn.scalar(text(pid)) == replaced
+        assert len(pings) == 1
+    finally:
+        await engine.dispose()
+        await drop_database(name)
 
 
 async def test_audit_entries(sessions: async_sessionmaker[DbSession]) -> None:
