@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..store import upsert
 from ..store.engine import DbSession
 from ..store.models import Attendance, GroupSession, Room, User
 
@@ -107,34 +108,26 @@ async def end_session(db: DbSession, session_id: int, ended_by: str, now: int) -
 
 
 async def ensure_stay(db: DbSession, session_id: int, user_id: str, role: str, now: int) -> None:
-    """The user is present in the session from `now`, unless a stay is already running."""
-    started = await db.execute(
-        update(Attendance)
-        .where(
-            Attendance.session_id == session_id,
-            Attendance.user_id == user_id,
-            Attendance.stay_started.is_(None),
-        )
-        .values(stay_started=now)
+    """The user is present in the session from `now`, unless a stay is already running: one
+    statement (a storm of reconnects writes one per member)."""
+    statement = upsert.insert(db, Attendance).values(
+        session_id=session_id,
+        user_id=user_id,
+        role=role,
+        first_joined=now,
+        present_ms=0,
+        stay_started=now,
     )
-    await db.commit()
-    if started.rowcount == 1:  # type: ignore[attr-defined]
-        return
-    if await db.get(Attendance, (session_id, user_id)) is not None:
-        return  # a stay was running already
-    db.add(
-        Attendance(
-            session_id=session_id,
-            user_id=user_id,
-            role=role,
-            first_joined=now,
-            present_ms=0,
-            stay_started=now,
-        )
+    table = Attendance.__table__
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.session_id, table.c.user_id],
+        set_={"stay_started": now},
+        where=table.c.stay_started.is_(None),
     )
     try:
+        await db.execute(statement)
         await db.commit()
-    except IntegrityError:  # another process added it at the same moment: theirs stands
+    except IntegrityError:  # the session or the user is gone: nobody to count
         await db.rollback()
 
 
