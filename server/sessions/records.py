@@ -16,6 +16,7 @@ __all__ = [
     "attendance_of",
     "attendance_view",
     "close_stay",
+    "close_stay_in_room",
     "end_session",
     "ensure_stay",
     "list_sessions",
@@ -133,13 +134,24 @@ async def ensure_stay(db: DbSession, session_id: int, user_id: str, role: str, n
 
 async def close_stay(db: DbSession, session_id: int, user_id: str, now: int) -> bool:
     """End the user's running stay at `now`, adding it to their time; False if none ran."""
+    return await _close_stay(db, Attendance.session_id == session_id, user_id, now)
+
+
+async def close_stay_in_room(db: DbSession, slug: str, user_id: str, now: int) -> bool:
+    """`close_stay` in the open session of the room with this slug, if one is open: one
+    statement (a process shutting down writes one per member)."""
+    open_one = (
+        select(GroupSession.id)
+        .join(Room, Room.id == GroupSession.room_id)
+        .where(Room.slug == slug, GroupSession.ended_at.is_(None))
+    )
+    return await _close_stay(db, Attendance.session_id.in_(open_one), user_id, now)
+
+
+async def _close_stay(db: DbSession, which: Any, user_id: str, now: int) -> bool:
     closed = await db.execute(
         update(Attendance)
-        .where(
-            Attendance.session_id == session_id,
-            Attendance.user_id == user_id,
-            Attendance.stay_started.is_not(None),
-        )
+        .where(which, Attendance.user_id == user_id, Attendance.stay_started.is_not(None))
         .values(
             present_ms=Attendance.present_ms + (now - Attendance.stay_started),
             last_left=now,
