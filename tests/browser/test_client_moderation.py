@@ -254,6 +254,10 @@ async def test_knock_disappears_when_the_person_leaves_the_waiting_room(
     await pw_expect(robin.get_by_role("heading", name="Waiting to be let in")).to_be_visible()
     # The room's title is on the waiting screen too.
     await pw_expect(robin.get_by_role("heading", name="Knock circle", level=1)).to_be_visible()
+    # On a phone, the waiting screen offers no "People and tools": there is no room behind it.
+    await robin.set_viewport_size({"width": 360, "height": 740})
+    await pw_expect(robin.get_by_role("heading", name="Waiting to be let in")).to_be_visible()
+    await pw_expect(robin.get_by_role("button", name="People and tools")).to_have_count(0)
     knock = admin.locator(".knock", has_text="Robin")
     await pw_expect(knock.get_by_role("button", name="Admit Robin")).to_be_visible()
     await pw_expect(knock.get_by_role("button", name="Deny Robin")).to_be_visible()

@@ -240,6 +240,20 @@ async def test_a_spanish_speaker_does_everything_in_spanish(
     await pw_expect(facilitator.locator(".flag", has_text="me quiero morir")).to_have_count(1)
     await check_screen(rosa, "crisis notice")
 
+    # A facilitator checks in with her privately: the check-in is named in Spanish, in the
+    # pane and in her list of rooms (the server names every check-in room "Check-in").
+    flag = facilitator.locator(".flag", has_text="me quiero morir")
+    await flag.get_by_role("button", name="Check in privately with Rosa").click()
+    pane = rosa.locator(".checkin-pane")
+    await pw_expect(pane.get_by_role("heading", name="Conversación privada")).to_be_visible()
+    await rosa.goto(f"{hearth_server.base_url}/#/")
+    await pw_expect(rosa.get_by_role("heading", name="Tus salas")).to_be_visible()
+    await pw_expect(rosa.get_by_role("link", name="Conversación privada")).to_be_visible()
+    await check_screen(rosa, "rooms with a check-in")
+    await rosa.get_by_role("link", name="Conversación privada").click()
+    await pw_expect(rosa.get_by_role("heading", name="Conversación privada", level=1)).to_be_visible()
+    await check_screen(rosa, "check-in room")
+
 
 async def test_the_language_is_switchable_on_every_page_and_saved(
     hearth_server: Server, admin_api: AdminApi, new_page: NewPage

@@ -141,6 +141,13 @@ class RoomPage {
     this.sessions.destroy();
   }
 
+  /** The room itself (chat and side panel) or the gate in front of it; the phone's
+   * people-and-tools button only beside the room, never on a waiting or agreement screen. */
+  showBody(shown) {
+    this.body.hidden = !shown;
+    this.header.sideToggle.hidden = !shown;
+  }
+
   showSide(open) {
     if (!window.matchMedia(PHONE).matches) return;
     this.body.classList.toggle('show-side', open);
@@ -164,11 +171,11 @@ class RoomPage {
     const { messages, typing } = this;
     return {
       agreement_required: (f) => {
-        this.body.hidden = true;
+        this.showBody(false);
         this.gate.agreement(f.agreement, () => this.conn.raw({ type: 'accept_agreement' }));
       },
       waiting: (f) => {
-        this.body.hidden = true;
+        this.showBody(false);
         if (f.reason === 'closed') closedDoor(this.gate, f, this.state.settings, (known) => this.header.update(known));
         else this.gate.waiting();
       },
@@ -234,7 +241,7 @@ class RoomPage {
     this.composer.setMuted(Boolean(f.you.muted), f.you.muted_until);
     this.moderation?.bans.refresh();
     this.gate.hide();
-    this.body.hidden = false;
+    this.showBody(true);
     if (first) this.composer.focus();
   }
 
@@ -377,7 +384,7 @@ class RoomPage {
       return;
     }
     this.state.welcomed = false;
-    this.body.hidden = true;
+    this.showBody(false);
     this.header.say('');
     const [title, detail, canRejoin] = describeClose(code, reason);
     this.gate.closed(title, detail, canRejoin ? () => this.conn.startOver() : null);

@@ -3,14 +3,14 @@
 
 import { el, replace } from './dom.js';
 import { t } from './i18n.js';
-import { duration } from './wording.js';
+import { duration, roomTitle } from './wording.js';
 
 export function roomHeader() {
   const title = el('h1', { id: 'room-title' });
   const description = el('p', { class: 'room-description' });
   const badges = el('ul', { class: 'room-badges', aria: { label: t('room.badges') } });
   const status = el('p', { class: 'connection-status', attrs: { role: 'status' } });
-  const sideToggle = el('button', { type: 'button', class: 'quiet side-toggle', text: t('room.people'), aria: { expanded: 'false' } });
+  const sideToggle = el('button', { type: 'button', class: 'quiet side-toggle', hidden: true, text: t('room.people'), aria: { expanded: 'false' } });
   const checkInToggle = el('button', { type: 'button', class: 'primary small checkin-toggle', hidden: true,
     text: t('checkin.show_pane'), aria: { expanded: 'false' } });
   const node = el('header', { class: 'room-header' },
@@ -18,7 +18,7 @@ export function roomHeader() {
     description,
     el('div', { class: 'room-header-row' }, badges, sideToggle, checkInToggle));
   const update = (settings) => {
-    title.textContent = settings.title || settings.slug;
+    title.textContent = roomTitle(settings);
     description.textContent = settings.description || '';
     description.hidden = !settings.description;
     const items = [];

@@ -2,7 +2,7 @@
 
 import { el, replace } from './dom.js';
 import { api } from './api.js';
-import { describeError } from './wording.js';
+import { describeError, roomTitle } from './wording.js';
 import { t } from './i18n.js';
 import { meetingLine } from './sessions.js';
 
@@ -29,7 +29,7 @@ export function roomsView(onUnauthorized) {
 
 function roomCard(room) {
   return el('li', { class: 'card room-card', dataset: { slug: room.slug } },
-    el('h2', {}, el('a', { href: `#/room/${encodeURIComponent(room.slug)}`, text: room.title || room.slug })),
+    el('h2', {}, el('a', { href: `#/room/${encodeURIComponent(room.slug)}`, text: roomTitle(room) })),
     room.description ? el('p', { class: 'room-description', text: room.description }) : null,
     meetingLine(room),
     el('ul', { class: 'room-badges' },

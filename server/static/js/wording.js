@@ -8,6 +8,13 @@ const WORDED = new Set([
   'slow_mode', 'muted', 'locked', 'too_long', 'not_found', 'network', 'unavailable', 'too_large',
 ]);
 
+/** A room's title as a person reads it: a private check-in is named in their language (the
+ * server names every check-in room "Check-in", PROTOCOL §6). */
+export function roomTitle(room) {
+  if (room.kind === 'check_in') return t('checkin.room_title');
+  return room.title || room.slug;
+}
+
 /** "45 seconds", "3 minutes". */
 export function duration(seconds) {
   const s = Math.ceil(seconds);

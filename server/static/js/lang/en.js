@@ -439,6 +439,7 @@ export default {
   'checkin.open_with': 'Check in privately with {name}',
   'checkin.dismiss': 'Dismiss',
   'checkin.new_request': '{name} would like to talk privately.',
+  'checkin.room_title': 'Private check-in',
   'checkin.pane_title': 'Private check-in',
   'checkin.private_notice': 'Only you and the facilitators can see this.',
   'checkin.connecting': 'Connecting…',

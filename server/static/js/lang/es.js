@@ -519,6 +519,7 @@ export default {
   'checkin.open_with': 'Hablar en privado con {name}',
   'checkin.dismiss': 'Descartar',
   'checkin.new_request': '{name} quiere hablar en privado.',
+  'checkin.room_title': 'Conversación privada',
   'checkin.pane_title': 'Conversación privada',
   'checkin.private_notice': 'Solo tú y quienes facilitan pueden ver esto.',
   'checkin.connecting': 'Conectando…',
