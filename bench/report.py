@@ -548,8 +548,8 @@ def both_clients(results: dict[str, dict[str, Any]]) -> str:
         f"# Hearth's targets under both clients, {first['machine']['time_utc']}",
         "",
         "Each column is a whole benchmark with that load-generator client (its own floors "
-        "and Hearth runs, see `<client>/latest.md`); a target is held when it is met under "
-        "every client.",
+        "and Hearth runs: `latest.md`, `websockets-client/latest.md`); a target is held "
+        "when it is met under every client.",
         "",
         "| target | " + " | ".join(f"{c}: value | met" for c in clients) + " | held |",
         "| --- | " + " | ".join("---: | ---" for _ in clients) + " | --- |",

@@ -128,8 +128,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="load-generator processes")
     p.add_argument("--client", choices=(*CLIENTS, "both"), default="lean",
                    help="WebSocket client of the load generator (see bench/wsclient.py); "
-                        "both: the whole benchmark once with each, results in OUT/<client>/ "
-                        "and the targets under both in OUT/targets-both-clients.md")
+                        "both: the whole benchmark once with each (the lean one's in OUT, "
+                        "the other's in OUT/websockets-client) and the targets under both "
+                        "in OUT/targets-both-clients.md")
     p.add_argument("--before", metavar="REF",
                    help="also run Hearth as of git REF (its own worktree and venv under "
                         "/tmp), each of its runs right after one of this checkout's, between "
@@ -297,8 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         return bench(args)
     out = args.out
     results: dict[str, dict[str, Any]] = {}
-    for client in CLIENTS:
-        args.client, args.out = client, out / client
+    for client in CLIENTS:  # the lean client's figures stay the latest ones
+        args.client = client
+        args.out = out if client == "lean" else out / f"{client}-client"
         code = bench(args)
         if code:
             return code
