@@ -25,7 +25,7 @@ from server.rooms.settings import RoomView
 from server.store import audit as audit_store
 from server.store import rooms as room_store
 from server.store import users as user_store
-from server.store.engine import DbSession, make_engine, make_sessions
+from server.store.engine import DbSession, make_engine, make_sessions, without_transaction
 from server.store.models import Base
 from server.store.schema import SchemaState, alembic_config, schema_state
 from tests.conftest import SHARED_REDIS, make_room
@@ -507,6 +507,36 @@ async def test_entry_facts_agree_with_the_single_reads(
 
 
 # -- audit ----------------------------------------------------------------------------------------
+
+
+async def test_a_checkout_without_transaction_leaves_the_next_one_transactional(
+    migrated: str,
+) -> None:
+    """`without_transaction` (autocommit: no BEGIN, no COMMIT) lasts for its own checkout:
+    the same pooled connection then runs the next session's statements in a transaction
+    again, which a rollback undoes."""
+    from sqlalchemy import select
+
+    from server.store.models import User
+
+    engine = make_engine(migrated, pool_size=1)
+    sessions = make_sessions(engine)
+    name = unique("tx")
+    try:
+        async with sessions() as db:
+            await without_transaction(db)
+            assert await db.scalar(text("SELECT 1")) == 1
+        async with sessions() as db:
+            db.add(User(id=unique("u"), username=name, display_name="Tx", password_hash="x",
+                        created_at=0))
+            await db.flush()
+            await db.rollback()
+        async with sessions() as db:
+            await without_transaction(db)
+            found = await db.scalar(select(User).where(User.username == name))
+        assert found is None
+    finally:
+        await engine.dispose()
 
 
 async def test_checkout_replaces_a_closed_connection_and_pings_only_idle_ones(

@@ -22,7 +22,7 @@ from ..broker.base import Backplane
 from ..config import Settings
 from ..store import entries
 from ..store import rooms as room_store
-from ..store.engine import DbSession
+from ..store.engine import DbSession, without_transaction
 from ..store.ids import now_ms
 from ..wire.out import encode
 from .events import CONTROL_CHANNEL, RoomEvents
@@ -164,6 +164,7 @@ class Rooms(MemberFrames, RoomEvents):
         if slug in self.views and slug in self.hub.rooms:
             return self.views[slug]
         async with self.db() as db:
+            await without_transaction(db)
             view = await room_store.room_by_slug(db, slug)
         if view is not None:
             self.views[slug] = view
@@ -295,6 +296,7 @@ class Rooms(MemberFrames, RoomEvents):
         if (view.id, user_id) in self._entered:
             return
         async with self.db() as db:
+            await without_transaction(db)  # one statement
             await entries.record_first_entry(db, view.id, user_id, now_ms())
         if len(self._entered) >= ENTERED_CACHE:
             self._entered.clear()

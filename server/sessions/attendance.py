@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..rooms.hub import Conn
 from ..rooms.settings import RoomView
+from ..store.engine import without_transaction
 from . import records
 from .book import SessionBook, entry_of
 from .clock import now_ms
@@ -39,9 +40,11 @@ class Register:
         if session is None:
             return
         async with self.rooms.db() as db:
+            await without_transaction(db)  # one statement
             await records.ensure_stay(db, int(session["id"]), conn.user_id, conn.role, now_ms())
 
     async def departed(self, room: str, user_id: str, participant: dict[str, Any]) -> None:
         """A user's last socket left (or expired): their stay ends now."""
         async with self.rooms.db() as db:
+            await without_transaction(db)  # one statement
             await records.close_stay_in_room(db, room, user_id, now_ms())

@@ -9,7 +9,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
-__all__ = ["PING_AFTER_IDLE", "DbSession", "make_engine", "make_sessions"]
+__all__ = ["PING_AFTER_IDLE", "DbSession", "make_engine", "make_sessions", "without_transaction"]
 
 # A pooled connection unused for longer than this is pinged before use (seconds).
 PING_AFTER_IDLE = 5.0
@@ -77,3 +77,11 @@ def _check_on_checkout(engine: AsyncEngine) -> None:
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[DbSession]:
     """A session factory whose objects stay usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def without_transaction(db: DbSession) -> None:
+    """Let `db` (fresh, nothing run in it yet) run each statement on its own, without BEGIN
+    and COMMIT or ROLLBACK around them: two round trips fewer. Only for checkouts that read,
+    or write in single statements each atomic by itself (an upsert); each statement still
+    sees committed data (as under READ COMMITTED)."""
+    await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
