@@ -228,16 +228,7 @@ def one_run(
         unavailable: dict[str, str] = {}
         if system in HEARTHS:
             assert setup is not None
-            accounts = setup.accounts
-            plain, recorded = room_settings(sizes)
-            if "recorded" not in args.scenarios:
-                recorded = {}
-            progress.say(f"signing in {sizes.users_needed()} users")
-            timings, unavailable = accounts.prepare(
-                running, sizes.users_needed(), plain, recorded
-            )
-            run["setup"] = timings
-            tokens = accounts.tokens
+            tokens, unavailable = _sign_in(setup, running, args, sizes, progress, run)
         ctx = Context(running, workers, sizes, tokens, progress.say, tag,
                       quiet_cores=QUIET_CORES, quiet_wait_s=min(args.wait_quiet, 30.0))
         if args.profile is not None and system in HEARTHS:
@@ -287,6 +278,24 @@ def one_run(
     for line in run["server_log_problems"][:5]:
         notes.append(f"run {position + 1} ({system}) log: {line}")
     return run
+
+
+def _sign_in(
+    setup: HearthSetup,
+    running: Running,
+    args: argparse.Namespace,
+    sizes: Sizes,
+    progress: Progress,
+    run: dict[str, Any],
+) -> tuple[list[str], dict[str, str]]:
+    """A Hearth's rooms and signed-in users: (tokens, optional rooms it could not make)."""
+    plain, recorded = room_settings(sizes)
+    if "recorded" not in args.scenarios:
+        recorded = {}
+    progress.say(f"signing in {sizes.users_needed()} users")
+    timings, unavailable = setup.accounts.prepare(running, sizes.users_needed(), plain, recorded)
+    run["setup"] = timings
+    return setup.accounts.tokens, unavailable
 
 
 def main(argv: list[str] | None = None) -> int:

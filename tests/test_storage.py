@@ -556,7 +556,7 @@ async def test_checkout_replaces_a_closed_connection_and_pings_only_idle_ones(
     dialect = engine.sync_engine.dialect
     real_ping = dialect.do_ping
 
-    def counted(dbapi_conn: object) -> bool:
+    def counted(dbapi_conn: Any) -> bool:
         pings.append(dbapi_conn)
         return bool(real_ping(dbapi_conn))
 
