@@ -8,9 +8,14 @@ import getpass
 import logging
 import sys
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .config import Settings, check_log_level, check_port, load_settings
 from .ops.logs import configure_logging, hold_early_records
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.types import ASGIApp
 
 __all__ = ["main"]
 
@@ -18,10 +23,20 @@ log = logging.getLogger("hearth.cli")
 
 
 def _serve(settings: Settings, host: str, port: int) -> int:
-    import uvicorn
-
     from .http.app import create_app
     from .http.serving import HearthServer
+
+    problem = _prepare_database(settings)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    app = create_app(settings)
+    HearthServer(_uvicorn_config(settings, app, host, port), app).run()
+    return 0
+
+
+def _prepare_database(settings: Settings) -> str | None:
+    """Migrate an empty database and seed the rooms file; what stops serving, if anything."""
     from .store.schema import SchemaState, schema_state, upgrade
 
     state = asyncio.run(schema_state(settings.database_url))
@@ -29,10 +44,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         log.info("empty database: migrating")
         upgrade(settings.database_url)
     elif state == SchemaState.OUTDATED:
-        print(
-            "the database schema is older than this server: run `hearth migrate`", file=sys.stderr
-        )
-        return 2
+        return "the database schema is older than this server: run `hearth migrate`"
     if settings.rooms_file is not None and settings.rooms_file.is_file():
         from .rooms.seed import seed_rooms
         from .sessions.setup import register_settings
@@ -40,6 +52,13 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         register_settings()  # a seed file may set schedules, entry and capacity
 
         asyncio.run(seed_rooms(settings))
+    return None
+
+
+def _uvicorn_config(settings: Settings, app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+    """uvicorn's configuration: Hearth's limits on requests, headers and frames."""
+    import uvicorn
+
     from .http.connections import AbortableWebSocketProtocol, GuardedH11Protocol, HeaderCount
 
     limits = settings.limits
@@ -51,8 +70,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
             "request_body_seconds": limits.request_body_seconds,
         },
     )
-    app = create_app(settings)
-    config = uvicorn.Config(
+    return uvicorn.Config(
         HeaderCount(app, limits.max_headers),
         host=host,
         port=port,
@@ -76,8 +94,6 @@ def _serve(settings: Settings, host: str, port: int) -> int:
         server_header=False,
         timeout_graceful_shutdown=3,
     )
-    HearthServer(config, app).run()
-    return 0
 
 
 def _create_admin(settings: Settings, username: str) -> int:

@@ -239,15 +239,26 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     Environment variables win over the file. Refuses unknown keys so typos do not pass silently.
     """
     env = dict(os.environ) if env is None else env
-    cfg_path = Path(env.get("HEARTH_CONFIG", "config/hearth.toml"))
-    data: dict[str, Any] = {}
-    base = Path.cwd()
-    if cfg_path.is_file():
-        data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
-        base = cfg_path.resolve().parent
-    elif "HEARTH_CONFIG" in env:
-        raise FileNotFoundError(f"HEARTH_CONFIG names a missing file: {cfg_path}")
+    settings = _with_environment(_from_file(*_read_file(env)), env)
+    if settings.transcript_key_file is not None:
+        keys = transcript_keys(settings.transcript_key_file.read_text(encoding="utf-8"))
+        settings = replace(settings, transcript_keys=keys)
+    return _with_secret(settings, env)
 
+
+def _read_file(env: dict[str, str]) -> tuple[dict[str, Any], Path]:
+    """The configuration file's tables (none if the default file is absent), and the folder
+    its relative paths are read from."""
+    cfg_path = Path(env.get("HEARTH_CONFIG", "config/hearth.toml"))
+    if cfg_path.is_file():
+        return tomllib.loads(cfg_path.read_text(encoding="utf-8")), cfg_path.resolve().parent
+    if "HEARTH_CONFIG" in env:
+        raise FileNotFoundError(f"HEARTH_CONFIG names a missing file: {cfg_path}")
+    return {}, Path.cwd()
+
+
+def _from_file(data: dict[str, Any], base: Path) -> Settings:
+    """The settings of the file's tables, checked."""
     server = data.get("server", {})
     transcripts = data.get("transcripts", {})
     moderation = data.get("moderation", {})
@@ -274,7 +285,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if not 0.2 <= settings.session_scan_seconds <= 30:
         # Scheduled sessions open within 60 s of their start: the upkeep must run often.
         raise ValueError("[sessions] scan_interval_seconds must be from 0.2 to 30")
+    return settings
 
+
+def _with_environment(settings: Settings, env: dict[str, str]) -> Settings:
+    """`settings` with what the HEARTH_* variables override (all but the secret key)."""
     if "HEARTH_DATABASE_URL" in env:
         settings = replace(settings, database_url=env["HEARTH_DATABASE_URL"])
     if env.get("HEARTH_REDIS_URL"):
@@ -286,10 +301,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         settings = replace(settings, forwarded_allow_ips=env["HEARTH_FORWARDED_ALLOW_IPS"])
     if env.get("HEARTH_TRANSCRIPT_KEY_FILE"):
         settings = replace(settings, transcript_key_file=Path(env["HEARTH_TRANSCRIPT_KEY_FILE"]))
-    if settings.transcript_key_file is not None:
-        keys = transcript_keys(settings.transcript_key_file.read_text(encoding="utf-8"))
-        settings = replace(settings, transcript_keys=keys)
+    return settings
 
+
+def _with_secret(settings: Settings, env: dict[str, str]) -> Settings:
+    """`settings` with HEARTH_SECRET_KEY, or a random key for a lone process."""
     secret = env.get("HEARTH_SECRET_KEY", "")
     if not secret:
         log.warning("HEARTH_SECRET_KEY is unset: generated a random one for this process only")

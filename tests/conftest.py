@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from tests.support.client import Member, admin_token, unique
-from tests.support.redis_cluster import RedisClusterNodes
-from tests.support.servers import Cluster
+from tests.support.redis_cluster import RedisClusterNodes, running_nodes
+from tests.support.redis_server import emptied
+from tests.support.servers import Cluster, sqlite_cluster, started
 
 # HEARTH_TEST_REDIS lets parallel checkouts each point their suite at a private redis-server.
 SHARED_REDIS = os.environ.get("HEARTH_TEST_REDIS", "redis://127.0.0.1:6379")
@@ -33,30 +34,16 @@ def cluster(single_redis_cluster: Cluster) -> Cluster:
 @pytest.fixture(scope="session")
 def single_redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """The processes behind `cluster` (a module may parametrize `cluster` over backends)."""
-    import redis
-
-    db_index = _worker_db()
-    client = redis.Redis.from_url(f"{SHARED_REDIS}/{db_index}")
-    client.flushdb()
-    client.close()
-    workdir = tmp_path_factory.mktemp("cluster")
-    cluster = Cluster(
-        workdir=workdir,
-        database_url=f"sqlite+aiosqlite:///{workdir / 'hearth.db'}",
-        redis_url=f"{SHARED_REDIS}/{db_index}",
-    ).start()
-    yield cluster
-    cluster.stop()
+    redis_url = emptied(f"{SHARED_REDIS}/{_worker_db()}")
+    with started(sqlite_cluster(tmp_path_factory.mktemp("cluster"), redis_url)) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")
 def redis_cluster_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
     """A three-master Redis Cluster of our own (free ports, temp dir), stopped by PID."""
-    nodes = RedisClusterNodes(tmp_path_factory.mktemp("redis-cluster"))
-    try:
-        yield nodes.start()
-    finally:
-        nodes.stop()
+    with running_nodes(tmp_path_factory.mktemp("redis-cluster")) as nodes:
+        yield nodes
 
 
 @pytest.fixture(scope="session")
@@ -65,13 +52,8 @@ def sharded_cluster(
 ) -> Iterator[Cluster]:
     """Two processes on the three-master Redis Cluster (sharded pub/sub) and one SQLite file."""
     workdir = tmp_path_factory.mktemp("sharded")
-    cluster = Cluster(
-        workdir=workdir,
-        database_url=f"sqlite+aiosqlite:///{workdir / 'hearth.db'}",
-        redis_url=redis_cluster_nodes.url,
-    ).start()
-    yield cluster
-    cluster.stop()
+    with started(sqlite_cluster(workdir, redis_cluster_nodes.url)) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from tests.conftest import make_room
 from tests.support.client import PASSWORD, WS, Member, admin_token, expect_close, new_user
 from tests.support.hostile import memory
 from tests.support.redis_server import PrivateRedis
-from tests.support.servers import ROOT, SCALE, Cluster
+from tests.support.servers import ROOT, SCALE, Cluster, sqlite_cluster, started
 
 MIB = 1024 * 1024
 
@@ -29,15 +29,10 @@ MIB = 1024 * 1024
 def abuse_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Two processes on a Redis of their own with the production password-hash memory."""
     redis_server = PrivateRedis().start()
+    config = str(ROOT / "tests" / "support" / "hearth-abuse.toml")
     workdir = tmp_path_factory.mktemp("abuse")
-    cluster = Cluster(
-        workdir=workdir,
-        database_url=f"sqlite+aiosqlite:///{workdir / 'hearth.db'}",
-        redis_url=redis_server.url,
-        config=str(ROOT / "tests" / "support" / "hearth-abuse.toml"),
-    ).start()
-    yield cluster
-    cluster.stop()
+    with started(sqlite_cluster(workdir, redis_server.url, config=config)) as cluster:
+        yield cluster
     redis_server.stop()
 
 

@@ -10,17 +10,11 @@ import redis
 
 from tests.conftest import SHARED_REDIS, _worker_db, make_room
 from tests.support.client import WS, Member, expect_close, new_user, unique
+from tests.support.moderation import (
+    facilitator_member_bystander,
+    new_facilitator,
+)
 from tests.support.servers import Cluster
-
-
-async def facilitator(base: str, admin: Member, slug: str) -> Member:
-    user = await new_user(base, "fac")
-    async with httpx.AsyncClient(base_url=base, headers=admin.headers) as http:
-        r = await http.put(
-            f"/api/admin/rooms/{slug}/roles/{user.username}", json={"role": "facilitator"}
-        )
-        assert r.status_code == 200, r.text
-    return user
 
 
 async def room_slugs(base: str, who: Member) -> list[str]:
@@ -36,7 +30,7 @@ async def test_a_request_reaches_facilitators_only_and_waits_for_them(
     s0, s1 = cluster.servers
     room = await make_room(s0.base, admin)
     slug = room["slug"]
-    fac = await facilitator(s0.base, admin, slug)
+    fac = await new_facilitator(s0.base, admin, slug)
     member, other = await new_user(s0.base, display_name="Mo"), await new_user(s0.base)
     f, _ = await WS.enter(s0.ws_base, slug, fac)
     m, _ = await WS.enter(s1.ws_base, slug, member)
@@ -57,7 +51,7 @@ async def test_a_request_reaches_facilitators_only_and_waits_for_them(
     await f.send({"type": "ask_facilitator"})
     assert (await f.next("error"))["code"] == "forbidden"
     # A facilitator entering later is told after `welcome`.
-    fac2 = await facilitator(s0.base, admin, slug)
+    fac2 = await new_facilitator(s0.base, admin, slug)
     f2 = await WS.open(s1.ws_base, slug, fac2)
     await f2.next("welcome")
     assert (await f2.next("check_in_request"))["request_id"] == request["request_id"]
@@ -82,11 +76,9 @@ async def test_a_check_in_is_private_to_the_member_and_facilitators(
         s0.base, admin, crisis_resources="Call the line.", crisis_resources_es="Llama a la línea."
     )
     slug = room["slug"]
-    fac = await facilitator(s0.base, admin, slug)
-    member, other = await new_user(s0.base), await new_user(s0.base)
-    f, _ = await WS.enter(s0.ws_base, slug, fac)
-    m, _ = await WS.enter(s1.ws_base, slug, member)
-    o, _ = await WS.enter(s1.ws_base, slug, other)
+    fac, member, other, f, m, o, _ = await facilitator_member_bystander(
+        cluster.servers, admin, slug, on=(0, 1, 1)
+    )
     # Members never open one, not even with a facilitator.
     await o.send({"type": "mod", "action": "check_in", "user_id": member.id})
     assert (await o.next("error"))["code"] == "forbidden"
@@ -149,7 +141,7 @@ async def test_a_note_never_reaches_the_database_or_the_logs(
     s0, s1 = cluster.servers
     room = await make_room(s0.base, admin)
     slug = room["slug"]
-    fac = await facilitator(s0.base, admin, slug)
+    fac = await new_facilitator(s0.base, admin, slug)
     member = await new_user(s0.base)
     note = unique("my-private-note-")
     f, _ = await WS.enter(s0.ws_base, slug, fac)

@@ -20,33 +20,24 @@ import pytest
 
 from tests.conftest import make_room
 from tests.support.client import WS, Member, admin_token, expect_close, new_user
-from tests.support.redis_cluster import RedisClusterNodes
-from tests.support.servers import Cluster
+from tests.support.redis_cluster import RedisClusterNodes, running_nodes
+from tests.support.servers import Cluster, sqlite_cluster, started
 
 RESUME_CLOSES = {1011, 1012, 1013}
 
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
-    found = RedisClusterNodes(tmp_path_factory.mktemp("failover-redis"))
-    try:
-        yield found.start()
-    finally:
-        found.stop()
+    with running_nodes(tmp_path_factory.mktemp("failover-redis")) as found:
+        yield found
 
 
 @pytest.fixture(scope="module")
 def cluster(
     nodes: RedisClusterNodes, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
-    workdir = tmp_path_factory.mktemp("failover")
-    started = Cluster(
-        workdir=workdir,
-        database_url=f"sqlite+aiosqlite:///{workdir / 'hearth.db'}",
-        redis_url=nodes.url,
-    ).start()
-    yield started
-    started.stop()
+    with started(sqlite_cluster(tmp_path_factory.mktemp("failover"), nodes.url)) as running:
+        yield running
 
 
 @pytest.fixture

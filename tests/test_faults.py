@@ -24,9 +24,9 @@ from tests.support.pg import PG_ADMIN_DSN, async_url, create_database, drop_data
 from tests.support.redis_server import PrivateRedis
 from tests.support.resuming import ResumingClient, check_no_silent_hole
 from tests.support.servers import ROOT, SCALE, Cluster, ServerProcess
+from tests.support.transcripts import consent, get_transcript
 from tests.test_multiprocess import dead_process_left_within_bound
 from tests.test_promises import recorded_on_delivery
-from tests.test_transcripts import consent, get_transcript
 
 pytestmark = pytest.mark.timeout(600)
 

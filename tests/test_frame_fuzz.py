@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import SHARED_REDIS
 from tests.support.client import WS, Member, admin_token, new_user, unique
-from tests.support.servers import ROOT, SCALE, Cluster
+from tests.support.redis_server import emptied
+from tests.support.servers import ROOT, SCALE, Cluster, sqlite_cluster, started
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -50,21 +51,11 @@ json_values = st.recursive(
 def fuzz_cluster() -> Iterator[Cluster]:
     """Two processes (SQLite, a Redis database of this module's own) with no frame limits,
     so generated frames reach their handlers instead of `rate_limited`."""
-    import redis
-
-    url = f"{SHARED_REDIS}/14"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
+    url = emptied(f"{SHARED_REDIS}/14")
     workdir = Path(tempfile.mkdtemp(prefix="hearth-fuzz-"))
-    cluster = Cluster(
-        workdir=workdir,
-        database_url=f"sqlite+aiosqlite:///{workdir / 'h.db'}",
-        redis_url=url,
-        config=str(ROOT / "tests/support/hearth-faults.toml"),
-    ).start()
-    yield cluster
-    cluster.stop()
+    config = str(ROOT / "tests/support/hearth-faults.toml")
+    with started(sqlite_cluster(workdir, url, config=config)) as cluster:
+        yield cluster
 
 
 def _mostly(plausible: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:

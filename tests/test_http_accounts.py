@@ -24,7 +24,7 @@ def assert_error(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """The response is the contract's error shape with this status and code."""
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/json"), r.headers
-    body = r.json()
+    body: dict[str, Any] = r.json()
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "message"}, body
     assert body["error"]["code"] == code, body

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import SHARED_REDIS, make_room
 from tests.support.client import PASSWORD, Member, admin_token, new_user
-from tests.support.servers import ROOT, SCALE, Cluster
+from tests.support.redis_server import emptied
+from tests.support.servers import ROOT, SCALE, Cluster, sqlite_cluster, started
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -140,21 +141,11 @@ def endpoints(slug: str, victim: str) -> list[tuple[str, str, str]]:
 def fuzz_cluster() -> Iterator[Cluster]:
     """Two processes (SQLite, a Redis database of this module's own) with no login or
     registration limits, so generated requests reach their handlers instead of `rate_limited`."""
-    import redis
-
-    url = f"{SHARED_REDIS}/10"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
+    url = emptied(f"{SHARED_REDIS}/10")
     workdir = Path(tempfile.mkdtemp(prefix="hearth-httpfuzz-"))
-    cluster = Cluster(
-        workdir=workdir,
-        database_url=f"sqlite+aiosqlite:///{workdir / 'h.db'}",
-        redis_url=url,
-        config=str(ROOT / "tests/support/hearth-faults.toml"),
-    ).start()
-    yield cluster
-    cluster.stop()
+    config = str(ROOT / "tests/support/hearth-faults.toml")
+    with started(sqlite_cluster(workdir, url, config=config)) as cluster:
+        yield cluster
 
 
 def _check(response: httpx.Response, what: str) -> None:

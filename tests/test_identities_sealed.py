@@ -20,7 +20,7 @@ from tests.conftest import make_room
 from tests.support.client import WS, admin_token, new_user
 from tests.support.pg import async_url, create_database, drop_database
 from tests.support.servers import Cluster
-from tests.test_transcripts import phrase
+from tests.support.transcripts import phrase
 from tests.test_transcripts_private import DumpingRedis, _pg_dsn
 
 pytestmark = pytest.mark.timeout(300)

@@ -11,8 +11,8 @@ import httpx
 from server.rooms.settings import DEFAULT_CRISIS_RESOURCES_ES
 from tests.conftest import make_room
 from tests.support.client import PASSWORD, WS, Member, expect_close, new_user, unique
+from tests.support.moderation import found, mod, new_facilitator, none_of, patch_room, say
 from tests.support.servers import Cluster
-from tests.test_moderation import found, mod, new_facilitator, none_of, patch_room, say
 
 SPANISH = {"Accept-Language": "es-MX,es;q=0.9"}
 

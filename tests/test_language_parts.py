@@ -190,7 +190,10 @@ async def test_the_crisis_notice_is_in_the_authors_language() -> None:
     english = await CRISIS(ctx("no quiero vivir", "en"))
     assert english == Flag("crisis language", DEFAULT_CRISIS_RESOURCES, protect=True)
     assert await CRISIS(ctx("me muero de risa", "es")) == Allow()
-    settings = {"crisis_resources": "Call 988.", "crisis_resources_es": "Llama al 988 y oprime 2."}
+    settings: dict[str, object] = {
+        "crisis_resources": "Call 988.",
+        "crisis_resources_es": "Llama al 988 y oprime 2.",
+    }
     assert crisis_resources_for(settings, "es") == "Llama al 988 y oprime 2."
     assert crisis_resources_for(settings, "en") == "Call 988."
     assert crisis_resources_for({"crisis_resources": "Call 988."}, "es") == "Call 988."
@@ -218,7 +221,7 @@ def test_crisis_resources_es_is_a_room_setting() -> None:
 
 
 async def test_blocked_terms_match_with_or_without_accents_but_keep_enye() -> None:
-    terms = {"blocked_terms": ["cabrón", "pendejo", "ano"]}
+    terms: dict[str, Any] = {"blocked_terms": ["cabrón", "pendejo", "ano"]}
     for body in ("¡Eres un CABRÓN!", "eres un cabron", "qué pendéjo", "PENDEJO"):
         assert isinstance(await blocked_terms(ctx(body, **terms)), Reject), body
     for body in ("Feliz año nuevo", "el AÑO pasado", "cabrones no", "un pendejito"):
@@ -396,7 +399,7 @@ def _text(node: ast.expr) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):
-        return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+        return "".join(str(v.value) if isinstance(v, ast.Constant) else "{}" for v in node.values)
     return None
 
 

@@ -14,30 +14,19 @@ import pytest
 
 from tests.conftest import make_room
 from tests.support.client import WS, Member, admin_token, expect_close, new_user, unique
+from tests.support.moderation import (
+    facilitator_and_member,
+    facilitator_member_bystander,
+    found,
+    mod,
+    new_facilitator,
+    none_of,
+    patch_room,
+    say,
+)
 from tests.support.servers import ROOT, SCALE, Cluster, ServerProcess
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-async def set_role(base: str, admin: Member, slug: str, username: str, role: str) -> None:
-    async with httpx.AsyncClient(base_url=base, headers=admin.headers) as http:
-        r = await http.put(f"/api/admin/rooms/{slug}/roles/{username}", json={"role": role})
-        assert r.status_code == 200, r.text
-
-
-async def new_facilitator(base: str, admin: Member, slug: str) -> Member:
-    """A fresh user made a facilitator of the room."""
-    user = await new_user(base, "fac")
-    await set_role(base, admin, slug, user.username, "facilitator")
-    return user
-
-
-async def patch_room(base: str, admin: Member, slug: str, **settings: Any) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=base, headers=admin.headers) as http:
-        r = await http.patch(f"/api/admin/rooms/{slug}", json=settings)
-        assert r.status_code == 200, r.text
-        room: dict[str, Any] = r.json()["room"]
-        return room
 
 
 async def get_room(base: str, member: Member, slug: str) -> httpx.Response:
@@ -51,36 +40,6 @@ async def audit_log(base: str, admin: Member, slug: str) -> tuple[list[dict[str,
         r = await http.get("/api/admin/audit", params={"room": slug, "limit": 500})
         assert r.status_code == 200, r.text
         return r.json()["entries"], r.text
-
-
-async def mod(ws: WS, action: str, ref: str | None = None, **fields: Any) -> None:
-    frame: dict[str, Any] = {"type": "mod", "action": action, **fields}
-    if ref is not None:
-        frame["ref"] = ref
-    await ws.send(frame)
-
-
-async def say(ws: WS, body: str, ref: str | None = None) -> None:
-    frame: dict[str, Any] = {"type": "send", "body": body}
-    if ref is not None:
-        frame["ref"] = ref
-    await ws.send(frame)
-
-
-async def none_of(ws: WS, type_: str, seconds: float = 0.5, since: int = 0) -> None:
-    """Wait `seconds`, then check `ws` got no frame of `type_` since index `since` of seen."""
-    await ws.quiet(seconds)
-    got = [f for f in ws.seen[since:] if f.get("type") == type_]
-    assert got == [], f"unexpected {type_}: {got}"
-
-
-async def found(ws: WS, since: int, type_: str, **match: Any) -> dict[str, Any]:
-    """A frame of `type_` received since index `since` of `ws.seen`, or the next one:
-    for frames whose order against another is not fixed."""
-    for frame in ws.seen[since:]:
-        if frame.get("type") == type_ and all(frame.get(k) == v for k, v in match.items()):
-            return frame
-    return await ws.next(type_, **match)
 
 
 def participant(member: Member, role: str) -> dict[str, Any]:
@@ -132,11 +91,9 @@ async def test_mute_until_unmuted_across_processes_and_reconnects(
 ) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member, bystander = await new_user(s0.base), await new_user(s0.base)
-    f, _ = await WS.enter(s0.ws_base, slug, fac)
-    m, _ = await WS.enter(s1.ws_base, slug, member)
-    b, _ = await WS.enter(s1.ws_base, slug, bystander)
+    fac, member, bystander, f, m, b, _ = await facilitator_member_bystander(
+        servers, admin, slug, on=(0, 1, 1)
+    )
 
     await mod(f, "mute", "mute-1", user_id=member.id)
     mine = await f.next("moderation", action="mute")
@@ -180,10 +137,7 @@ async def test_timed_mute_ends_by_itself(
 ) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member = await new_user(s0.base)
-    f, _ = await WS.enter(s1.ws_base, slug, fac)
-    m, _ = await WS.enter(s0.ws_base, slug, member)
+    fac, member, f, m, _ = await facilitator_and_member(servers, admin, slug, on=(1, 0))
     before = int(time.time() * 1000)
     await mod(f, "mute", user_id=member.id, seconds=2)
     acted = await f.next("moderation", action="mute")
@@ -249,10 +203,7 @@ async def test_remove_with_a_cool_down(
 ) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member = await new_user(s0.base)
-    f, _ = await WS.enter(s1.ws_base, slug, fac)
-    m, _ = await WS.enter(s0.ws_base, slug, member)
+    fac, member, f, m, _ = await facilitator_and_member(servers, admin, slug, on=(1, 0))
     await mod(f, "remove", user_id=member.id, seconds=2)
     acted = await f.next("moderation", action="remove")
     assert acted["seconds"] == 2 and "reason" not in acted
@@ -272,11 +223,10 @@ async def test_remove_with_a_cool_down(
 async def test_ban_and_unban(servers: Servers, admin: Member, room: dict[str, Any]) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member, bystander, absent = [await new_user(s0.base) for _ in range(3)]
-    f, _ = await WS.enter(s0.ws_base, slug, fac)
-    m, _ = await WS.enter(s1.ws_base, slug, member)
-    b, _ = await WS.enter(s1.ws_base, slug, bystander)
+    fac, member, bystander, f, m, b, _ = await facilitator_member_bystander(
+        servers, admin, slug, on=(0, 1, 1)
+    )
+    absent = await new_user(s0.base)
     await mod(f, "ban", user_id=member.id, reason="repeated personal attacks")
     assert (await f.next("moderation", action="ban"))["reason"] == "repeated personal attacks"
     code, reason = await expect_close(m)
@@ -309,11 +259,9 @@ async def test_delete_reaches_everyone_and_leaves_the_resume_window(
 ) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member, bystander = await new_user(s0.base), await new_user(s0.base)
-    f, _ = await WS.enter(s0.ws_base, slug, fac)
-    m, welcome = await WS.enter(s1.ws_base, slug, member)
-    b, _ = await WS.enter(s0.ws_base, slug, bystander)
+    fac, member, bystander, f, m, b, welcome = await facilitator_member_bystander(
+        servers, admin, slug, on=(0, 1, 0)
+    )
     epoch = welcome["epoch"]
     for body in ("keep one", "delete me", "keep two"):
         await say(m, body)
@@ -346,11 +294,9 @@ async def test_delete_all_removes_everything_one_member_said(
 ) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member, bystander = await new_user(s0.base), await new_user(s0.base)
-    f, _ = await WS.enter(s1.ws_base, slug, fac)
-    m, welcome = await WS.enter(s0.ws_base, slug, member)
-    b, _ = await WS.enter(s1.ws_base, slug, bystander)
+    fac, member, bystander, f, m, b, welcome = await facilitator_member_bystander(
+        servers, admin, slug, on=(1, 0, 1)
+    )
     epoch = welcome["epoch"]
     for body in ("spam 1", "spam 2", "spam 3"):
         await say(m, body)
@@ -398,11 +344,9 @@ async def test_delete_and_delete_all_reach_the_transcript(servers: Servers, admi
     s0, s1 = servers
     room = await make_room(s0.base, admin, transcripts="opt_in")
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member, other = await new_user(s0.base), await new_user(s0.base)
-    f, _ = await WS.enter(s0.ws_base, slug, fac)
-    m, _ = await WS.enter(s1.ws_base, slug, member)
-    o, _ = await WS.enter(s0.ws_base, slug, other)
+    fac, member, other, f, m, o, _ = await facilitator_member_bystander(
+        servers, admin, slug, on=(0, 1, 0)
+    )
     for ws in (m, o):
         await ws.send({"type": "consent", "recorded": True})
         await ws.next("consent")
@@ -427,10 +371,7 @@ async def test_delete_and_delete_all_reach_the_transcript(servers: Servers, admi
 async def test_slow_mode(servers: Servers, admin: Member, room: dict[str, Any]) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member = await new_user(s0.base)
-    f, _ = await WS.enter(s0.ws_base, slug, fac)
-    m, _ = await WS.enter(s1.ws_base, slug, member)
+    fac, member, f, m, _ = await facilitator_and_member(servers, admin, slug, on=(0, 1))
     await say(m, "before slow mode")  # counts: the gap applies even across its start
     await f.next("message")
     await mod(f, "slow_mode", "slow", seconds=3)
@@ -461,10 +402,7 @@ async def test_slow_mode(servers: Servers, admin: Member, room: dict[str, Any]) 
 async def test_lock_and_unlock(servers: Servers, admin: Member, room: dict[str, Any]) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member = await new_user(s0.base)
-    f, _ = await WS.enter(s1.ws_base, slug, fac)
-    m, _ = await WS.enter(s0.ws_base, slug, member)
+    fac, member, f, m, _ = await facilitator_and_member(servers, admin, slug, on=(1, 0))
     await mod(f, "lock", "lk")
     for ws in (f, m):
         assert (await ws.next("room"))["room"]["locked"] is True
@@ -489,10 +427,7 @@ async def test_lock_and_unlock(servers: Servers, admin: Member, room: dict[str, 
 async def test_pin_and_unpin(servers: Servers, admin: Member, room: dict[str, Any]) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member = await new_user(s0.base)
-    f, _ = await WS.enter(s0.ws_base, slug, fac)
-    m, _ = await WS.enter(s1.ws_base, slug, member)
+    fac, member, f, m, _ = await facilitator_and_member(servers, admin, slug, on=(0, 1))
     note = unique("Remember to breathe ")
     await mod(f, "pin", "p1", body=note)
     for ws in (f, m):
@@ -540,11 +475,9 @@ async def test_pin_and_unpin(servers: Servers, admin: Member, room: dict[str, An
 async def test_lower_hand(servers: Servers, admin: Member, room: dict[str, Any]) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member, bystander = await new_user(s0.base), await new_user(s0.base)
-    f, _ = await WS.enter(s0.ws_base, slug, fac)
-    m, _ = await WS.enter(s1.ws_base, slug, member)
-    b, _ = await WS.enter(s0.ws_base, slug, bystander)
+    fac, member, bystander, f, m, b, _ = await facilitator_member_bystander(
+        servers, admin, slug, on=(0, 1, 0)
+    )
     await m.send({"type": "hand", "raised": True})
     await b.next("hand", user_id=member.id, raised=True)
     newcomer, welcome = await WS.enter(s1.ws_base, slug, await new_user(s0.base))
@@ -746,11 +679,9 @@ async def test_a_member_may_not_moderate(
 ) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member, other = await new_user(s0.base), await new_user(s0.base)
-    f, _ = await WS.enter(s0.ws_base, slug, fac)
-    m, _ = await WS.enter(s1.ws_base, slug, member)
-    o, _ = await WS.enter(s0.ws_base, slug, other)
+    fac, member, other, f, m, o, _ = await facilitator_member_bystander(
+        servers, admin, slug, on=(0, 1, 0)
+    )
     await o.send({"type": "hand", "raised": True})
     await say(o, "a message")
     message = await m.next("message")
@@ -866,10 +797,7 @@ async def test_every_action_is_audited_without_message_bodies(
 ) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member = await new_user(s0.base)
-    f, _ = await WS.enter(s0.ws_base, slug, fac)
-    m, _ = await WS.enter(s1.ws_base, slug, member)
+    fac, member, f, m, _ = await facilitator_and_member(servers, admin, slug, on=(0, 1))
     pinned_text, deleted_text = unique("pinned words "), unique("deleted words ")
     await say(m, deleted_text)
     message = await f.next("message")
@@ -995,10 +923,7 @@ async def test_a_room_chooses_its_hooks_but_not_to_drop_crisis(
 ) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member = await new_user(s0.base)
-    f, _ = await WS.enter(s1.ws_base, slug, fac)
-    m, _ = await WS.enter(s0.ws_base, slug, member)
+    fac, member, f, m, _ = await facilitator_and_member(servers, admin, slug, on=(1, 0))
     await patch_room(
         s0.base, admin, slug, blocked_terms=["noodle"], contact_details="hold", hooks=["nope"]
     )
@@ -1020,11 +945,9 @@ async def test_a_room_chooses_its_hooks_but_not_to_drop_crisis(
 async def test_contact_details_warn(servers: Servers, admin: Member, room: dict[str, Any]) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member, bystander = await new_user(s0.base), await new_user(s0.base)
-    f, _ = await WS.enter(s0.ws_base, slug, fac)
-    m, _ = await WS.enter(s1.ws_base, slug, member)
-    b, _ = await WS.enter(s0.ws_base, slug, bystander)
+    fac, member, bystander, f, m, b, _ = await facilitator_member_bystander(
+        servers, admin, slug, on=(0, 1, 0)
+    )
     await patch_room(s0.base, admin, slug, contact_details="warn")
     for ws in (f, m, b):
         assert (await ws.next("room"))["room"]["contact_details"] == "warn"
@@ -1122,11 +1045,9 @@ async def test_crisis_language_is_heard_even_when_refused(
 ) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    member, bystander = await new_user(s0.base), await new_user(s0.base)
-    f, _ = await WS.enter(s0.ws_base, slug, fac)
-    m, _ = await WS.enter(s1.ws_base, slug, member)
-    b, _ = await WS.enter(s0.ws_base, slug, bystander)
+    fac, member, bystander, f, m, b, _ = await facilitator_member_bystander(
+        servers, admin, slug, on=(0, 1, 0)
+    )
 
     async def refused_but_heard(code: str, body: str, ref: str) -> None:
         since = len(m.seen)
@@ -1225,11 +1146,9 @@ async def test_a_flag_loses_its_excerpt_once_the_message_is_deleted(
 ) -> None:
     s0, s1 = servers
     slug = room["slug"]
-    fac = await new_facilitator(s0.base, admin, slug)
-    author, reporter = await new_user(s0.base), await new_user(s0.base)
-    f, _ = await WS.enter(s0.ws_base, slug, fac)
-    a, _ = await WS.enter(s1.ws_base, slug, author)
-    r, _ = await WS.enter(s0.ws_base, slug, reporter)
+    fac, author, reporter, f, a, r, _ = await facilitator_member_bystander(
+        servers, admin, slug, on=(0, 1, 0)
+    )
     await say(a, "words to be deleted")
     message = await r.next("message")
     await r.send({"type": "report", "message_id": message["id"]})
@@ -1279,11 +1198,9 @@ async def test_failing_hooks_fail_closed_or_open_and_the_room_goes_on(
     admin = await admin_token(server.base, hooked.admin)
     room = await make_room(server.base, admin)
     slug = room["slug"]
-    fac = await new_facilitator(server.base, admin, slug)
-    member, bystander = await new_user(server.base), await new_user(server.base)
-    f, _ = await WS.enter(server.ws_base, slug, fac)
-    m, _ = await WS.enter(server.ws_base, slug, member)
-    b, _ = await WS.enter(server.ws_base, slug, bystander)
+    fac, member, bystander, f, m, b, _ = await facilitator_member_bystander(
+        hooked.servers, admin, slug, on=(0, 0, 0)
+    )
     secret = unique("boom ")
     # The raising hook fails closed.
     await say(m, secret, "boom")

@@ -48,7 +48,7 @@ async def test_every_message_reaches_every_member_once_in_one_order(
     total = per_sender * len(sockets)
     orders = []
     for i, ws in enumerate(sockets):
-        got = []
+        got: list[dict[str, Any]] = []
         while len(got) < total:
             got.append(await ws.next("message"))
         extra = [f for f in await ws.quiet(0.3) if f["type"] == "message"]

@@ -13,7 +13,7 @@ import httpx
 from tests.conftest import make_room
 from tests.support.client import WS, Member, expect_close, new_user
 from tests.support.servers import Cluster
-from tests.test_transcripts import consent, get_transcript, set_role
+from tests.support.transcripts import consent, get_transcript, set_role
 
 
 async def _read_now(base: str, who: Member, slug: str) -> list[dict[str, Any]]:
@@ -141,7 +141,10 @@ async def test_members_transcript_in_an_approval_room_is_for_those_let_in(
         r = await get_transcript(s1.base, who, slug)
         assert r.status_code == 403, r.text
     # Those let in read what was said from their first entry on; facilitators all of it.
-    ids = lambda kept: [m["id"] for m in kept]  # noqa: E731
+
+    def ids(kept: list[dict[str, Any]]) -> list[str]:
+        return [m["id"] for m in kept]
+
     assert ids(await _read_now(s1.base, early, slug)) == [before["id"], after["id"]]
     assert ids(await _read_now(s0.base, late, slug)) == [after["id"]]
     assert ids(await _read_now(s0.base, fac, slug)) == [before["id"], after["id"]]

@@ -14,7 +14,7 @@ import websockets
 from tests.conftest import make_room
 from tests.support.client import WS, admin_token, expect_close, new_user
 from tests.support.redis_server import PrivateRedis
-from tests.support.servers import ROOT, SCALE, Cluster
+from tests.support.servers import ROOT, SCALE, Cluster, sqlite_cluster, started
 
 
 @pytest.fixture(scope="module")
@@ -23,14 +23,9 @@ def private() -> Iterator[tuple[Cluster, PrivateRedis]]:
 
     redis_server = PrivateRedis().start()
     workdir = Path(tempfile.mkdtemp(prefix="hearth-resilience-"))
-    cluster = Cluster(
-        workdir=workdir,
-        database_url=f"sqlite+aiosqlite:///{workdir / 'h.db'}",
-        redis_url=redis_server.url,
-        config=str(ROOT / "tests/support/hearth-fast.toml"),
-    ).start()
-    yield cluster, redis_server
-    cluster.stop()
+    config = str(ROOT / "tests/support/hearth-fast.toml")
+    with started(sqlite_cluster(workdir, redis_server.url, config=config)) as cluster:
+        yield cluster, redis_server
     redis_server.stop()
 
 

@@ -15,16 +15,13 @@ from server.broker.redis_cluster import cluster_client
 from server.sessions.capacity import MemorySeats, RedisSeats, Seats
 from tests.conftest import SHARED_REDIS
 from tests.support.client import unique
-from tests.support.redis_cluster import RedisClusterNodes
+from tests.support.redis_cluster import RedisClusterNodes, running_nodes
 
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
-    found = RedisClusterNodes(tmp_path_factory.mktemp("seats-cluster"))
-    try:
-        yield found.start()
-    finally:
-        found.stop()
+    with running_nodes(tmp_path_factory.mktemp("seats-cluster")) as found:
+        yield found
 
 
 @pytest.fixture(params=["memory", "redis", "redis-cluster"])

@@ -18,7 +18,7 @@ import websockets
 
 from tests.support.client import PASSWORD, WS, Member, expect_close, new_user
 from tests.support.redis_server import PrivateRedis
-from tests.support.servers import ROOT, Cluster
+from tests.support.servers import ROOT, Cluster, sqlite_cluster, started
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -33,16 +33,11 @@ def short(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     flush under another module's feet)."""
     redis_server = PrivateRedis().start()
     workdir = tmp_path_factory.mktemp("short-sessions")
-    cluster = Cluster(
-        workdir=workdir,
-        database_url=f"sqlite+aiosqlite:///{workdir / 'hearth.db'}",
-        redis_url=redis_server.url,
-        config=str(ROOT / "tests" / "support" / "hearth-sessions.toml"),
-    )
+    config = str(ROOT / "tests" / "support" / "hearth-sessions.toml")
     try:
-        yield cluster.start()
+        with started(sqlite_cluster(workdir, redis_server.url, config=config)) as cluster:
+            yield cluster
     finally:
-        cluster.stop()
         redis_server.stop()
 
 

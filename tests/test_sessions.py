@@ -21,7 +21,9 @@ import websockets
 from server.sessions.schedule import next_start
 from tests.conftest import SHARED_REDIS, make_room
 from tests.support.client import WS, Member, admin_token, expect_close, new_user
-from tests.support.servers import ROOT, SCALE, Cluster, ServerProcess
+from tests.support.moderation import new_facilitator
+from tests.support.redis_server import emptied
+from tests.support.servers import ROOT, SCALE, Cluster, ServerProcess, sqlite_cluster, started
 
 MINUTE = 60_000
 
@@ -41,23 +43,18 @@ class MovableClock:
 def clocked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, MovableClock]]:
     """Two clocked processes sharing one SQLite file and Redis database 12 (13 to 15 belong
     to other modules; 1 and up to the xdist workers' shared clusters)."""
-    import redis
-
-    client = redis.Redis.from_url(f"{SHARED_REDIS}/12")
-    client.flushdb()
-    client.close()
+    redis_url = emptied(f"{SHARED_REDIS}/12")
     workdir = tmp_path_factory.mktemp("sessions")
     clock = MovableClock(workdir / "clock-offset")
-    cluster = Cluster(
-        workdir=workdir,
-        database_url=f"sqlite+aiosqlite:///{workdir / 'hearth.db'}",
-        redis_url=f"{SHARED_REDIS}/12",
+    cluster = sqlite_cluster(
+        workdir,
+        redis_url,
         config=str(ROOT / "tests" / "support" / "sessions-test.toml"),
         extra_env={"HEARTH_TEST_CLOCK_FILE": str(clock.path)},
         command=(sys.executable, str(ROOT / "tests" / "support" / "clocked_serve.py")),
-    ).start()
-    yield cluster, clock
-    cluster.stop()
+    )
+    with started(cluster):
+        yield cluster, clock
 
 
 @pytest.fixture
@@ -65,16 +62,6 @@ async def setup(clocked: tuple[Cluster, MovableClock]) -> tuple[Cluster, Movable
     cluster, clock = clocked
     clock.set(0)
     return cluster, clock, await admin_token(cluster.servers[0].base, cluster.admin)
-
-
-async def facilitator(base: str, admin: Member, slug: str) -> Member:
-    user = await new_user(base, "fac")
-    async with httpx.AsyncClient(base_url=base, headers=admin.headers) as http:
-        r = await http.put(
-            f"/api/admin/rooms/{slug}/roles/{user.username}", json={"role": "facilitator"}
-        )
-        assert r.status_code == 200, r.text
-    return user
 
 
 async def get(base: str, who: Member, path: str, **params: Any) -> httpx.Response:
@@ -123,7 +110,7 @@ async def attendance(base: str, who: Member, slug: str, session_id: str) -> dict
 async def test_session_settings_are_validated_and_shown(setup: Any) -> None:
     cluster, _, admin = setup
     base = cluster.servers[0].base
-    bad = [
+    bad: list[dict[str, Any]] = [
         {"schedule": [{"weekday": 7, "start": "18:00", "minutes": 60}]},
         {"schedule": [{"weekday": 1, "start": "24:00", "minutes": 60}]},
         {"schedule": [{"weekday": 1, "start": "18:00", "minutes": 4}]},
@@ -192,7 +179,7 @@ async def test_members_wait_at_a_closed_door_until_a_facilitator_opens(setup: An
     s0, s1 = cluster.servers
     room = await make_room(s0.base, admin, entry="in_session")
     slug = room["slug"]
-    fac = await facilitator(s0.base, admin, slug)
+    fac = await new_facilitator(s0.base, admin, slug)
     member = await new_user(s0.base)
     m = await WS.open(s1.ws_base, slug, member)
     assert await m.next("waiting") == {
@@ -257,7 +244,7 @@ async def test_a_scheduled_start_opens_one_session_on_time(setup: Any) -> None:
         assert (await m.next("welcome"))["session"] == session
         opens = [e for e in await audit(s0.base, admin, slug) if e["action"] == "open"]
         assert len(opens) == 1 and opens[0]["actor"] is None
-        fac = await facilitator(s0.base, admin, slug)
+        fac = await new_facilitator(s0.base, admin, slug)
         listed = (await get(s0.base, fac, f"/api/rooms/{slug}/sessions")).json()["sessions"]
         assert [s["id"] for s in listed] == [session["id"]]
         f, _ = await WS.enter(s0.ws_base, slug, fac)
@@ -278,7 +265,7 @@ async def test_an_empty_session_ends_after_15_minutes_and_closes_the_waiting(
     s0, s1 = cluster.servers
     room = await make_room(s0.base, admin, access="approval")
     slug = room["slug"]
-    fac = await facilitator(s0.base, admin, slug)
+    fac = await new_facilitator(s0.base, admin, slug)
     f, welcome = await WS.enter(s0.ws_base, slug, fac)
     session = welcome["session"]
     await f.close()
@@ -315,7 +302,7 @@ async def test_two_members_at_the_last_place_one_gets_in(setup: Any) -> None:
         results = await asyncio.gather(outcome(b), outcome(c))
         assert sorted(results, key=str) == [4409, "welcome"], results
         # Facilitators are not counted; a member present may open another socket.
-        fac = await facilitator(s0.base, admin, slug)
+        fac = await new_facilitator(s0.base, admin, slug)
         f, _ = await WS.enter(s1.ws_base, slug, fac)
         a2, _ = await WS.enter(s1.ws_base, slug, first)
         # The place frees when the one who got in leaves.
@@ -339,7 +326,7 @@ async def test_attendance_sums_every_stay_across_processes(setup: Any) -> None:
     s0, s1 = cluster.servers
     room = await make_room(s0.base, admin)
     slug = room["slug"]
-    fac = await facilitator(s0.base, admin, slug)
+    fac = await new_facilitator(s0.base, admin, slug)
     member = await new_user(s0.base, display_name="=SUM(A1)")
     try:
         a, welcome = await WS.enter(s0.ws_base, slug, member)
@@ -395,7 +382,7 @@ async def test_a_killed_process_ends_its_stays_within_the_presence_bound(setup: 
     s0 = cluster.servers[0]
     room = await make_room(s0.base, admin)
     slug = room["slug"]
-    fac = await facilitator(s0.base, admin, slug)
+    fac = await new_facilitator(s0.base, admin, slug)
     watcher = await new_user(s0.base)
     w, _ = await WS.enter(s0.ws_base, slug, watcher)
     doomed = ServerProcess(cluster.env, cluster.workdir / "doomed.log", command=cluster.command)

@@ -8,7 +8,6 @@ import asyncio
 import re
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,103 +16,25 @@ from sqlalchemy import select, update
 
 from server.store.engine import make_engine, make_sessions
 from server.store.models import RecordedMessage, Room
-from tests.conftest import make_room
 from tests.support.client import PASSWORD, WS, Member, new_user
-from tests.support.servers import SCALE, Cluster, hearth_cli
+from tests.support.moderation import patch_room
+from tests.support.servers import Cluster, hearth_cli
+from tests.support.transcripts import (
+    consent,
+    file_bytes,
+    get_transcript,
+    opt_in_room,
+    phrase,
+    recorded_and_not,
+    room_frame,
+    say,
+    set_role,
+    sqlite_files,
+    transcript,
+    without_ref,
+)
 
 pytestmark = pytest.mark.timeout(300)
-
-
-# -- helpers (also used by the other transcript test modules) -------------------------------
-
-
-def phrase(label: str) -> str:
-    """Words no other test or process could produce."""
-    return f"{label} {uuid.uuid4().hex} zephyr"
-
-
-async def opt_in_room(base: str, admin: Member, **settings: Any) -> dict[str, Any]:
-    """A room that records consenting members."""
-    return await make_room(base, admin, transcripts="opt_in", **settings)
-
-
-async def consent(ws: WS, recorded: bool) -> None:
-    """Give or withdraw consent and wait for the answer."""
-    ref = uuid.uuid4().hex[:8]
-    await ws.send({"type": "consent", "recorded": recorded, "ref": ref})
-    reply = await ws.next("consent", ref=ref)
-    assert reply == {"type": "consent", "recorded": recorded, "ref": ref}
-
-
-async def say(ws: WS, body: str) -> dict[str, Any]:
-    """Send and return the sender's own copy."""
-    ref = uuid.uuid4().hex[:8]
-    await ws.send({"type": "send", "body": body, "ref": ref})
-    mine = await ws.next("message", ref=ref)
-    assert mine["body"] == body
-    return mine
-
-
-async def set_role(base: str, admin: Member, slug: str, user: Member, role: str | None) -> None:
-    async with httpx.AsyncClient(base_url=base, headers=admin.headers) as http:
-        path = f"/api/admin/rooms/{slug}/roles/{user.username}"
-        if role is None:
-            r = await http.delete(path)
-            assert r.status_code == 204, r.text
-        else:
-            r = await http.put(path, json={"role": role})
-            assert r.status_code == 200, r.text
-
-
-async def patch_room(base: str, admin: Member, slug: str, **changes: Any) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=base, headers=admin.headers) as http:
-        r = await http.patch(f"/api/admin/rooms/{slug}", json=changes)
-        assert r.status_code == 200, r.text
-        room: dict[str, Any] = r.json()["room"]
-        return room
-
-
-async def get_transcript(base: str, who: Member | None, slug: str, **params: Any) -> httpx.Response:
-    headers = who.headers if who is not None else {}
-    async with httpx.AsyncClient(base_url=base, headers=headers) as http:
-        return await http.get(f"/api/rooms/{slug}/transcript", params=params)
-
-
-async def transcript(base: str, who: Member, slug: str, want: int | None = None) -> list[Any]:
-    """The recorded messages; with `want`, waits until that many are numbered (a row gets
-    its seq just after the message is published)."""
-    deadline = time.monotonic() + 5 * SCALE
-    while True:
-        r = await get_transcript(base, who, slug, limit=500)
-        assert r.status_code == 200, r.text
-        messages: list[Any] = r.json()["messages"]
-        if want is None or len(messages) >= want or time.monotonic() > deadline:
-            return messages
-        await asyncio.sleep(0.05)
-
-
-async def room_frame(ws: WS, transcripts: str) -> dict[str, Any]:
-    """The `room` frame announcing this transcripts setting (perhaps already skipped over)."""
-    for frame in ws.seen:
-        if frame.get("type") == "room" and frame["room"]["transcripts"] == transcripts:
-            return frame
-    while True:
-        frame = await ws.next("room")
-        if frame["room"]["transcripts"] == transcripts:
-            return frame
-
-
-def without_ref(frame: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in frame.items() if k != "ref"}
-
-
-def file_bytes(*paths: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in paths if p.exists())
-
-
-def sqlite_files(database_url: str) -> list[Path]:
-    path = Path(database_url.split("///", 1)[1])
-    return [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
 
 
 @pytest.fixture
@@ -576,7 +497,7 @@ async def test_concurrent_sends_are_all_recorded_with_their_seqs(
     total = len(bodies)
     delivered: dict[str, dict[str, Any]] = {}
     for ws in sockets:
-        got = []
+        got: list[dict[str, Any]] = []
         while len(got) < total:
             got.append(await ws.next("message", timeout=15))
         assert [m["seq"] for m in got] == sorted(m["seq"] for m in got)
@@ -596,12 +517,7 @@ async def test_unrecorded_words_never_reach_disk_and_recorded_ones_are_sealed(
     cluster: Cluster, s0: Any, s1: Any, admin: Member
 ) -> None:
     marker = phrase("room-title-canary")
-    room = await opt_in_room(s0.base, admin, title=marker[:60])
-    slug = room["slug"]
-    alice, bob = await new_user(s0.base), await new_user(s0.base)
-    a, _ = await WS.enter(s0.ws_base, slug, alice)
-    b, _ = await WS.enter(s1.ws_base, slug, bob)
-    await consent(a, True)
+    slug, _, _, a, b = await recorded_and_not(s0, s1, admin, title=marker[:60])
     recorded, unrecorded = phrase("alice consented"), phrase("bob did not consent")
     assert (await say(a, recorded))["recorded"] is True
     assert (await b.next("message", body=recorded))["recorded"] is True

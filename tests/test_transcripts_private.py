@@ -24,18 +24,19 @@ from sqlalchemy import select
 from server.store.engine import make_engine, make_sessions
 from server.store.models import RecordedMessage
 from tests.support.client import WS, Member, admin_token, new_user
+from tests.support.moderation import patch_room
 from tests.support.pg import PG_ADMIN_DSN, async_url, create_database, drop_database
 from tests.support.redis_server import PrivateRedis
 from tests.support.servers import ROOT, SCALE, Cluster
-from tests.test_transcripts import (
-    age_rows,
+from tests.support.transcripts import (
     consent,
     opt_in_room,
-    patch_room,
     phrase,
+    recorded_and_not,
     say,
     transcript,
 )
+from tests.test_transcripts import age_rows
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -106,12 +107,9 @@ async def test_words_stay_off_postgresql_and_redis_disks(
     s0, s1 = cluster.servers
     admin = await admin_token(s0.base, cluster.admin)
     title = phrase("title canary")[:60]
-    room = await opt_in_room(s0.base, admin, title=title, resume_window_seconds=3600)
-    slug = room["slug"]
-    alice, bob = await new_user(s0.base), await new_user(s0.base)
-    a, _ = await WS.enter(s0.ws_base, slug, alice)
-    b, _ = await WS.enter(s1.ws_base, slug, bob)
-    await consent(a, True)
+    slug, _, bob, a, b = await recorded_and_not(
+        s0, s1, admin, title=title, resume_window_seconds=3600
+    )
     recorded, unrecorded = phrase("alice on pg"), phrase("bob on pg")
     assert (await say(a, recorded))["recorded"] is True
     await b.next("message", body=recorded)
@@ -188,12 +186,7 @@ async def test_a_recorded_message_is_not_sent_when_the_database_fails(
     cluster, name = failing_cluster
     s0, s1 = cluster.servers
     admin = await admin_token(s0.base, cluster.admin)
-    room = await opt_in_room(s0.base, admin)
-    slug = room["slug"]
-    alice, bob = await new_user(s0.base), await new_user(s0.base)
-    a, _ = await WS.enter(s0.ws_base, slug, alice)
-    b, _ = await WS.enter(s1.ws_base, slug, bob)
-    await consent(a, True)
+    slug, _, _, a, b = await recorded_and_not(s0, s1, admin)
     first = await say(a, phrase("stored before the failure"))
     assert first["recorded"] is True
     await transcript(s0.base, admin, slug, want=1)

@@ -331,7 +331,7 @@ async def test_many_sockets_concurrently(s0: Any, room: dict[str, Any]) -> None:
         *(ws.send({"type": "send", "body": f"from {i}"}) for i, ws in enumerate(sockets))
     )
     for ws in sockets:
-        seqs = []
+        seqs: list[int] = []
         while len(seqs) < 6:
             seqs.append((await ws.next("message"))["seq"])
         assert seqs == sorted(seqs) and len(set(seqs)) == 6

@@ -29,6 +29,7 @@ from ..rooms.limits import SocketLimits, UserSockets
 from ..rooms.resume import parse_after_seq
 from ..rooms.settings import RoomView
 from ..store import rooms as room_store
+from ..store.engine import without_transaction
 from ..store.models import User
 from ..wire.errors import Refuse
 from ..wire.frames import (
@@ -140,6 +141,7 @@ async def _check(
     # Then one checkout for the session and the room facts: a storm of reconnects pays each
     # round trip (the pool's pre-ping, BEGIN, ROLLBACK) a thousand times over.
     async with hearth.db() as db:
+        await without_transaction(db)  # reads only: no BEGIN and ROLLBACK
         caller = await authenticate(hearth, websocket, db)
         if (
             caller is not None

@@ -23,7 +23,7 @@ from ..broker.envelope import encode_publication
 from ..config import Settings
 from ..store import entries
 from ..store import rooms as room_store
-from ..store.engine import DbSession
+from ..store.engine import DbSession, without_transaction
 from ..store.ids import now_ms
 from ..wire.frames import ClientFrame
 from ..wire.out import encode
@@ -203,6 +203,7 @@ class Rooms:
         if slug in self.views and slug in self.hub.rooms:
             return self.views[slug]
         async with self.db() as db:
+            await without_transaction(db)
             view = await room_store.room_by_slug(db, slug)
         if view is not None:
             self.views[slug] = view
@@ -265,6 +266,7 @@ class Rooms:
         if (view.id, user_id) in self._entered:
             return
         async with self.db() as db:
+            await without_transaction(db)  # one statement
             await entries.record_first_entry(db, view.id, user_id, now_ms())
         if len(self._entered) >= ENTERED_CACHE:
             self._entered.clear()

@@ -12,6 +12,7 @@ import orjson
 from ..rooms.hub import Conn, Header
 from ..rooms.settings import RoomView
 from ..store import audit as audit_store
+from ..store.engine import without_transaction
 from ..wire.out import encode
 from . import records
 from .clock import now_ms
@@ -58,6 +59,7 @@ class SessionBook:
     async def open_now(self, view: RoomView) -> dict[str, Any] | None:
         """The room's open session, read from the database (and remembered)."""
         async with self.rooms.db() as db:
+            await without_transaction(db)
             row = await records.current(db, view.id)
         if row is None:
             self.current.pop(view.slug, None)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from ..rooms.hub import Conn, Header
 from ..rooms.settings import RoomView
 from ..store import rooms as room_store
-from ..store.engine import DbSession
+from ..store.engine import DbSession, without_transaction
 from . import store
 
 __all__ = ["CONSENT_EVENT", "ConsentBook"]
@@ -70,6 +70,7 @@ class ConsentBook:
         """The stored consent, read now (and cached unless it changed meanwhile)."""
         seen = self._changes
         async with self._db() as db:
+            await without_transaction(db)
             value = await room_store.consent_of(db, room.id, user_id)
         if seen == self._changes:
             self._keep((room.id, user_id), value)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import Page, ViewportSize
 from playwright.async_api import expect as pw_expect
 
 from tests.support.servers import ROOT
@@ -23,7 +23,7 @@ from .hearth_server import Server
 
 pytestmark = pytest.mark.xdist_group("browser")
 
-SIZES = ({"width": 1280, "height": 800}, {"width": 360, "height": 740})
+SIZES: tuple[ViewportSize, ...] = ({"width": 1280, "height": 800}, {"width": 360, "height": 740})
 
 
 @pytest.fixture(scope="module")

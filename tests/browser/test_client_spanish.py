@@ -251,7 +251,8 @@ async def test_a_spanish_speaker_does_everything_in_spanish(
     await pw_expect(rosa.get_by_role("link", name="Conversación privada")).to_be_visible()
     await check_screen(rosa, "rooms with a check-in")
     await rosa.get_by_role("link", name="Conversación privada").click()
-    await pw_expect(rosa.get_by_role("heading", name="Conversación privada", level=1)).to_be_visible()
+    heading = rosa.get_by_role("heading", name="Conversación privada", level=1)
+    await pw_expect(heading).to_be_visible()
     await check_screen(rosa, "check-in room")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Page
+from playwright.async_api import Page, ViewportSize
 from playwright.async_api import expect as pw_expect
 
 from .conftest import AdminApi, NewPage
@@ -18,8 +18,8 @@ from .hearth_server import Server
 
 pytestmark = pytest.mark.xdist_group("browser")
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 360, "height": 740}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 360, "height": 740}
 
 
 async def accessible(page: Page) -> None:

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
 from .servers import SCALE, free_port
 
-__all__ = ["RedisClusterNodes"]
+__all__ = ["RedisClusterNodes", "running_nodes"]
 
 BUS_OFFSET = 10000  # a cluster node also listens on port + 10000 for its peers
+
+
+def _command(client: redis.Redis, *args: Any) -> Any:
+    """`client.execute_command(*args)`: redis-py leaves that method unannotated."""
+    execute: Callable[..., Any] = client.execute_command
+    return execute(*args)
 
 
 def _cluster_port() -> int:
@@ -96,7 +105,7 @@ class RedisClusterNodes:
     def _state(self, port: int) -> str:
         client = redis.Redis(port=port, socket_timeout=1)
         try:
-            info = client.execute_command("CLUSTER INFO")
+            info = _command(client, "CLUSTER INFO")
         except redis.RedisError:
             return "down"
         finally:
@@ -108,8 +117,8 @@ class RedisClusterNodes:
         """The port of the master serving `key`'s slot."""
         client = redis.Redis(port=self.ports[0])
         try:
-            slot = int(client.execute_command("CLUSTER KEYSLOT", key))
-            for start, end, master, *_ in client.execute_command("CLUSTER SLOTS"):
+            slot = int(_command(client, "CLUSTER KEYSLOT", key))
+            for start, end, master, *_ in _command(client, "CLUSTER SLOTS"):
                 if int(start) <= slot <= int(end):
                     return int(master[1])
         finally:
@@ -122,15 +131,15 @@ class RedisClusterNodes:
         try:
             src_port = self.owner_of(key)
             src, dst = clients[src_port], clients[to_port]
-            ids = {port: str(c.execute_command("CLUSTER MYID")) for port, c in clients.items()}
-            slot = int(src.execute_command("CLUSTER KEYSLOT", key))
-            dst.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", ids[src_port])
-            src.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", ids[to_port])
-            while keys := src.execute_command("CLUSTER GETKEYSINSLOT", slot, 100):
-                src.execute_command("MIGRATE", "127.0.0.1", to_port, "", 0, 5000, "KEYS", *keys)
+            ids = {port: str(_command(c, "CLUSTER MYID")) for port, c in clients.items()}
+            slot = int(_command(src, "CLUSTER KEYSLOT", key))
+            _command(dst, "CLUSTER SETSLOT", slot, "IMPORTING", ids[src_port])
+            _command(src, "CLUSTER SETSLOT", slot, "MIGRATING", ids[to_port])
+            while keys := _command(src, "CLUSTER GETKEYSINSLOT", slot, 100):
+                _command(src, "MIGRATE", "127.0.0.1", to_port, "", 0, 5000, "KEYS", *keys)
             others = [p for p in self.ports if p not in (to_port, src_port)]
             for port in (to_port, src_port, *others):
-                clients[port].execute_command("CLUSTER SETSLOT", slot, "NODE", ids[to_port])
+                _command(clients[port], "CLUSTER SETSLOT", slot, "NODE", ids[to_port])
         finally:
             for client in clients.values():
                 client.close()
@@ -144,3 +153,13 @@ class RedisClusterNodes:
     def stop(self) -> None:
         for port in list(self.procs):
             self.kill(port)
+
+
+@contextlib.contextmanager
+def running_nodes(workdir: Path) -> Iterator[RedisClusterNodes]:
+    """A started three-master cluster in `workdir`, stopped (by PID) on leaving."""
+    nodes = RedisClusterNodes(workdir)
+    try:
+        yield nodes.start()
+    finally:
+        nodes.stop()

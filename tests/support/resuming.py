@@ -136,7 +136,7 @@ class ResumingClient:
             answer = self._answers[ref] = loop.create_future()
             try:
                 await self._ws.send(json.dumps({"type": "send", "body": body, "ref": ref}))
-                got = await asyncio.wait_for(asyncio.shield(answer), 3 * SCALE)
+                got: dict[str, Any] = await asyncio.wait_for(asyncio.shield(answer), 3 * SCALE)
             except (TimeoutError, websockets.ConnectionClosed):
                 continue
             if got["type"] == "message":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -9,12 +10,23 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-__all__ = ["ROOT", "SCALE", "Cluster", "ServerProcess", "free_port", "hearth_cli"]
+__all__ = [
+    "ROOT",
+    "SCALE",
+    "Cluster",
+    "ServerProcess",
+    "free_port",
+    "hearth_cli",
+    "sqlite_cluster",
+    "started",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 HEARTH = str(Path(sys.executable).with_name("hearth"))
@@ -144,3 +156,22 @@ class Cluster:
 
     def logs(self) -> str:
         return "\n".join(s.log() for s in self.servers)
+
+
+def sqlite_cluster(workdir: Path, redis_url: str | None, **options: Any) -> Cluster:
+    """A cluster (not started yet) on a SQLite file in `workdir`; `options` are Cluster's."""
+    return Cluster(
+        workdir=workdir,
+        database_url=f"sqlite+aiosqlite:///{workdir / 'hearth.db'}",
+        redis_url=redis_url,
+        **options,
+    )
+
+
+@contextlib.contextmanager
+def started(cluster: Cluster) -> Iterator[Cluster]:
+    """`cluster` started, and stopped (by PID) on leaving, or when starting fails half-way."""
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
