@@ -20,7 +20,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +173,7 @@ def redis_settings(redis_url: str, presence_ttl_seconds: int = 30) -> Settings:
 @asynccontextmanager
 async def started(kind: str, settings: Settings | None = None) -> AsyncIterator[Plane]:
     """A backplane built the way the server builds it, delivering into a queue."""
+    close: Callable[[], Awaitable[None]]
     if kind == "memory":
         backplane = memory_backplane()
 
@@ -235,7 +236,7 @@ async def append(
     """Append one message the way the send pipeline does (a real message frame)."""
     message_id = message_id or f"m-{uuid.uuid4().hex}"
     fields = MessageFields(message_id, room, AUTHOR, body, 1_700_000_000_000, False)
-    return await plane.log.append(
+    appended: Appended = await plane.log.append(
         Append(
             room=room,
             message_id=message_id,
@@ -247,6 +248,7 @@ async def append(
             known=known,
         )
     )
+    return appended
 
 
 def publication(room: str, appended: Appended) -> tuple[str, str]:
@@ -719,25 +721,32 @@ async def test_redis_known_position_survives_loss_of_numbering(
     assert await redis_plane.log.position(room) == (fresh.epoch, 1)
 
 
+def _raw(value: Any) -> bytes:
+    """A value from a client without decode_responses (typed `bytes | str` by redis-py)."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
 async def _stored_values(client: aioredis.Redis, key: bytes) -> list[bytes]:
     """Everything Redis holds under `key`, read by type, plus its serialized dump."""
-    kind = (await client.type(key)).decode()
-    values: list[bytes] = []
+    kind = _raw(await client.type(key)).decode()
+    found: list[Any] = []
     if kind == "string":
-        values.append(await client.get(key) or b"")
+        found.append(await client.get(key) or b"")
     elif kind == "zset":
-        values += [member for member, _ in await client.zrange(key, 0, -1, withscores=True)]
+        scored: list[Any] = await client.zrange(key, 0, -1, withscores=True)
+        found += [member for member, _ in scored]
     elif kind == "hash":
-        for name, value in (await client.hgetall(key)).items():  # type: ignore[misc]
-            values += [name, value]
+        hashed: dict[Any, Any] = await client.hgetall(key)
+        for name, value in hashed.items():
+            found += [name, value]
     elif kind == "set":
-        values += list(await client.smembers(key))  # type: ignore[misc]
+        found += list(await client.smembers(key))
     elif kind == "list":
-        values += list(await client.lrange(key, 0, -1))  # type: ignore[misc]
+        found += list(await client.lrange(key, 0, -1))
     dumped = await client.dump(key)
     if dumped is not None:
-        values.append(dumped)
-    return values
+        found.append(dumped)
+    return [_raw(value) for value in found]
 
 
 async def test_redis_window_is_sealed_at_rest(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -102,19 +103,20 @@ class RedisPubSub:
                 # reconnecting, before clients re-enter elsewhere (rooms/events.py).
                 backoff = min(backoff * 2, 0.5)
                 continue
-            if message is None:
-                continue
-            if message.get("type") == "subscribe":
-                event = self._confirmed.get(message["channel"])
-                if event is not None:
-                    event.set()
-                continue
-            if message.get("type") != "message":
-                continue
-            deliver = self._deliver
-            if deliver is None:
-                continue
-            try:
-                deliver(message["channel"], message["data"])
-            except Exception:  # a bug in one delivery must not stop the reader
-                log.exception("delivering a publication failed")
+            if message is not None:
+                self._handle(message)
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        """One message from the subscription: a confirmation or a publication."""
+        if message.get("type") == "subscribe":
+            event = self._confirmed.get(message["channel"])
+            if event is not None:
+                event.set()
+            return
+        deliver = self._deliver
+        if message.get("type") != "message" or deliver is None:
+            return
+        try:
+            deliver(message["channel"], message["data"])
+        except Exception:  # a bug in one delivery must not stop the reader
+            log.exception("delivering a publication failed")
