@@ -25,9 +25,11 @@ lint: install
 	$(VENV)/bin/ruff check server tests bench
 	$(VENV)/bin/mypy
 
+# Both load-generator clients (issue #16: the targets hold under both); more flags in
+# BENCH_ARGS, e.g. make bench BENCH_ARGS="--before main --quick".
 bench: install
 	bash scripts/services.sh
-	$(PY) bench/run.py
+	$(PY) bench/run.py --client both $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) hearth.db* .pytest_cache

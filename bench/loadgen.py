@@ -134,28 +134,35 @@ class LoadGen:
                 return
             self.storm.on_welcome(member, frame)
         if kind == "message":
-            body = frame.get("body", "")
-            if not body.startswith("bench "):
-                return
-            _, phase_id, sent_ns, _rest = body.split(" ", 3)
-            phase = self.phase
-            if phase is None or phase.id != phase_id:
-                self.stale += 1
-                return
-            phase.received += 1
-            sent = int(sent_ns)
-            latency = (now - sent) // 1000
-            phase.latencies_us.append(latency)
-            if latency > phase.max_us:
-                phase.max_us, phase.max_sent_ns = latency, sent
-            if frame.get("recorded") is True:
-                phase.recorded += 1
-            seq = frame.get("seq")
-            if isinstance(seq, int):
-                if seq <= member.last_seq:
-                    phase.order_anomalies += 1
-                member.last_seq = seq
-        elif kind == "welcome":
+            self._on_message(member, frame, now)
+        else:
+            self._on_other(member, kind, frame)
+
+    def _on_message(self, member: Member, frame: dict[str, Any], now: int) -> None:
+        body = frame.get("body", "")
+        if not body.startswith("bench "):
+            return
+        _, phase_id, sent_ns, _rest = body.split(" ", 3)
+        phase = self.phase
+        if phase is None or phase.id != phase_id:
+            self.stale += 1
+            return
+        phase.received += 1
+        sent = int(sent_ns)
+        latency = (now - sent) // 1000
+        phase.latencies_us.append(latency)
+        if latency > phase.max_us:
+            phase.max_us, phase.max_sent_ns = latency, sent
+        if frame.get("recorded") is True:
+            phase.recorded += 1
+        seq = frame.get("seq")
+        if isinstance(seq, int):
+            if seq <= member.last_seq:
+                phase.order_anomalies += 1
+            member.last_seq = seq
+
+    def _on_other(self, member: Member, kind: Any, frame: dict[str, Any]) -> None:
+        if kind == "welcome":
             if isinstance(frame.get("epoch"), str):
                 member.epoch = frame["epoch"]
             if not member.welcome.done():

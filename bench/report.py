@@ -17,7 +17,16 @@ from typing import Any
 
 import orjson
 
-__all__ = ["FIGURES", "build", "disturbances", "machine", "markdown", "server_version", "write"]
+__all__ = [
+    "FIGURES",
+    "both_clients",
+    "build",
+    "disturbances",
+    "machine",
+    "markdown",
+    "server_version",
+    "write",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,6 +110,8 @@ FIGURES: list[Figure] = [
            "recorded", "-", ("steady", "cpu_ms_per_1k_deliveries", "postgres")),
 ]
 
+_FIGURE = {fig.key: fig for fig in FIGURES}
+
 
 def _get(d: Any, path: tuple[str, ...]) -> float | None:
     for key in path:
@@ -180,14 +191,11 @@ def build(
             else []
         w = _values(runs, "wsfloor", fig.floor_scenario, fig.path) \
             if fig.floor_scenario != "-" else []
+        b = _values(runs, "before", fig.scenario, fig.path)
         hs = _stats([v * fig.scale for _, v in h])
         fs = _stats([v * fig.scale for _, v in f])
         ws = _stats([v * fig.scale for _, v in w])
-        ratio = ratio_ws = None
-        if hs and fs and fs["median"]:
-            ratio = hs["median"] / fs["median"]
-        if hs and ws and ws["median"]:
-            ratio_ws = hs["median"] / ws["median"]
+        bs = _stats([v * fig.scale for _, v in b])
         bracketed = _bracketed_ratios(h, f)
         disturbed = {
             system: sum(
@@ -205,21 +213,38 @@ def build(
             "floor": fs,
             "wsfloor": ws,
             "hearth": hs,
-            "ratio": ratio,
-            "ratio_wsfloor": ratio_ws,
+            "ratio": _ratio(hs, fs),
+            "ratio_wsfloor": _ratio(hs, ws),
             "ratio_per_run": bracketed,
             "disturbed_runs": disturbed,
         }
+        if bs:  # `--before REF`: the same figures of REF's Hearth, run between the same floors
+            entry.update(before=bs, ratio_before=_ratio(bs, fs),
+                         ratio_before_wsfloor=_ratio(bs, ws),
+                         ratio_before_per_run=_bracketed_ratios(b, f))
         if hs or fs:
             figures.append(entry)
             by_key[fig.key] = entry
-    return figures, _targets(runs, by_key)
+    targets = _targets(runs, by_key)
+    if any("before" in e for e in figures):
+        for mine, theirs in zip(targets, _targets(runs, by_key, "before"), strict=True):
+            mine["before"] = {"value": theirs["value"], "met": theirs["met"],
+                              "detail": theirs["detail"]}
+    return figures, targets
 
 
-def _targets(runs: list[dict[str, Any]], by_key: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> float | None:
+    return a["median"] / b["median"] if a and b and b["median"] else None
+
+
+def _targets(runs: list[dict[str, Any]], by_key: dict[str, dict[str, Any]],
+             system: str = "hearth") -> list[dict[str, Any]]:
+    """The targets of `system` ("hearth", or "before": REF's Hearth of `--before`)."""
+    suffix = "" if system == "hearth" else "_before"
+
     def ratio(key: str) -> float | None:
         e = by_key.get(key)
-        return None if e is None else e["ratio"]
+        return None if e is None else e.get("ratio" + suffix)
 
     def target(name: str, value: float | None, limit: float, ok: Callable[[float], bool],
                detail: str) -> dict[str, Any]:
@@ -232,14 +257,23 @@ def _targets(runs: list[dict[str, Any]], by_key: dict[str, dict[str, Any]]) -> l
         }
 
     def spread(key: str) -> str:
-        per = (by_key.get(key) or {}).get("ratio_per_run") or []
+        per = (by_key.get(key) or {}).get(f"ratio{suffix}_per_run") or []
         return f"Hearth ÷ floor, medians; per run {min(per):.2f}–{max(per):.2f}" if per else \
             "Hearth ÷ floor, medians"
 
     def hearth_ratio(key: str, base: str) -> float | None:
-        a = (by_key.get(key) or {}).get("hearth")
-        b = (by_key.get(base) or {}).get("hearth")
+        a = (by_key.get(key) or {}).get(system)
+        b = (by_key.get(base) or {}).get(system)
         return a["median"] / b["median"] if a and b and b["median"] else None
+
+    def same_run_spread(key: str, base: str) -> str:
+        """The range over runs of each run's own ratio (recorded ÷ meeting of one run)."""
+        fig, ref = _FIGURE[key], _FIGURE[base]
+        mine = dict(_values(runs, system, fig.scenario, fig.path))
+        theirs = dict(_values(runs, system, ref.scenario, ref.path))
+        per = [mine[p] / theirs[p] for p in mine if theirs.get(p)]
+        return f"Hearth medians; per run {min(per):.2f}–{max(per):.2f}" if per else \
+            "Hearth medians"
 
     def at_most(limit: float) -> Callable[[float], bool]:
         return lambda v: v <= limit
@@ -259,15 +293,15 @@ def _targets(runs: list[dict[str, Any]], by_key: dict[str, dict[str, Any]]) -> l
         ("storm server CPU per socket opened ≤ 2 × floor's", "storm.cpu", 2.0, at_most(2.0)),
     ):
         out.append(target(name, ratio(key), limit, ok, spread(key)))
-    ws_sat = (by_key.get("saturation.deliveries_per_s") or {}).get("ratio_wsfloor")
+    ws_sat = (by_key.get("saturation.deliveries_per_s") or {}).get(f"ratio{suffix}_wsfloor")
     out.append(target("saturation ≥ 1.0 × the websockets floor (aim: past it)", ws_sat, 1.0,
                       at_least(1.0), "Hearth ÷ websockets floor, medians"))
-    deliveries = [v for _, v in _values(runs, "hearth", "meeting", ("steady", "delivery"))]
+    deliveries = [v for _, v in _values(runs, system, "meeting", ("steady", "delivery"))]
     out.append(target("meeting delivery 100 %", min(deliveries) if deliveries else None, 1.0,
                       at_least(1.0), "lowest over Hearth runs"))
-    whole = [v for _, v in _values(runs, "hearth", "storm", ("missing_copies",))]
-    twice = [v for _, v in _values(runs, "hearth", "storm", ("repeated_copies",))]
-    away = [v for _, v in _values(runs, "hearth", "storm", ("not_back",))]
+    whole = [v for _, v in _values(runs, system, "storm", ("missing_copies",))]
+    twice = [v for _, v in _values(runs, system, "storm", ("repeated_copies",))]
+    away = [v for _, v in _values(runs, system, "storm", ("not_back",))]
     value = max(whole + twice + away) if whole and twice and away else None
     out.append(target("storm: every member back, nothing missed, nothing repeated", value, 0.0,
                       at_most(0.0), "worst run: missed + repeated copies, members not back"))
@@ -279,7 +313,7 @@ def _targets(runs: list[dict[str, Any]], by_key: dict[str, dict[str, Any]]) -> l
         ("recorded capacity ≥ 0.9 × Hearth's meeting capacity", "recorded.capacity",
          "meeting.capacity", 0.9, at_least(0.9)),
     ):
-        out.append(target(name, hearth_ratio(key, base), limit, ok, "Hearth medians"))
+        out.append(target(name, hearth_ratio(key, base), limit, ok, same_run_spread(key, base)))
     return out
 
 
@@ -411,7 +445,7 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "Runs in order: "
         + " → ".join(
-            r["system"] + (f" ({r['server_version']})" if r["system"] == "hearth"
+            r["system"] + (f" ({r['server_version']})" if r["system"] in ("hearth", "before")
                            and r.get("server_version") else "")
             for r in result["runs"]
         )
@@ -426,31 +460,82 @@ def markdown(result: dict[str, Any]) -> str:
         "members; latency: send to receipt, sender's copy included; CPU: utime + stime over "
         "the phase and its drain. The `recorded` rows compare with the floor's meeting.",
         "",
-        "| figure | unit | floor | websockets floor | Hearth | Hearth ÷ floor "
-        "| Hearth ÷ ws floor |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for f in result["figures"]:
-        ratio = "–" if f["ratio"] is None else f"{f['ratio']:.2f}"
-        ratio_ws = "–" if f.get("ratio_wsfloor") is None else f"{f['ratio_wsfloor']:.2f}"
-        per = f["ratio_per_run"]
-        if f["ratio"] is not None and len(per) > 1:
-            ratio += f" ({min(per):.2f}–{max(per):.2f})"
-        dist = f.get("disturbed_runs", {})
-        lines.append(
-            f"| {f['label']} | {f['unit']} | {_cell(f['floor'], dist.get('floor', 0))} "
-            f"| {_cell(f.get('wsfloor'))} "
-            f"| {_cell(f['hearth'], dist.get('hearth', 0))} | {ratio} | {ratio_ws} |"
-        )
+    before = result["config"].get("before")
+    if before:
+        lines += [
+            f"`before` is Hearth at {before['ref']} ({before['commit'][:12]}), run between "
+            "the same floors, each of its runs right after one of this checkout's; its "
+            "ratios are to the same floor medians.",
+            "",
+        ]
+    lines += _figure_table(result["figures"], bool(before))
     if any(sum(f.get("disturbed_runs", {}).values()) for f in result["figures"]):
         lines += ["", "† a run behind this cell was measured while other work on the machine "
                   "kept more than 0.3 cores busy (even after measuring again); see the notes."]
-    lines += ["", "## Targets", "", "| target | value | met |", "| --- | ---: | --- |"]
-    for t in result["targets"]:
-        met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
-        lines.append(f"| {t['target']} | {_fmt(t['value'])} ({t['detail']}) | {met} |")
-    lines += ["", "## Steps of the ramps", ""]
-    for i, run in enumerate(result["runs"]):
+    lines += ["", "## Targets", ""]
+    lines += _target_table(result["targets"], before["ref"] if before else None)
+    lines += _ramp_lines(result["runs"])
+    notes = result.get("notes") or []
+    if notes:
+        lines += ["", "## Notes and problems seen", ""]
+        lines += [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def _ratio_cell(f: dict[str, Any], key: str) -> str:
+    if f.get(key) is None:
+        return "–"
+    text = f"{f[key]:.2f}"
+    per = f.get(f"{key}_per_run") or []
+    return text + (f" ({min(per):.2f}–{max(per):.2f})" if len(per) > 1 else "")
+
+
+def _figure_table(figures: list[dict[str, Any]], before: bool) -> list[str]:
+    head = ("| figure | unit | floor | websockets floor | Hearth | Hearth ÷ floor "
+            "| Hearth ÷ ws floor |")
+    rule = "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    if before:
+        head += " before | before ÷ floor | before ÷ ws floor |"
+        rule += " ---: | ---: | ---: |"
+    lines = [head, rule]
+    for f in figures:
+        dist = f.get("disturbed_runs", {})
+        row = (
+            f"| {f['label']} | {f['unit']} | {_cell(f['floor'], dist.get('floor', 0))} "
+            f"| {_cell(f.get('wsfloor'))} "
+            f"| {_cell(f['hearth'], dist.get('hearth', 0))} | {_ratio_cell(f, 'ratio')} "
+            f"| {_ratio_cell(f, 'ratio_wsfloor')} |"
+        )
+        if before:
+            row += (f" {_cell(f.get('before'))} | {_ratio_cell(f, 'ratio_before')} "
+                    f"| {_ratio_cell(f, 'ratio_before_wsfloor')} |")
+        lines.append(row)
+    return lines
+
+
+def _met(value: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: "n/a"}[value]
+
+
+def _target_table(targets: list[dict[str, Any]], before: str | None) -> list[str]:
+    if before is None:
+        lines = ["| target | value | met |", "| --- | ---: | --- |"]
+    else:
+        lines = [f"| target | value | met | before ({before}) | met |",
+                 "| --- | ---: | --- | ---: | --- |"]
+    for t in targets:
+        row = f"| {t['target']} | {_fmt(t['value'])} ({t['detail']}) | {_met(t['met'])} |"
+        if before is not None:
+            b = t.get("before") or {"value": None, "met": None}
+            row += f" {_fmt(b['value'])} | {_met(b['met'])} |"
+        lines.append(row)
+    return lines
+
+
+def _ramp_lines(runs: list[dict[str, Any]]) -> list[str]:
+    lines = ["", "## Steps of the ramps", ""]
+    for i, run in enumerate(runs):
         for name, sc in run.get("scenarios", {}).items():
             ramps = [("", sc)] if name == "saturation" else [(" capacity", sc.get("capacity"))]
             for suffix, r in ramps:
@@ -463,10 +548,32 @@ def markdown(result: dict[str, Any]) -> str:
                     for s in r["steps"]
                 )
                 lines.append(f"- run {i + 1} {run['system']} {name}{suffix}: {steps}")
-    notes = result.get("notes") or []
-    if notes:
-        lines += ["", "## Notes and problems seen", ""]
-        lines += [f"- {n}" for n in notes]
+    return lines
+
+
+def both_clients(results: dict[str, dict[str, Any]]) -> str:
+    """The targets under each client (`run.py --client both`): met only if met under all."""
+    clients = list(results)
+    first = results[clients[0]]
+    lines = [
+        f"# Hearth's targets under both clients, {first['machine']['time_utc']}",
+        "",
+        "Each column is a whole benchmark with that load-generator client (its own floors "
+        "and Hearth runs: `latest.md`, `websockets-client/latest.md`); a target is held "
+        "when it is met under every client.",
+        "",
+        "| target | " + " | ".join(f"{c}: value | met" for c in clients) + " | held |",
+        "| --- | " + " | ".join("---: | ---" for _ in clients) + " | --- |",
+    ]
+    for i, target in enumerate(first["targets"]):
+        cells, met = [], []
+        for client in clients:
+            found = results[client]["targets"]
+            t = found[i] if i < len(found) else {"value": None, "met": None, "detail": ""}
+            cells.append(f"{_fmt(t['value'])} ({t['detail']}) | {_met(t['met'])}")
+            met.append(t["met"])
+        held = None if all(m is None for m in met) else all(m is True for m in met)
+        lines.append(f"| {target['target']} | " + " | ".join(cells) + f" | {_met(held)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,11 @@ starts it stops, by PID; nothing is left running. See bench/README.md.
 
     .venv/bin/python bench/run.py [--scenarios idle,meeting,saturation,recorded]
                                   [--repeat 2] [--workers 2] [--quick] [--floor-only]
+                                  [--client lean|websockets|both] [--before REF]
+
+`--before REF` runs git REF's Hearth too (`before.py`), each of its runs right after one of
+this checkout's; `--client both` runs everything once per client and writes the targets
+under both.
 """
 
 from __future__ import annotations
@@ -20,21 +25,44 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import report
 import scenarios
+from before import Before, prepare
 from driver import Workers
 from procs import Children, install_signal_handlers, wait_quiet
 from profiling import Profiler
 from scenarios import Context, Sizes
-from systems import Hearth, HearthAccounts, Postgres, Running, hearth_env, start_system
+from systems import (
+    HEARTH,
+    Hearth,
+    HearthAccounts,
+    Postgres,
+    Running,
+    hearth_env,
+    start_system,
+)
 
 BENCH = Path(__file__).resolve().parent
 ALL_SCENARIOS = ("idle", "meeting", "recorded", "saturation", "storm")  # storm last
 CLUSTER_SCENARIOS = ("meeting", "saturation")
 QUIET_CORES = 0.3  # other work busier than this on average disturbs a measurement
+HEARTHS = ("hearth", "before")  # this checkout's Hearth, and that of `--before REF`
+CLIENTS = ("lean", "websockets")
+
+
+@dataclass
+class HearthSetup:
+    """What one Hearth under test needs: its executable, environment and accounts."""
+
+    hearth: Path
+    env: dict[str, str]
+    accounts: HearthAccounts
+    version: str | None = None  # shown for its runs (None: this working tree's)
 
 
 class Progress:
@@ -98,8 +126,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=2,
                    help="Hearth runs, between a floor run before and one after")
     p.add_argument("--workers", type=int, default=2, help="load-generator processes")
-    p.add_argument("--client", choices=("lean", "websockets"), default="lean",
-                   help="WebSocket client of the load generator (see bench/wsclient.py)")
+    p.add_argument("--client", choices=(*CLIENTS, "both"), default="lean",
+                   help="WebSocket client of the load generator (see bench/wsclient.py); "
+                        "both: the whole benchmark once with each (the lean one's in OUT, "
+                        "the other's in OUT/websockets-client) and the targets under both "
+                        "in OUT/targets-both-clients.md")
+    p.add_argument("--before", metavar="REF",
+                   help="also run Hearth as of git REF (its own worktree and venv under "
+                        "/tmp), each of its runs right after one of this checkout's, between "
+                        "the same floors: both columns and both ratios in the tables")
     p.add_argument("--quick", action="store_true", help="small sizes, short steps (~2-3 min)")
     p.add_argument("--capacity", choices=("hearth", "all", "none"), default="hearth",
                    help="whose meeting-shaped capacity to ramp after meeting and recorded "
@@ -164,8 +199,7 @@ def one_run(
     sizes: Sizes,
     children: Children,
     progress: Progress,
-    accounts: HearthAccounts | None,
-    env: dict[str, str] | None,
+    setup: HearthSetup | None,
     notes: list[str],
 ) -> dict[str, Any]:
     """Start `system`, run the chosen scenarios against it, stop it."""
@@ -181,29 +215,23 @@ def one_run(
                      f"{busy:.2f} cores busy")
     progress.say(f"starting {system}: Redis and two servers")
     started = time.monotonic()
-    running = start_system(system, children, tag, env, cluster=args.cluster)
+    running = start_system(system, children, tag, setup.env if setup else None,
+                           cluster=args.cluster, hearth=setup.hearth if setup else HEARTH)
     run: dict[str, Any] = {"system": system, "position": position, "scenarios": {},
                            "other_cores_busy_at_start": round(busy, 2),
-                           "server_version": report.server_version()}
+                           "server_version": (setup.version if setup and setup.version
+                                              else report.server_version())}
     workers: Workers | None = None
     try:
         workers = Workers(children, args.workers, tag, args.client)
         tokens = None
         unavailable: dict[str, str] = {}
-        if system == "hearth":
-            assert accounts is not None
-            plain, recorded = room_settings(sizes)
-            if "recorded" not in args.scenarios:
-                recorded = {}
-            progress.say(f"signing in {sizes.users_needed()} users")
-            timings, unavailable = accounts.prepare(
-                running, sizes.users_needed(), plain, recorded
-            )
-            run["setup"] = timings
-            tokens = accounts.tokens
+        if system in HEARTHS:
+            assert setup is not None
+            tokens, unavailable = _sign_in(setup, running, args, sizes, progress, run)
         ctx = Context(running, workers, sizes, tokens, progress.say, tag,
                       quiet_cores=QUIET_CORES, quiet_wait_s=min(args.wait_quiet, 30.0))
-        if args.profile is not None and system == "hearth":
+        if args.profile is not None and system in HEARTHS:
             ctx.profiler = Profiler(args.profile)
         capacity = args.capacity == "all" or args.capacity == system
         jobs: dict[str, Callable[[], dict[str, Any]]] = {
@@ -214,7 +242,7 @@ def one_run(
             "storm": lambda: scenarios.storm(ctx),
         }
         for name in args.scenarios:
-            if name == "recorded" and system != "hearth":
+            if name == "recorded" and system not in HEARTHS:
                 continue
             if name == "recorded" and unavailable:
                 run["scenarios"][name] = {
@@ -252,11 +280,78 @@ def one_run(
     return run
 
 
+def _sign_in(
+    setup: HearthSetup,
+    running: Running,
+    args: argparse.Namespace,
+    sizes: Sizes,
+    progress: Progress,
+    run: dict[str, Any],
+) -> tuple[list[str], dict[str, str]]:
+    """A Hearth's rooms and signed-in users: (tokens, optional rooms it could not make)."""
+    plain, recorded = room_settings(sizes)
+    if "recorded" not in args.scenarios:
+        recorded = {}
+    progress.say(f"signing in {sizes.users_needed()} users")
+    timings, unavailable = setup.accounts.prepare(running, sizes.users_needed(), plain, recorded)
+    run["setup"] = timings
+    return setup.accounts.tokens, unavailable
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     install_signal_handlers()
+    if args.client != "both":
+        return bench(args)
+    out = args.out
+    results: dict[str, dict[str, Any]] = {}
+    for client in CLIENTS:  # the lean client's figures stay the latest ones
+        args.client = client
+        args.out = out if client == "lean" else out / f"{client}-client"
+        code = bench(args)
+        if code:
+            return code
+        results[client] = orjson.loads((args.out / "latest.json").read_bytes())
+    path = out / "targets-both-clients.md"
+    path.write_text(report.both_clients(results), encoding="utf-8")
+    print(path.read_text(encoding="utf-8"))
+    print("written:", path, file=sys.stderr)
+    return 0
+
+
+def _set_up_hearths(
+    args: argparse.Namespace, databases: list[Postgres], progress: Progress, notes: list[str]
+) -> dict[str, HearthSetup]:
+    """Databases, schemas and admins of this checkout's Hearth and (`--before`) REF's."""
+    setups: dict[str, HearthSetup] = {}
+    before: Before | None = None
+    if args.before:
+        progress.say(f"checking out {args.before} with a venv of its own")
+        before = prepare(args.before)
+        if before.note:
+            notes.append(before.note)
+    for system in HEARTHS if before else HEARTHS[:1]:
+        database = Postgres() if system == "hearth" else Postgres("hearth_bench_before")
+        progress.say(f"creating database {database.name}, migrating, creating the admin")
+        database.create()
+        databases.append(database)
+        exe = HEARTH if before is None or system == "hearth" else before.hearth
+        config = before.config if before is not None and system == "before" else None
+        env = hearth_env(database.url, config) if config else hearth_env(database.url)
+        Hearth.migrate(env, exe)
+        accounts = HearthAccounts()
+        Hearth.create_admin(env, accounts.admin, accounts.admin_password, exe)
+        version = f"{before.ref} {before.commit[:12]}" if system == "before" and before else None
+        setups[system] = HearthSetup(exe, env, accounts, version)
+    if before is not None:
+        args.before_info = {"ref": before.ref, "commit": before.commit, "root": str(before.root)}
+    return setups
+
+
+def bench(args: argparse.Namespace) -> int:
+    """One benchmark with one client: every system, the report."""
     sizes = Sizes.quick() if args.quick else Sizes()
     stamp = time.strftime("%Y%m%dT%H%M%S")
     log_dir = Path(f"/tmp/hearth-bench-{stamp}")
@@ -264,36 +359,32 @@ def main(argv: list[str] | None = None) -> int:
     progress = Progress()
     notes: list[str] = []
     runs: list[dict[str, Any]] = []
-    database = Postgres()
-    db_created = False
+    databases: list[Postgres] = []
     hearth_ok = False
     started = time.monotonic()
+    args.before_info = None
     try:
-        accounts = env = None
+        setups: dict[str, HearthSetup] = {}
         if not args.floor_only:
             hearth_ok, why = Hearth.available()
             if not hearth_ok:
                 notes.append(f"Hearth not runnable, floor only: {why.strip()[:300]}")
                 progress.note("Hearth is not runnable; measuring the floor only")
         if hearth_ok:
-            progress.say("creating database hearth_bench, migrating, creating the admin")
-            database.create()
-            db_created = True
-            env = hearth_env()
-            Hearth.migrate(env)
-            accounts = HearthAccounts()
-            Hearth.create_admin(env, accounts.admin, accounts.admin_password)
+            setups = _set_up_hearths(args, databases, progress, notes)
         # The floor right before and right after Hearth's runs, with the same load generator.
-        # The websockets-server floor once, between the first floor and Hearth.
-        order = ["floor", "wsfloor", *(["hearth"] * args.repeat), "floor"] if hearth_ok else (
+        # The websockets-server floor once, between the first floor and Hearth. With
+        # `--before`, each run of this checkout's Hearth is followed by one of REF's.
+        hearths = [s for s in HEARTHS if s in setups]
+        order = ["floor", "wsfloor", *(hearths * args.repeat), "floor"] if hearth_ok else (
             ["floor"] * args.repeat
         )
         for position, system in enumerate(order):
             progress.run = f"run {position + 1}/{len(order)} {system}:"
             try:
                 runs.append(
-                    one_run(system, position, args, sizes, children, progress, accounts, env,
-                            notes)
+                    one_run(system, position, args, sizes, children, progress,
+                            setups.get(system), notes)
                 )
                 progress.note(f"done in {runs[-1]['seconds']:.0f} s")
             except Exception as exc:  # a system that does not start is a finding, not a stop
@@ -307,11 +398,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         progress.stop()
         children.stop_all()
-        if db_created:
+        for database in databases:
             try:
                 database.drop()
             except Exception as exc:
-                notes.append(f"could not drop database hearth_bench: {exc}")
+                notes.append(f"could not drop database {database.name}: {exc}")
     if not runs:
         print("no run completed; logs in", log_dir, file=sys.stderr)
         return 1
@@ -331,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
             "scenarios": args.scenarios,
             "capacity_ramps": args.capacity,
             "profiled": args.profile is not None,
+            "before": args.before_info,
             "sizes": sizes.as_dict(),
             "hearth_config": (BENCH / "hearth-bench.toml").read_text(encoding="utf-8"),
             "log_dir": str(log_dir),

@@ -129,7 +129,7 @@ class Context:
             "server": lambda: running.server_pids,
             "redis": lambda: running.redis_pids,
         }
-        if running.name == "hearth":
+        if running.name in ("hearth", "before"):  # `before`: the Hearth of `--before REF`
             groups["postgres"] = postgres_pids
         return groups
 
@@ -388,7 +388,7 @@ def storm(ctx: Context) -> dict[str, Any]:
         "server": lambda: [survivor.pid, *descendants(survivor.pid)],
         "redis": lambda: running.redis_pids,
     }
-    if running.name == "hearth":
+    if running.name in ("hearth", "before"):
         groups["postgres"] = postgres_pids
     window = sizes.storm_window_s
     marks: dict[str, dict[str, Any]] = {}

@@ -168,8 +168,10 @@ def start_system(
     tag: str,
     hearth_env: dict[str, str] | None = None,
     cluster: bool = False,
+    hearth: Path = HEARTH,
 ) -> Running:
-    """Redis and two servers of `name` ("floor", "wsfloor" or "hearth"), healthy, or raise.
+    """Redis and two servers of `name` ("floor", "wsfloor", "hearth", or "before": another
+    `hearth` executable, that of `--before REF`), healthy, or raise.
 
     `cluster`: a three-master Redis Cluster instead of one Redis. Hearth names all three
     (`redis+cluster://`, sharded pub/sub); the floor, a plain redis.asyncio relay, uses the
@@ -195,7 +197,7 @@ def start_system(
                         "--redis-url", redis_url]
                 env = dict(os.environ)
             else:
-                argv = [str(HEARTH), "serve", "--host", "127.0.0.1", "--port", str(port)]
+                argv = [str(hearth), "serve", "--host", "127.0.0.1", "--port", str(port)]
                 env = dict(hearth_env or {}, HEARTH_REDIS_URL=hearth_url)
             servers.append(children.spawn(f"{tag}-server{i}", argv, env=env, cwd=ROOT))
             ports.append(port)
@@ -210,6 +212,13 @@ def start_system(
 class Postgres:
     """The benchmark's own database on the shared PostgreSQL: created fresh, dropped after."""
 
+    def __init__(self, name: str = DB_NAME) -> None:
+        self.name = name
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.name}"
+
     @staticmethod
     def _psql(sql: str) -> None:
         subprocess.run(
@@ -220,20 +229,20 @@ class Postgres:
         )
 
     def create(self) -> None:
-        self._psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        self._psql(f"CREATE DATABASE {DB_NAME}")
+        self._psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        self._psql(f"CREATE DATABASE {self.name}")
 
     def drop(self) -> None:
-        self._psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        self._psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
 
-def hearth_env() -> dict[str, str]:
+def hearth_env(db_url: str = DB_URL, config: Path = CONFIG) -> dict[str, str]:
     """The environment every `hearth` command of this benchmark runs with."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
     env.update(
-        HEARTH_DATABASE_URL=DB_URL,
+        HEARTH_DATABASE_URL=db_url,
         HEARTH_SECRET_KEY=secrets.token_urlsafe(32),
-        HEARTH_CONFIG=str(CONFIG),
+        HEARTH_CONFIG=str(config),
     )
     return env
 
@@ -255,13 +264,14 @@ class Hearth:
         return True, ""
 
     @staticmethod
-    def migrate(env: dict[str, str]) -> None:
-        subprocess.run([str(HEARTH), "migrate"], env=env, cwd=ROOT, check=True,
+    def migrate(env: dict[str, str], hearth: Path = HEARTH) -> None:
+        subprocess.run([str(hearth), "migrate"], env=env, cwd=ROOT, check=True,
                        capture_output=True, timeout=180)
 
     @staticmethod
-    def create_admin(env: dict[str, str], username: str, password: str) -> None:
-        subprocess.run([str(HEARTH), "create-admin", username], env=env, cwd=ROOT, check=True,
+    def create_admin(env: dict[str, str], username: str, password: str,
+                     hearth: Path = HEARTH) -> None:
+        subprocess.run([str(hearth), "create-admin", username], env=env, cwd=ROOT, check=True,
                        input=(password + "\n").encode(), capture_output=True, timeout=120)
 
 

@@ -131,39 +131,36 @@ class LeanSocket(asyncio.Protocol):
             if b1 & 0x80:
                 self._fail("masked frame from the server")  # §5.1
                 return
-            length = b1 & 0x7F
-            start = pos + 2
-            if length == 126:
-                if n - pos < 4:
-                    break
-                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
-                start = pos + 4
-            elif length == 127:
-                if n - pos < 10:
-                    break
-                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
-                start = pos + 10
+            found = _extent(buf, pos, n, b1 & 0x7F)
+            if found is None:
+                break
+            start, length = found
             if length > MAX_FRAME:
                 self._fail("frame too large")
                 return
             end = start + length
             if end > n:
                 break
-            payload = bytes(buf[start:end])
             pos = end
-            opcode = b0 & 0x0F
-            if opcode == OP_TEXT and b0 & 0x80:
-                self.on_text(self, payload)
-            elif opcode in (OP_TEXT, OP_BINARY, OP_CONT):
-                self._fragment(opcode, bool(b0 & 0x80), payload)
-            elif opcode == OP_PING:
-                self._write(OP_PONG, payload)
-            elif opcode == OP_CLOSE:
-                self._on_close(payload)
+            if self._dispatch(b0, bytes(buf[start:end])):  # a close: nothing more to read
                 pos = n
                 break
         if pos:
             del buf[:pos]
+
+    def _dispatch(self, b0: int, payload: bytes) -> bool:
+        """Handle one frame; True if it was the close frame."""
+        opcode = b0 & 0x0F
+        if opcode == OP_TEXT and b0 & 0x80:
+            self.on_text(self, payload)
+        elif opcode in (OP_TEXT, OP_BINARY, OP_CONT):
+            self._fragment(opcode, bool(b0 & 0x80), payload)
+        elif opcode == OP_PING:
+            self._write(OP_PONG, payload)
+        elif opcode == OP_CLOSE:
+            self._on_close(payload)
+            return True
+        return False
 
     def _fragment(self, opcode: int, fin: bool, payload: bytes) -> None:
         if opcode != OP_CONT:
@@ -241,3 +238,17 @@ async def lean_connect(
             sock.transport.abort()
         raise
     return sock
+
+
+def _extent(buf: bytearray, pos: int, n: int, length: int) -> tuple[int, int] | None:
+    """(payload start, payload length) of the frame at `pos` whose 7-bit length field is
+    `length` (RFC 6455 §5.2); None while its extended length has not all arrived."""
+    if length == 126:
+        if n - pos < 4:
+            return None
+        return pos + 4, int.from_bytes(buf[pos + 2 : pos + 4], "big")
+    if length == 127:
+        if n - pos < 10:
+            return None
+        return pos + 10, int.from_bytes(buf[pos + 2 : pos + 10], "big")
+    return pos + 2, length

@@ -20,7 +20,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,13 +29,20 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from server.broker.base import Appended, Backplane, WindowRead
+from server.broker.base import Append, Appended, Backplane, WindowRead
+from server.broker.envelope import (
+    Header,
+    decode_publication,
+    encode_header,
+    numbered_publication,
+    room_channel,
+)
 from server.broker.memory import memory_backplane
 from server.broker.redis_cluster import cluster_client
 from server.broker.redis_log import RESTORE_MARGIN
 from server.broker.select import open_backplane
 from server.config import Settings
-from server.wire.out import MESSAGE_PREFIX, message_suffix
+from server.wire.out import MessageFields, message_fields
 
 TIMEOUT_SCALE = float(os.environ.get("HEARTH_TEST_TIMEOUT_SCALE", "1"))
 
@@ -79,8 +86,19 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for _attempt in range(5):
         port = _free_port()
         proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir)],
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -126,6 +144,13 @@ class Plane:
     kind: str
     backplane: Backplane
     deliveries: asyncio.Queue[tuple[str, str]] = field(default_factory=asyncio.Queue)
+    reconnections: int = 0
+
+    def deliver(self, channel: str, data: str | bytes) -> None:
+        self.deliveries.put_nowait((channel, data if isinstance(data, str) else data.decode()))
+
+    def reconnected(self) -> None:
+        self.reconnections += 1
 
     @property
     def log(self) -> Any:
@@ -148,6 +173,7 @@ def redis_settings(redis_url: str, presence_ttl_seconds: int = 30) -> Settings:
 @asynccontextmanager
 async def started(kind: str, settings: Settings | None = None) -> AsyncIterator[Plane]:
     """A backplane built the way the server builds it, delivering into a queue."""
+    close: Callable[[], Awaitable[None]]
     if kind == "memory":
         backplane = memory_backplane()
 
@@ -159,9 +185,7 @@ async def started(kind: str, settings: Settings | None = None) -> AsyncIterator[
         backplane, close = open_backplane(settings)
     plane = Plane(kind, backplane)
     try:
-        await backplane.pubsub.start(lambda channel, data: plane.deliveries.put_nowait(
-            (channel, data)
-        ))
+        await backplane.pubsub.start(plane.deliver, plane.reconnected)
         yield plane
     finally:
         await close()
@@ -190,12 +214,12 @@ def new_room() -> str:
 
 
 def channel_of(room: str) -> str:
-    # Hash-tagged like the server's room channels: in the slot of the room's keys.
-    return f"test:room:{{{room}}}"
+    # The room log publishes on the room's channel, in the slot of the room's keys.
+    return room_channel(room)
 
 
-def header_of(room: str) -> str:
-    return f'{{"h":"{room}"}}'
+def header_of(room: str) -> Header:
+    return Header(kind="message", conn=f"c-{room}", ref='r \u00e9 "', recorded=True)
 
 
 async def append(
@@ -211,30 +235,34 @@ async def append(
 ) -> Appended:
     """Append one message the way the send pipeline does (a real message frame)."""
     message_id = message_id or f"m-{uuid.uuid4().hex}"
-    suffix = message_suffix(message_id, room, AUTHOR, body, 1_700_000_000_000, False)
-    return await plane.log.append(
-        room=room,
-        channel=channel_of(room),
-        header=header_of(room),
-        prefix=MESSAGE_PREFIX,
-        suffix=suffix,
-        message_id=message_id,
-        author_id=author_id,
-        ref_key=ref_key,
-        window_seconds=window,
-        known=known,
+    fields = MessageFields(message_id, room, AUTHOR, body, 1_700_000_000_000, False)
+    appended: Appended = await plane.log.append(
+        Append(
+            room=room,
+            message_id=message_id,
+            author_id=author_id,
+            fields=message_fields(fields),
+            header=header_of(room),
+            ref_key=ref_key,
+            window_seconds=window,
+            known=known,
+        )
     )
+    return appended
 
 
 def publication(room: str, appended: Appended) -> tuple[str, str]:
-    """What subscribers of the room's channel receive for an appended message."""
-    return channel_of(room), f"{appended.epoch}|{header_of(room)}\n{appended.frame}"
+    """What subscribers of the room's channel receive for an appended message: the very
+    text `numbered_publication` writes (the Redis script writes the same)."""
+    header = encode_header(header_of(room))
+    text = numbered_publication(appended.epoch, appended.seq, header, appended.frame)
+    return channel_of(room), text
 
 
 def seq_of(data: str) -> int:
-    seq = json.loads(data.partition("\n")[2])["seq"]
-    assert isinstance(seq, int)
-    return seq
+    publication = decode_publication(data)
+    assert json.loads(publication.frame_text())["seq"] == publication.seq
+    return publication.seq
 
 
 def seqs(read: WindowRead) -> list[int]:
@@ -309,7 +337,7 @@ async def test_append_numbers_from_one_and_finishes_the_frame(plane: Plane) -> N
     assert all(a.duplicate is False for a in results)
     assert len({a.epoch for a in results}) == 1 and results[0].epoch
     for i, appended in enumerate(results):
-        assert appended.frame.startswith(MESSAGE_PREFIX + str(appended.seq) + ",")
+        assert appended.frame.startswith('{"type":"message","seq":' + str(appended.seq) + ",")
         frame = json.loads(appended.frame)
         assert frame["type"] == "message"
         assert frame["seq"] == appended.seq
@@ -657,6 +685,23 @@ async def redis_plane(redis_url: str) -> AsyncIterator[Plane]:
         yield started_plane
 
 
+async def test_redis_pubsub_reports_a_lost_connection_once_it_is_back(
+    redis_plane: Plane, raw_redis: aioredis.Redis
+) -> None:
+    pubsub, channel = redis_plane.backplane.pubsub, f"c-{uuid.uuid4().hex}"
+    await pubsub.subscribe(channel)
+    await pubsub.publish(channel, "before")
+    assert await redis_plane.delivery() == (channel, "before")
+    assert redis_plane.reconnections == 0
+    await raw_redis.client_kill_filter(_type="pubsub")  # publications may now be lost
+    deadline = time.monotonic() + WAIT
+    while redis_plane.reconnections == 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert redis_plane.reconnections == 1
+    await pubsub.publish(channel, "after")  # subscribed again
+    assert await redis_plane.delivery() == (channel, "after")
+
+
 async def test_redis_known_position_survives_loss_of_numbering(
     redis_plane: Plane, raw_redis: aioredis.Redis
 ) -> None:
@@ -676,25 +721,32 @@ async def test_redis_known_position_survives_loss_of_numbering(
     assert await redis_plane.log.position(room) == (fresh.epoch, 1)
 
 
+def _raw(value: Any) -> bytes:
+    """A value from a client without decode_responses (typed `bytes | str` by redis-py)."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
 async def _stored_values(client: aioredis.Redis, key: bytes) -> list[bytes]:
     """Everything Redis holds under `key`, read by type, plus its serialized dump."""
-    kind = (await client.type(key)).decode()
-    values: list[bytes] = []
+    kind = _raw(await client.type(key)).decode()
+    found: list[Any] = []
     if kind == "string":
-        values.append(await client.get(key) or b"")
+        found.append(await client.get(key) or b"")
     elif kind == "zset":
-        values += [member for member, _ in await client.zrange(key, 0, -1, withscores=True)]
+        scored: list[Any] = await client.zrange(key, 0, -1, withscores=True)
+        found += [member for member, _ in scored]
     elif kind == "hash":
-        for name, value in (await client.hgetall(key)).items():  # type: ignore[misc]
-            values += [name, value]
+        hashed: dict[Any, Any] = await client.hgetall(key)
+        for name, value in hashed.items():
+            found += [name, value]
     elif kind == "set":
-        values += list(await client.smembers(key))  # type: ignore[misc]
+        found += list(await client.smembers(key))
     elif kind == "list":
-        values += list(await client.lrange(key, 0, -1))  # type: ignore[misc]
+        found += list(await client.lrange(key, 0, -1))
     dumped = await client.dump(key)
     if dumped is not None:
-        values.append(dumped)
-    return values
+        found.append(dumped)
+    return [_raw(value) for value in found]
 
 
 async def test_redis_window_is_sealed_at_rest(

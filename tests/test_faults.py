@@ -17,7 +17,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from server.broker.redis_pubsub import CONTROL_CHANNEL
+from server.rooms.hub import CONTROL_CHANNEL
 from tests.conftest import make_room
 from tests.support.client import PASSWORD, WS, Member, admin_token, expect_close, new_user
 from tests.support.pg import PG_ADMIN_DSN, async_url, create_database, drop_database

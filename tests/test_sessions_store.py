@@ -124,3 +124,29 @@ async def test_stays_add_up_and_each_ends_once(db: async_sessionmaker[DbSession]
     assert [v["first_joined"] for v in views] == [1000, 21_000]
     assert [v["last_left"] for v in views] == [25_000, 30_000]
     assert [(r.id, n) for r, n in listed] == [(session_id, 2)]
+
+
+async def test_a_departure_closes_the_stay_in_its_rooms_open_session_only(
+    db: async_sessionmaker[DbSession],
+) -> None:
+    room, other = await a_room(db), await a_room(db)
+    ana = await a_user(db)
+    async with db() as s:
+        assert not await records.close_stay_in_room(s, room.slug, ana, 500)  # none open
+        here = await records.open_session(s, room.id, "arrival", 0)
+        there = await records.open_session(s, other.id, "arrival", 0)
+        assert here is not None and there is not None
+        here_id, there_id = here.id, there.id
+    async with db() as s:
+        await records.ensure_stay(s, here_id, ana, "member", 1000)
+    async with db() as s:
+        await records.ensure_stay(s, there_id, ana, "member", 1000)
+    async with db() as s:
+        assert await records.close_stay_in_room(s, room.slug, ana, 4000)
+    async with db() as s:
+        assert not await records.close_stay_in_room(s, room.slug, ana, 5000)  # ended once
+        assert await records.end_session(s, here_id, "facilitator", 6000)
+        ended = await records.attendance_of(s, here_id)
+        running = await records.attendance_of(s, there_id)
+    assert [(a.present_ms, a.last_left, a.stay_started) for a, _ in ended] == [(3000, 4000, None)]
+    assert [a.stay_started for a, _ in running] == [1000]  # the other room's stay goes on

@@ -3,6 +3,7 @@ schema check at start-up, and one end-to-end run on PostgreSQL with Redis (PROTO
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -24,7 +25,7 @@ from server.rooms.settings import RoomView
 from server.store import audit as audit_store
 from server.store import rooms as room_store
 from server.store import users as user_store
-from server.store.engine import DbSession, make_engine, make_sessions
+from server.store.engine import DbSession, make_engine, make_sessions, without_transaction
 from server.store.models import Base
 from server.store.schema import SchemaState, alembic_config, schema_state
 from tests.conftest import SHARED_REDIS, make_room
@@ -506,6 +507,86 @@ async def test_entry_facts_agree_with_the_single_reads(
 
 
 # -- audit ----------------------------------------------------------------------------------------
+
+
+async def test_a_checkout_without_transaction_leaves_the_next_one_transactional(
+    migrated: str,
+) -> None:
+    """`without_transaction` (autocommit: no BEGIN, no COMMIT) lasts for its own checkout:
+    the same pooled connection then runs the next session's statements in a transaction
+    again, which a rollback undoes."""
+    from sqlalchemy import select
+
+    from server.store.models import User
+
+    engine = make_engine(migrated, pool_size=1)
+    sessions = make_sessions(engine)
+    name = unique("tx")
+    try:
+        async with sessions() as db:
+            await without_transaction(db)
+            assert await db.scalar(text("SELECT 1")) == 1
+        async with sessions() as db:
+            db.add(User(id=unique("u"), username=name, display_name="Tx", password_hash="x",
+                        created_at=0))
+            await db.flush()
+            await db.rollback()
+        async with sessions() as db:
+            await without_transaction(db)
+            found = await db.scalar(select(User).where(User.username == name))
+        assert found is None
+    finally:
+        await engine.dispose()
+
+
+async def test_checkout_replaces_a_closed_connection_and_pings_only_idle_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pool's cheap pre-ping (store/engine.py): a connection whose backend was
+    terminated is replaced at checkout without an error; one in steady use is not pinged;
+    one idle longer than PING_AFTER_IDLE is."""
+    import asyncpg
+
+    from server.store import engine as engine_module
+    from tests.support.pg import PG_ADMIN_DSN
+
+    name = await create_database()
+    engine = make_engine(async_url(name), pool_size=1)
+    pings: list[object] = []
+    dialect = engine.sync_engine.dialect
+    real_ping = dialect.do_ping
+
+    def counted(dbapi_conn: Any) -> bool:
+        pings.append(dbapi_conn)
+        return bool(real_ping(dbapi_conn))
+
+    monkeypatch.setattr(dialect, "do_ping", counted)
+    pid = "SELECT pg_backend_pid()"
+    try:
+        async with engine.connect() as conn:
+            first = await conn.scalar(text(pid))
+        for _ in range(3):  # steady use: no ping, the same backend
+            async with engine.connect() as conn:
+                assert await conn.scalar(text(pid)) == first
+        assert pings == []
+        admin = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1)", first)
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.2)  # the server closed it; the loop has seen the end
+        async with engine.connect() as conn:  # no error: replaced at checkout, no ping
+            replaced = await conn.scalar(text(pid))
+        assert replaced != first
+        assert pings == []
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE", 0.0)
+        await asyncio.sleep(0.01)
+        async with engine.connect() as conn:
+            assert await conn.scalar(text(pid)) == replaced
+        assert len(pings) == 1
+    finally:
+        await engine.dispose()
+        await drop_database(name)
 
 
 async def test_audit_entries(sessions: async_sessionmaker[DbSession]) -> None:

@@ -13,11 +13,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from server.broker.base import Append
+from server.broker.envelope import Header
 from server.broker.memory import memory_backplane
 from server.config import Settings, load_settings, transcript_keys
 from server.rooms.hub import Conn
@@ -36,6 +39,7 @@ from server.transcripts.markdown import escape_line, quote_block
 from server.transcripts.orphans import settle_unnumbered
 from server.transcripts.transcript import Transcript
 from server.transcripts.writer import GroupWriter
+from server.wire.out import MessageFields, message_fields
 from tests.support.client import unique
 from tests.support.pg import async_url, create_database, drop_database
 
@@ -257,9 +261,9 @@ async def test_consent_is_cached_and_changes_are_announced(
 ) -> None:
     room = await a_room(sessions)
     user = await a_user(sessions)
-    announced: list[tuple[str, dict[str, Any]]] = []
+    announced: list[tuple[str, Header]] = []
 
-    async def publish(slug: str, header: dict[str, Any], frame: str) -> None:
+    async def publish(slug: str, header: Header, frame: str) -> None:
         announced.append((slug, header))
 
     now = [1000.0]
@@ -274,14 +278,23 @@ async def test_consent_is_cached_and_changes_are_announced(
     assert await book.change(room, user.id, False) is True
     assert await book.consents(room, user.id) is False
     assert announced == [
-        (room.slug, {"k": CONSENT_EVENT, "room_id": room.id, "u": user.id, "p": book.process})
+        (
+            room.slug,
+            Header(
+                kind="control",
+                event=CONSENT_EVENT,
+                user=user.id,
+                data={"room_id": room.id, "p": book.process},
+            ),
+        )
     ]
     async with sessions() as db:
         assert await room_store.consent_of(db, room.id, user.id) is False
         await room_store.set_consent(db, room.id, user.id, True)
     book.on_event(room.slug, announced[0][1], "{}", [])  # its own event: ignored
     assert await book.consents(room, user.id) is False
-    book.on_event(room.slug, {**announced[0][1], "p": "another process"}, "{}", [])
+    elsewhere = {**announced[0][1].data, "p": "another process"}
+    book.on_event(room.slug, msgspec.structs.replace(announced[0][1], data=elsewhere), "{}", [])
     assert await book.consents(room, user.id) is True
 
     off = await a_room(sessions, transcripts="off")
@@ -330,16 +343,18 @@ async def test_unnumbered_rows_are_numbered_or_deleted(
     finally:
         await writer.close()
     appended = await plane.log.append(
-        room.slug,
-        "ch",
-        "{}",
-        '{"type":"message","seq":',
-        "}",
-        published.id,
-        user.id,
-        None,
-        300,
-        None,
+        Append(
+            room=room.slug,
+            message_id=published.id,
+            author_id=user.id,
+            fields=message_fields(
+                MessageFields(published.id, room.slug, {"id": user.id}, "sent", 0, True)
+            ),
+            header=Header(kind="message", recorded=True),
+            ref_key=None,
+            window_seconds=300,
+            known=None,
+        )
     )
     numbered, deleted = await settle_unnumbered(sessions, plane.log)
     assert numbered == 1 and deleted >= 1  # other tests' rows here were never published

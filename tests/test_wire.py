@@ -22,7 +22,14 @@ from server.wire.frames import (
     Typing,
     decode_client_frame,
 )
-from server.wire.out import MESSAGE_PREFIX, error_frame, message_suffix, with_ref
+from server.wire.out import (
+    MessageFields,
+    error_frame,
+    message_fields,
+    numbered_message,
+    welcome,
+    with_ref,
+)
 from server.wire.text import WHITE_SPACE, body_problem, display_name_problem
 
 # Unicode 15 PropList.txt, White_Space=yes: the 25 code points, written out independently of
@@ -157,9 +164,7 @@ def test_decode_refuses_wrong_typed_fields(frame: dict[str, object]) -> None:
     invalid(json.dumps(frame))
 
 
-@pytest.mark.parametrize(
-    "ref", ["a" * 129, "é" * 129, 5, 1.5, True, ["r"], {"r": 1}], ids=repr
-)
+@pytest.mark.parametrize("ref", ["a" * 129, "é" * 129, 5, 1.5, True, ["r"], {"r": 1}], ids=repr)
 def test_decode_refuses_bad_ref_and_echoes_none(ref: object) -> None:
     result = invalid(json.dumps({"type": "ping", "ref": ref}))
     assert result.ref is None
@@ -281,7 +286,7 @@ def test_body_with_control_character_is_invalid(code: int) -> None:
         "\x7f",
         "a\x85b",
         "  padded  ",
-        "<b>not escaped</b> & \"quoted\"",
+        '<b>not escaped</b> & "quoted"',
         "\U0001f600",
         "\U0001f468\u200d\U0001f469\u200d\U0001f467",
     ],
@@ -406,9 +411,11 @@ AUTHOR = {"id": "u1", "display_name": 'Zoë "Z" \u3000', "role": "member"}
         "\u2028\u2029",
     ],
 )
-def test_message_frame_from_prefix_and_suffix(body: str) -> None:
-    suffix = message_suffix("m-1", "circle", AUTHOR, body, 1_700_000_000_123, True)
-    frame = json.loads(MESSAGE_PREFIX + "42" + suffix)
+def test_numbered_message_is_the_message_frame_with_its_seq(body: str) -> None:
+    fields = message_fields(MessageFields("m-1", "circle", AUTHOR, body, 1_700_000_000_123, True))
+    text = numbered_message(42, fields)
+    assert text.startswith('{"type":"message","seq":42,"id":')  # the contract's key order
+    frame = json.loads(text)
     assert frame == {
         "type": "message",
         "seq": 42,
@@ -422,17 +429,31 @@ def test_message_frame_from_prefix_and_suffix(body: str) -> None:
     assert frame["body"] == body  # exactly as sent
 
 
-def test_message_suffix_does_not_depend_on_seq() -> None:
-    suffix = message_suffix("m-2", "r", AUTHOR, "x", 1, False)
+def test_message_fields_do_not_depend_on_seq() -> None:
+    fields = message_fields(MessageFields("m-2", "r", AUTHOR, "x", 1, False))
     for seq in (1, 999, 10**12):
-        frame = json.loads(MESSAGE_PREFIX + str(seq) + suffix)
+        frame = json.loads(numbered_message(seq, fields))
         assert frame["seq"] == seq
         assert frame["recorded"] is False
 
 
+def test_numbered_message_reads_a_window_entry_kept_before_fields_were_objects() -> None:
+    fields = message_fields(MessageFields("m-9", "r", AUTHOR, "old", 3, False))
+    kept_as_suffix = "," + fields[1:]  # how entries were sealed before
+    assert numbered_message(8, kept_as_suffix) == numbered_message(8, fields)
+
+
+def test_welcome_carries_history_frames_as_they_are() -> None:
+    fields = message_fields(MessageFields("m-4", "r", AUTHOR, "hi \u2028", 5, False))
+    history = [numbered_message(1, fields), numbered_message(2, fields)]
+    text = welcome({"type": "welcome", "seq": 2, "history": [], "gap": False}, history)
+    assert text == ('{"type":"welcome","seq":2,"history":[' + ",".join(history) + '],"gap":false}')
+    assert json.loads(welcome({"type": "welcome", "history": []}, []))["history"] == []
+
+
 def test_with_ref_adds_ref_to_any_frame() -> None:
-    suffix = message_suffix("m-3", "r", AUTHOR, "hi", 5, False)
-    message = MESSAGE_PREFIX + "7" + suffix
+    fields = message_fields(MessageFields("m-3", "r", AUTHOR, "hi", 5, False))
+    message = numbered_message(7, fields)
     referenced = json.loads(with_ref(message, 'my "ref" \u00e9'))
     assert referenced == {**json.loads(message), "ref": 'my "ref" \u00e9'}
 

@@ -5,7 +5,8 @@ Redis (several processes). The contract tests run one body against both.
 
 Fan-out is at-most-once, like Django Channels' channel layer: a subscriber that is not
 connected when a publication happens misses it; clients recover through the room log's
-resume window. Payloads are text.
+resume window. Payloads are text; the rooms publish the typed publications of
+`envelope.py`.
 """
 
 from __future__ import annotations
@@ -14,19 +15,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from .envelope import Header
+
 __all__ = [
+    "Append",
     "Appended",
     "Backplane",
     "Counters",
     "Delivery",
     "Presence",
     "PubSub",
+    "Reconnected",
     "RoomLog",
     "WindowRead",
 ]
 
 # Called by the pub/sub reader for every publication on a subscribed channel.
-Delivery = Callable[[str, str], None]
+Delivery = Callable[[str, str | bytes], None]
+# Called by the pub/sub reader once its connection came back after a loss: publications
+# made meanwhile are lost to this process.
+Reconnected = Callable[[], None]
 
 
 class PubSub(Protocol):
@@ -34,8 +42,9 @@ class PubSub(Protocol):
 
     name: str
 
-    async def start(self, deliver: Delivery) -> None:
-        """Begin delivering publications to `deliver(channel, data)`."""
+    async def start(self, deliver: Delivery, reconnected: Reconnected) -> None:
+        """Begin delivering publications to `deliver(channel, data)`; call `reconnected()`
+        whenever the connection came back after a loss (publications may be missing)."""
 
     async def close(self) -> None:
         """Stop delivering and release connections."""
@@ -46,11 +55,25 @@ class PubSub(Protocol):
     async def unsubscribe(self, channel: str) -> None:
         """Stop receiving publications on `channel` (idempotent)."""
 
-    async def publish(self, channel: str, data: str) -> None:
+    async def publish(self, channel: str, data: str | bytes) -> None:
         """Send `data` to every process subscribed to `channel`."""
 
     async def healthy(self) -> bool:
         """Whether the backend answers right now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Append:
+    """One message for `RoomLog.append` to number, keep and publish."""
+
+    room: str
+    message_id: str
+    author_id: str
+    fields: str  # the `message` frame's fields, encoded (wire/out.py: `message_fields`)
+    header: Header  # the publication's header (kind `message`: who sent it, `ref`, recorded)
+    ref_key: str | None  # the sender's ref (user id and ref): a repeat is not appended twice
+    window_seconds: int  # the room's resume window (0: none is kept)
+    known: tuple[str, int] | None  # this process's last (epoch, seq) of the room
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,26 +100,15 @@ class WindowRead:
 class RoomLog(Protocol):
     """Per-room numbering, the resume window, sent refs and message ids, in one place."""
 
-    async def append(
-        self,
-        room: str,
-        channel: str,
-        header: str,
-        prefix: str,
-        suffix: str,
-        message_id: str,
-        author_id: str,
-        ref_key: str | None,
-        window_seconds: int,
-        known: tuple[str, int] | None,
-    ) -> Appended:
-        """Number a message, keep it in the window, publish `<epoch>|<header>\\n<frame>`.
+    async def append(self, message: Append) -> Appended:
+        """Number a message, keep it in the window, publish it on the room's channel
+        (`envelope.numbered_publication`).
 
         Atomic: numbering, keeping and publishing happen in one step, so every subscriber
         receives a room's messages in seq order. If `ref_key` was appended within the window,
         nothing is published and the original frame comes back with `duplicate=True`.
-        `known` is this process's last (epoch, seq) for the room: if the backend lost the
-        numbering it resumes from there instead of starting a new epoch.
+        If the backend lost the numbering it resumes from `known` instead of starting a new
+        epoch.
         """
 
     async def last_sent(self, room: str, user_id: str) -> float | None:

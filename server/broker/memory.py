@@ -8,7 +8,9 @@ import secrets
 import time
 from collections import defaultdict, deque
 
-from .base import Appended, Backplane, Delivery, WindowRead
+from ..wire.out import numbered_message
+from .base import Append, Appended, Backplane, Delivery, Reconnected, WindowRead
+from .envelope import encode_header, numbered_publication, room_channel
 
 __all__ = ["MemoryCounters", "MemoryPresence", "MemoryPubSub", "MemoryRoomLog", "memory_backplane"]
 
@@ -25,8 +27,8 @@ class MemoryPubSub:
         self._deliver: Delivery | None = None
         self._channels: set[str] = set()
 
-    async def start(self, deliver: Delivery) -> None:
-        self._deliver = deliver
+    async def start(self, deliver: Delivery, reconnected: Reconnected) -> None:
+        self._deliver = deliver  # one process: never disconnected
 
     async def close(self) -> None:
         self._deliver = None
@@ -37,10 +39,10 @@ class MemoryPubSub:
     async def unsubscribe(self, channel: str) -> None:
         self._channels.discard(channel)
 
-    async def publish(self, channel: str, data: str) -> None:
+    async def publish(self, channel: str, data: str | bytes) -> None:
         self.publish_now(channel, data)
 
-    def publish_now(self, channel: str, data: str) -> None:
+    def publish_now(self, channel: str, data: str | bytes) -> None:
         """Publish without awaiting: keeps the room log's append atomic."""
         if self._deliver is not None and channel in self._channels:
             asyncio.get_running_loop().call_soon(self._deliver, channel, data)
@@ -82,19 +84,8 @@ class MemoryRoomLog:
                 break
             del room.refs[oldest]
 
-    async def append(
-        self,
-        room: str,
-        channel: str,
-        header: str,
-        prefix: str,
-        suffix: str,
-        message_id: str,
-        author_id: str,
-        ref_key: str | None,
-        window_seconds: int,
-        known: tuple[str, int] | None,
-    ) -> Appended:
+    async def append(self, message: Append) -> Appended:
+        room, ref_key, window_seconds = message.room, message.ref_key, message.window_seconds
         state = self._rooms[room]
         now = time.monotonic()
         self._trim(state, window_seconds, now)
@@ -102,7 +93,7 @@ class MemoryRoomLog:
             _, frame, seq = state.refs[ref_key]
             return Appended(seq, state.epoch, frame, duplicate=True)
         state.seq += 1
-        frame = prefix + str(state.seq) + suffix
+        frame = numbered_message(state.seq, message.fields)
         if window_seconds > 0:
             state.window.append((state.seq, now, frame))
             if ref_key is not None:
@@ -110,9 +101,11 @@ class MemoryRoomLog:
             self._trim(state, window_seconds, now)
         else:
             state.floor = state.seq
-        self._remember_id(message_id, room, state.seq, author_id, now)
-        state.last_sent[author_id] = time.time()
-        self._pubsub.publish_now(channel, state.epoch + "|" + header + "\n" + frame)
+        self._remember_id(message.message_id, room, state.seq, message.author_id, now)
+        state.last_sent[message.author_id] = time.time()
+        header = encode_header(message.header)
+        publication = numbered_publication(state.epoch, state.seq, header, frame)
+        self._pubsub.publish_now(room_channel(room), publication)
         return Appended(state.seq, state.epoch, frame, duplicate=False)
 
     def _remember_id(self, message_id: str, room: str, seq: int, author: str, now: float) -> None:

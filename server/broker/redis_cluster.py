@@ -7,8 +7,9 @@ room, not to every node as a classic PUBLISH would in a cluster.
 
 Fan-out keeps one pub/sub connection and one reader task per master that owns a subscribed
 channel (redis-py's own cluster pub/sub polls the nodes in turn, adding a poll's timeout to
-the delivery of a quiet node's neighbour). A reader that loses its node reports RECONNECTED
-once it is back, exactly as the single-node reader does: the process's sockets resume.
+the delivery of a quiet node's neighbour). A reader that loses its node reports that it
+reconnected once it is back, exactly as the single-node reader does: the process's sockets
+resume.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ from redis.crc import key_slot
 from redis.exceptions import RedisError
 
 from ..ops.metrics import REDIS_RECONNECTS
-from .base import Delivery
-from .redis_pubsub import CONTROL_CHANNEL, RECONNECTED
+from .base import Delivery, Reconnected
 
 __all__ = ["CLUSTER_SCHEME", "BoundedCluster", "ShardedPubSub", "cluster_client", "is_cluster"]
 
@@ -143,14 +143,14 @@ class ShardedPubSub:
         self._channel_node: dict[str, str] = {}
         self._confirmed: dict[str, asyncio.Event] = {}
         self._deliver: Delivery | None = None
+        self._reconnected: Reconnected | None = None
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._leaving: Counter[str] = Counter()  # our own unsubscribes not yet answered
 
-    async def start(self, deliver: Delivery) -> None:
-        self._deliver = deliver
+    async def start(self, deliver: Delivery, reconnected: Reconnected) -> None:
+        self._deliver, self._reconnected = deliver, reconnected
         await self.client.initialize()
-        await self.subscribe(CONTROL_CHANNEL)
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -186,7 +186,7 @@ class ShardedPubSub:
                 self._leaving[channel] += 1
                 await reader.pubsub.sunsubscribe(channel)
 
-    async def publish(self, channel: str, data: str) -> None:
+    async def publish(self, channel: str, data: str | bytes) -> None:
         await self.client.spublish(channel, data)
 
     async def healthy(self) -> bool:
@@ -207,8 +207,8 @@ class ShardedPubSub:
             await self.subscribe(channel)
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("following a moved shard channel failed (%s)", type(exc).__name__)
-        if self._deliver is not None:
-            self._deliver(RECONNECTED, "")
+        if self._reconnected is not None:
+            self._reconnected()
 
     async def read(self, reader: _NodeReader) -> None:
         """Deliver one node's publications until cancelled, reconnecting on loss."""
@@ -227,8 +227,8 @@ class ShardedPubSub:
                     # later (misreading one of ours as a move only costs a resume).
                     self._leaving.clear()
                     REDIS_RECONNECTS.inc()
-                    if self._deliver is not None:
-                        self._deliver(RECONNECTED, "")
+                    if self._reconnected is not None:
+                        self._reconnected()
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:

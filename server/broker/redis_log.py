@@ -4,9 +4,11 @@ Numbering, keeping and publishing run in one Lua script, so Redis orders every r
 messages once for all processes. Every key of a room carries its slug as a hash tag
 (`hearth:room:{slug}:seq`), so on a Redis Cluster they share one slot and the script stays
 atomic there too; `sharded` publishes with SPUBLISH, and keeps the process-wide message-id
-index (which lives in another slot) by a second command after the script. Window entries
-are sealed (AES-GCM) so a Redis snapshot reveals no words; the live publication is not
-persisted by Redis and stays plain.
+index (which lives in another slot) by a second command after the script. The script
+writes the message frame (`wire/out.py: numbered_message`) and its publication
+(`envelope.py: numbered_publication`) as those functions do. Window entries are sealed
+(AES-GCM) so a Redis snapshot reveals no words; the live publication is not persisted by
+Redis and stays plain.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
 from ..sealing import Sealer
-from ..wire.out import MESSAGE_PREFIX
-from .base import Appended, WindowRead
+from ..wire.out import MESSAGE_HEAD, numbered_message
+from .base import Append, Appended, WindowRead
+from .envelope import encode_header, room_channel
 
 __all__ = ["Client", "RedisRoomLog", "room_key"]
 
@@ -66,8 +69,8 @@ return {epoch, tonumber(redis.call('GET', KEYS[1]) or '0')}
 )
 
 # KEYS: seq, epoch, window, floor, ref, last sent[, message id].
-# ARGV 4..: channel, header, prefix, suffix, sealed suffix, id value, window s, now ms, max,
-# author id, has ref ('1'/'0').
+# ARGV 4..: channel, header, frame head, fields, sealed fields, id value, window s, now ms,
+# max, author id, has ref ('1'/'0').
 _APPEND = (
     _ENSURE_EPOCH
     + """
@@ -76,6 +79,7 @@ if ARGV[14] == '1' then
   if prev then return {0, epoch, prev} end
 end
 local seq = redis.call('INCR', KEYS[1])
+local frame = ARGV[6] .. seq .. ',' .. string.sub(ARGV[7], 2)
 local win = tonumber(ARGV[10])
 if win > 0 then
   if redis.call('EXISTS', KEYS[3]) == 0 then
@@ -104,7 +108,7 @@ end
 redis.call('HSET', KEYS[6], ARGV[13], ARGV[11])
 redis.call('EXPIRE', KEYS[6], 86400)
 redis.call('PUBLISH_COMMAND', ARGV[4],
-           epoch .. '|' .. ARGV[5] .. '\\n' .. ARGV[6] .. seq .. ARGV[7])
+           '{"e":"' .. epoch .. '","s":' .. seq .. ',"h":' .. ARGV[5] .. ',"f":' .. frame .. '}')
 return {1, epoch, seq}
 """.replace("MESSAGE_ID_TTL", str(MESSAGE_ID_TTL))
 )
@@ -170,29 +174,18 @@ class RedisRoomLog:
         # The user id and the client's `ref` (any text) never appear in a key name.
         return room_key(room, f"ref:{self._sealer.name(ref_key)}")
 
-    def _open(self, prefix: str, seq: int, sealed_suffix: str, room: str) -> str:
-        return prefix + str(seq) + self._sealer.open(sealed_suffix, room.encode())
+    def _open(self, seq: int, sealed_fields: str, room: str) -> str:
+        return numbered_message(seq, self._sealer.open(sealed_fields, room.encode()))
 
-    async def append(
-        self,
-        room: str,
-        channel: str,
-        header: str,
-        prefix: str,
-        suffix: str,
-        message_id: str,
-        author_id: str,
-        ref_key: str | None,
-        window_seconds: int,
-        known: tuple[str, int] | None,
-    ) -> Appended:
+    async def append(self, message: Append) -> Appended:
+        room, ref_key, author_id = message.room, message.ref_key, message.author_id
         seq_key, epoch_key, window_key, floor_key = _keys(room)
         # Always a key of the room's slot (a cluster checks every key); "has ref" says if used.
         ref = self._ref_key(room, ref_key) if ref_key is not None else room_key(room, "ref:")
-        sealed = self._sealer.seal(suffix, room.encode())
-        known_epoch, known_seq = known if known else ("", 0)
+        sealed = self._sealer.seal(message.fields, room.encode())
+        known_epoch, known_seq = message.known if message.known else ("", 0)
         keys = [seq_key, epoch_key, window_key, floor_key, ref, room_key(room, "last")]
-        message_key = f"hearth:msg:{message_id}"
+        message_key = f"hearth:msg:{message.message_id}"
         if not self._sharded:
             keys.append(message_key)
         result: list[Any] = await self._append(
@@ -201,13 +194,13 @@ class RedisRoomLog:
                 secrets.token_hex(8),
                 known_epoch,
                 known_seq,
-                channel,
-                header,
-                prefix,
-                suffix,
+                room_channel(room),
+                encode_header(message.header),
+                MESSAGE_HEAD,
+                message.fields,
                 sealed,
                 room,
-                window_seconds,
+                message.window_seconds,
                 int(time.time() * 1000),
                 WINDOW_MAX,
                 author_id,
@@ -220,10 +213,10 @@ class RedisRoomLog:
             if self._sharded:
                 value = f"{room}|{seq}|{author_id}"
                 await self._client.set(message_key, value, ex=MESSAGE_ID_TTL)
-            return Appended(seq, epoch, prefix + str(seq) + suffix, duplicate=False)
+            return Appended(seq, epoch, numbered_message(seq, message.fields), duplicate=False)
         seq_text, _, prev_sealed = str(result[2]).partition("|")
         seq = int(seq_text)
-        return Appended(seq, epoch, self._open(prefix, seq, prev_sealed, room), duplicate=True)
+        return Appended(seq, epoch, self._open(seq, prev_sealed, room), duplicate=True)
 
     async def last_sent(self, room: str, user_id: str) -> float | None:
         found = await self._client.hget(room_key(room, "last"), user_id)
@@ -244,7 +237,7 @@ class RedisRoomLog:
         epoch = await self._client.get(_keys(room)[1])
         seq_text, _, sealed = str(found).partition("|")
         seq = int(seq_text)
-        frame = self._open(MESSAGE_PREFIX, seq, sealed, room)
+        frame = self._open(seq, sealed, room)
         return Appended(seq, str(epoch or ""), frame, duplicate=True)
 
     async def read(
@@ -267,7 +260,7 @@ class RedisRoomLog:
             if int(ts_text) < cutoff:
                 floor = max(floor, seq)
                 continue
-            entries.append((seq, self._open(MESSAGE_PREFIX, seq, sealed, room)))
+            entries.append((seq, self._open(seq, sealed, room)))
         if int(kept) == 0:
             floor = -1
         return WindowRead(epoch, int(seq_raw or 0), entries, floor, int(ended or 0))

@@ -9,20 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from ..ops.metrics import REDIS_RECONNECTS
-from .base import Delivery
+from .base import Delivery, Reconnected
 
 __all__ = ["RedisPubSub"]
 
 log = logging.getLogger("hearth.broker")
-
-CONTROL_CHANNEL = "hearth:control"
-# Delivered (with empty data) after the connection came back: publications may be lost.
-RECONNECTED = "hearth:reconnected"
 
 
 class RedisPubSub:
@@ -38,13 +35,12 @@ class RedisPubSub:
         self._confirmed: dict[str, asyncio.Event] = {}
         self._reader: asyncio.Task[None] | None = None
         self._deliver: Delivery | None = None
+        self._reconnected: Reconnected | None = None
         self._channels: set[str] = set()
         self._lock = asyncio.Lock()
 
-    async def start(self, deliver: Delivery) -> None:
-        self._deliver = deliver
-        # Always subscribed to one channel, so the reader has a connection to wait on.
-        await self._pubsub.subscribe(CONTROL_CHANNEL)
+    async def start(self, deliver: Delivery, reconnected: Reconnected) -> None:
+        self._deliver, self._reconnected = deliver, reconnected
         self._reader = asyncio.create_task(self._read(), name="hearth-pubsub-reader")
 
     async def close(self) -> None:
@@ -73,7 +69,7 @@ class RedisPubSub:
                 self._channels.discard(channel)
                 await self._pubsub.unsubscribe(channel)
 
-    async def publish(self, channel: str, data: str) -> None:
+    async def publish(self, channel: str, data: str | bytes) -> None:
         await self._client.publish(channel, data)
 
     async def healthy(self) -> bool:
@@ -87,13 +83,16 @@ class RedisPubSub:
         lost = False
         while True:
             try:
+                if not self._pubsub.subscribed:  # no connection to wait on yet
+                    await asyncio.sleep(0.05)
+                    continue
                 message = await self._pubsub.get_message(timeout=1.0)
                 backoff = 0.05
                 if lost:
                     lost = False
                     REDIS_RECONNECTS.inc()
-                    if self._deliver is not None:
-                        self._deliver(RECONNECTED, "")
+                    if self._reconnected is not None:
+                        self._reconnected()
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
@@ -104,19 +103,20 @@ class RedisPubSub:
                 # reconnecting, before clients re-enter elsewhere (rooms/events.py).
                 backoff = min(backoff * 2, 0.5)
                 continue
-            if message is None:
-                continue
-            if message.get("type") == "subscribe":
-                event = self._confirmed.get(message["channel"])
-                if event is not None:
-                    event.set()
-                continue
-            if message.get("type") != "message":
-                continue
-            deliver = self._deliver
-            if deliver is None:
-                continue
-            try:
-                deliver(message["channel"], message["data"])
-            except Exception:  # a bug in one delivery must not stop the reader
-                log.exception("delivering a publication failed")
+            if message is not None:
+                self._handle(message)
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        """One message from the subscription: a confirmation or a publication."""
+        if message.get("type") == "subscribe":
+            event = self._confirmed.get(message["channel"])
+            if event is not None:
+                event.set()
+            return
+        deliver = self._deliver
+        if message.get("type") != "message" or deliver is None:
+            return
+        try:
+            deliver(message["channel"], message["data"])
+        except Exception:  # a bug in one delivery must not stop the reader
+            log.exception("delivering a publication failed")

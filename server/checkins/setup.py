@@ -12,7 +12,7 @@ import orjson
 
 from ..config import Settings
 from ..rooms.hooks import Reply
-from ..rooms.hub import Conn
+from ..rooms.hub import Conn, Header
 from ..rooms.settings import PUBLIC_ADDITIONS, RoomView
 from ..sealing import Sealer, derive_key
 from ..store import audit as audit_store
@@ -63,7 +63,7 @@ class CheckIns:
             return [Refuse("forbidden", "only members of a group ask for a check-in", frame.ref)]
         ts = int(time.time() * 1000)
         request = await self.requests.ask(view.slug, conn.participant(), frame.note, ts)
-        await self.rooms.publish(view.slug, {"a": "mods"}, _request_frame(request))
+        await self.rooms.publish(view.slug, Header(audience="mods"), _request_frame(request))
         return [encode({"type": "asked", **({"ref": frame.ref} if frame.ref else {})})]
 
     async def show_requests(self, conn: Conn, view: RoomView) -> None:
@@ -108,7 +108,8 @@ class CheckIns:
             "user_id": user.id,
             "by": conn.participant(),
         }
-        await self.rooms.publish(view.slug, {"a": "mods_user", "u": user.id}, encode(announce))
+        audience = Header(audience="mods_user", user=user.id)
+        await self.rooms.publish(view.slug, audience, encode(announce))
         actions = self._moderation.actions
         await actions.echo(conn, view, frame, "mods_user", {"room": created.slug}, user.id)
         return []

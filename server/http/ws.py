@@ -24,7 +24,7 @@ from ..rooms.limits import SocketLimits, UserSockets
 from ..rooms.resume import parse_after_seq
 from ..rooms.settings import RoomView
 from ..wire.errors import Close, Refuse
-from ..wire.frames import ClientFrame, FrameError, Ping, Send, decode_client_frame, frame_type
+from ..wire.frames import ClientFrame, FrameError, Ping, Send, decode_client_frame
 from .connections import ABORT
 from .errors import dependency_failed, reader_language
 from .state import Hearth
@@ -209,11 +209,11 @@ class _Session:
         frame = decode_client_frame(text)
         if not isinstance(frame, FrameError):
             return frame
-        if not self.conn.moderator and frame_type(text) == "mod":
+        if not self.conn.moderator and frame.kind == "mod":
             # A member's `mod` is forbidden whatever its fields (PROTOCOL §3).
             self._refuse(Refuse("forbidden", "only facilitators may do that", frame.ref))
         else:
-            if frame_type(text) == "send":  # a malformed send is a refused send
+            if frame.kind == "send":  # a malformed send is a refused send
                 refused(frame.code)
             self._refuse(Refuse(frame.code, frame.message, frame.ref))
         return None

@@ -12,6 +12,7 @@ from ..rooms.access import effective_role, may_enter
 from ..rooms.hub import Conn
 from ..rooms.settings import RoomView
 from ..store import rooms as room_store
+from ..store.engine import without_transaction
 from ..store.models import User
 from ..wire.errors import Close
 from .auth import Caller, authenticate, must_enrol
@@ -45,6 +46,7 @@ async def check_entry(
     # Then one checkout for the session and the room facts: a storm of reconnects pays each
     # round trip (the pool's pre-ping, BEGIN, ROLLBACK) a thousand times over.
     async with hearth.db() as db:
+        await without_transaction(db)  # reads only: no BEGIN and ROLLBACK
         caller = await authenticate(hearth, websocket, db)
         if (
             caller is not None

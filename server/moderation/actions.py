@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..rooms.hooks import Reply
-from ..rooms.hub import Conn
+from ..rooms.hub import Audience, Conn, Header
 from ..rooms.ports import RoomsPort
 from ..rooms.settings import RoomView
 from ..store import audit as audit_store
@@ -142,11 +142,15 @@ class Actions:
         if target is not None:
             moderation["user_id"] = target.id
         moderation.update(done.fields)
-        header = done.event | {"k": "mod", "act": action, "c": conn.id, "aud": _audience(action)}
-        if target is not None:
-            header["u"] = target.id
-        if frame.ref is not None:
-            header["r"] = frame.ref
+        header = Header(
+            kind="control",
+            event="mod",
+            audience=_audience(action),
+            user=None if target is None else target.id,
+            conn=conn.id,
+            ref=frame.ref,
+            data={"act": action, **done.event},
+        )
         # Audit first: publishing `end` (or removing the actor's own session) closes the
         # actor's socket, which cancels this very handler.
         audit_details = {k: v for k, v in done.fields.items() if k != "body"} | done.details
@@ -167,7 +171,7 @@ class Actions:
         conn: Conn,
         view: RoomView,
         frame: Mod,
-        audience: str,
+        audience: Audience,
         fields: dict[str, Any],
         target: str | None = None,
     ) -> None:
@@ -177,11 +181,15 @@ class Actions:
         if target is not None:
             moderation["user_id"] = target
         moderation.update(fields)
-        header: dict[str, Any] = {"k": "mod", "act": frame.action, "c": conn.id, "aud": audience}
-        if target is not None:
-            header["u"] = target
-        if frame.ref is not None:
-            header["r"] = frame.ref
+        header = Header(
+            kind="control",
+            event="mod",
+            audience=audience,
+            user=target,
+            conn=conn.id,
+            ref=frame.ref,
+            data={"act": frame.action},
+        )
         payload = {"frames": [], "moderation": encode(moderation)}
         await self.rooms.publish(view.slug, header, orjson.dumps(payload).decode())
 
@@ -393,7 +401,7 @@ class Actions:
         return Done(fields={"held_id": held_id, "author_id": held["author"]["id"]})
 
 
-def _audience(action: str) -> str:
+def _audience(action: str) -> Audience:
     """Who receives an action's `moderation`: actions on one person go to facilitators and
     that person, reviews of flags and held messages to facilitators, the rest to all."""
     if action in ON_PERSON:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from ..rooms.hooks import Gate
-from ..rooms.hub import Conn
+from ..rooms.hub import Conn, Header
 from ..rooms.ports import RoomsPort
 from ..rooms.settings import RoomView
 from ..wire.errors import Close
@@ -38,27 +38,27 @@ class Door:
         waits until a facilitator admits them (or denies them: their socket closes)."""
         if view.access != "approval" or conn.moderator:
             return None
-        knocked = conn.extra.get("admitted")
-        if isinstance(knocked, asyncio.Event):  # asked again once admitted
+        if conn.admitted is not None:  # asked again once admitted
             conn.waiting = False
             return None
         if await self._state.admitted(view.slug, conn.user_id):
             return None
         admitted = asyncio.Event()
-        conn.waiting, conn.extra["admitted"] = True, admitted
+        conn.waiting, conn.admitted = True, admitted
         await self._rooms.attach(conn)
         # A knock carries a §2 `user` (facilitators see the username of whom they admit).
         user = user_object(
             conn.user_id, conn.username, conn.display_name, conn.is_admin, conn.language
         )
         await self._state.knock(view.slug, user)
-        await self._rooms.publish(view.slug, {"a": "mods"}, encode({"type": "knock", "user": user}))
+        knock = encode({"type": "knock", "user": user})
+        await self._rooms.publish(view.slug, Header(audience="mods"), knock)
         conn.offer(encode({"type": "waiting", "reason": "approval"}))
         return admitted
 
     async def left(self, conn: Conn) -> None:
         """A socket left: if it was knocking, its knock is withdrawn."""
-        if conn.waiting and "admitted" in conn.extra:
+        if conn.waiting and conn.admitted is not None:
             await self._state.stop_waiting(conn.room, conn.user_id)
             frame = encode({"type": "knock_withdrawn", "user_id": conn.user_id})
-            await self._rooms.publish(conn.room, {"a": "mods"}, frame)
+            await self._rooms.publish(conn.room, Header(audience="mods"), frame)

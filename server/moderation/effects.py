@@ -5,11 +5,10 @@ Registered as the rooms' control listener for `mod` events (`setup.py`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
+import msgspec
 import orjson
 
-from ..rooms.hub import Conn
+from ..rooms.hub import Conn, Header
 from ..rooms.ports import RoomsPort
 from .mutes import Mutes
 
@@ -23,31 +22,24 @@ class ModEvents:
         self._rooms = rooms
         self._mutes = mutes
 
-    def __call__(
-        self, room: str, header: dict[str, Any], payload: str, sockets: list[Conn]
-    ) -> None:
+    def __call__(self, room: str, header: Header, payload: str, sockets: list[Conn]) -> None:
         """Apply one `mod` event to this process's sockets in `room`."""
         data = orjson.loads(payload)
-        action = header.get("act")
-        target = header.get("u")
+        action = header.data.get("act")
+        target = header.user
         if action in ("mute", "unmute"):
-            self._mutes.changed(room, str(action), target, header.get("until"))
+            self._mutes.changed(room, str(action), target, header.data.get("until"))
         for frame_header, frame in data["frames"]:
-            self._rooms.route(sockets, frame_header, frame)
-        audience = {
-            "a": header.get("aud", "all"),
-            "u": target,
-            "c": header.get("c"),
-            "r": header.get("r"),
-        }
-        if audience["r"] is None:
-            del audience["r"]
-        self._rooms.route(sockets, audience, data["moderation"])
+            self._rooms.route(sockets, msgspec.convert(frame_header, Header), frame)
+        # The `moderation` echo goes to the event's audience; the actor's copy gets its `ref`.
+        self._rooms.route(
+            sockets, msgspec.structs.replace(header, kind="frame"), data["moderation"]
+        )
         if action == "admit":
             for conn in sockets:
-                if conn.user_id == target and conn.waiting:
-                    conn.extra["admitted"].set()
-        close = header.get("close")
+                if conn.user_id == target and conn.waiting and conn.admitted is not None:
+                    conn.admitted.set()
+        close = header.data.get("close")
         if close:
             code, reason = int(close[0]), str(close[1])
             for conn in sockets:

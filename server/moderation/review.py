@@ -12,7 +12,7 @@ from typing import Any
 
 from ..broker.base import Appended, Counters
 from ..config import Limits
-from ..rooms.hub import Conn
+from ..rooms.hub import Conn, Header
 from ..rooms.ports import RoomsPort
 from ..rooms.sending import PASS, Draft, Held, Verdict
 from ..rooms.settings import RoomView
@@ -121,7 +121,7 @@ class Review:
         """A private `notice` to every socket of one user in the room (with `fields`, such
         as a held message's `held_id` and `ref`)."""
         frame = encode({"type": "notice", "kind": kind, "text": text, **fields})
-        await self.rooms.publish(room.slug, {"a": "user", "u": user_id}, frame)
+        await self.rooms.publish(room.slug, Header(audience="user", user=user_id), frame)
 
     async def raise_flag(
         self,
@@ -159,7 +159,7 @@ class Review:
         if reported_by is not None:
             flag["reported_by"] = reported_by
         await self.state.add_flag(room.slug, flag)
-        await self.rooms.publish(room.slug, {"a": "mods"}, encode(flag))
+        await self.rooms.publish(room.slug, Header(audience="mods"), encode(flag))
         return True
 
     async def report(
@@ -221,7 +221,7 @@ class Review:
         if draft.ref is not None:
             held["ref"] = draft.ref
         await self.state.hold(slug, held)
-        await self.rooms.publish(slug, {"a": "mods"}, encode(_for_facilitators(held)))
+        await self.rooms.publish(slug, Header(audience="mods"), encode(_for_facilitators(held)))
         await self._held_notice(draft.room, author_id, draft.id, draft.ref)
 
     async def _held_notice(

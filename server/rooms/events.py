@@ -16,21 +16,20 @@ import orjson
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..broker.base import Backplane
-from ..broker.redis_pubsub import CONTROL_CHANNEL, RECONNECTED
 from ..config import Settings
 from ..store import rooms as room_store
 from ..store.engine import DbSession
 from ..wire.out import encode
 from .access import effective_role, may_enter
 from .hooks import RoomHooks
-from .hub import Conn, Hub
+from .hub import CONTROL_CHANNEL, Conn, Header, Hub
 from .settings import RoomView
 
 __all__ = ["CONTROL_CHANNEL", "RoomEvents"]
 
 log = logging.getLogger("hearth.rooms")
 
-Publish = Callable[[str, dict[str, Any], str], Awaitable[None]]
+Publish = Callable[[str, Header, str], Awaitable[None]]
 
 
 class RoomEvents:
@@ -72,15 +71,16 @@ class RoomEvents:
             except Exception:  # their own upkeep repairs what a failure here leaves
                 log.warning("a departure listener failed", exc_info=True)
 
-    def deliver(self, channel: str, data: str) -> None:
+    def reconnected(self) -> None:
+        """The pub/sub connection came back: frames published meanwhile are lost to this
+        process. Caches are dropped and every socket resumes (clients reconnect with
+        after_seq and get what they missed)."""
+        for interrupted in self.hooks.interrupted:
+            interrupted()
+        self._background(self._resume_all(self.hub.backplane_interrupted()))
+
+    def deliver(self, channel: str, data: str | bytes) -> None:
         """Take one publication from the pub/sub connection."""
-        if channel == RECONNECTED:
-            # Frames published meanwhile are lost to this process: caches are dropped and
-            # every socket resumes (clients reconnect with after_seq and get what they missed).
-            for interrupted in self.hooks.interrupted:
-                interrupted()
-            self._background(self._resume_all(self.hub.backplane_interrupted()))
-            return
         if channel == CONTROL_CHANNEL:
             event = orjson.loads(data)
             if event.get("k") == "logout":
@@ -112,11 +112,9 @@ class RoomEvents:
         for conn in sockets:
             conn.stop(1012, "numbering restarted: enter again")
 
-    def _on_control(
-        self, room: str, header: dict[str, Any], frame: str, sockets: list[Conn]
-    ) -> None:
-        kind = header.get("k")
-        listener = self.hooks.control_listeners.get(str(kind))
+    def _on_control(self, room: str, header: Header, frame: str, sockets: list[Conn]) -> None:
+        kind = header.event
+        listener = self.hooks.control_listeners.get(kind)
         if listener is not None:
             listener(room, header, frame, sockets)
             return
@@ -124,12 +122,8 @@ class RoomEvents:
             self._room_changed(room, RoomView(**orjson.loads(frame)), sockets)
         elif kind == "recheck":
             for conn in sockets:
-                if conn.user_id == header.get("u"):
+                if conn.user_id == header.user:
                     self._background(self._recheck(conn))
-        elif kind == "close":
-            for conn in sockets:
-                if conn.user_id == header.get("u"):
-                    conn.stop(int(header.get("code", 4403)), str(header.get("reason", "")))
 
     def _room_changed(self, room: str, view: RoomView, sockets: list[Conn]) -> None:
         """New settings: every live socket gets `room`; a change of access re-checks all."""
@@ -189,5 +183,5 @@ class RoomEvents:
             for gone in await self.backplane.presence.sweep(room):
                 user = orjson.loads(gone)
                 frame = encode({"type": "presence", "user": user, "status": "left"})
-                await self.publish(room, {"a": "all"}, frame)
+                await self.publish(room, Header(), frame)
                 await self.departed(room, str(user["id"]), user)

@@ -12,16 +12,31 @@ process died), the hold ends after `limit` seconds.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
-__all__ = ["HOLD_SECONDS", "Held", "RecordHold"]
+from ..broker.envelope import Header
+
+__all__ = ["HOLD_SECONDS", "CallLater", "Held", "RecordHold", "loop_call_later"]
 
 HOLD_SECONDS = 3.0
 
 # (header, frame, seq) of a publication to route once the hold ends.
-Held = tuple[dict[str, Any], str, int | None]
+Held = tuple[Header, str, int | None]
+
+
+class _Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+# Runs a callable after some seconds (the running loop's `call_later` unless given).
+CallLater = Callable[[float, Callable[[str], None], str], _Timer]
+
+
+def loop_call_later(delay: float, callback: Callable[[str], None], room: str) -> _Timer:
+    """`CallLater` on the running event loop."""
+    return asyncio.get_running_loop().call_later(delay, callback, room)
 
 
 @dataclass(slots=True)
@@ -29,15 +44,21 @@ class _Room:
     awaiting: set[int] = field(default_factory=set)
     queue: list[Held] = field(default_factory=list)
     settled: asyncio.Event = field(default_factory=asyncio.Event)
-    timer: asyncio.TimerHandle | None = None
+    timer: _Timer | None = None
 
 
 class RecordHold:
     """Per room: the recorded seqs not yet numbered, and what waits behind them."""
 
-    def __init__(self, release: Callable[[str, list[Held]], None], limit: float) -> None:
+    def __init__(
+        self,
+        release: Callable[[str, list[Held]], None],
+        limit: float,
+        call_later: CallLater = loop_call_later,
+    ) -> None:
         self._release = release
         self._limit = limit
+        self._call_later = call_later
         self._rooms: dict[str, _Room] = {}
 
     def holding(self, room: str) -> bool:
@@ -53,11 +74,10 @@ class RecordHold:
         state = self._rooms.get(room)
         if state is None:
             state = self._rooms[room] = _Room()
-            loop = asyncio.get_running_loop()
-            state.timer = loop.call_later(self._limit, self._end, room)
+            state.timer = self._call_later(self._limit, self._end, room)
         state.awaiting.add(seq)
 
-    def numbered(self, room: str, seqs: list[int]) -> None:
+    def numbered(self, room: str, seqs: Iterable[int]) -> None:
         """The sender committed these numbers: release the room once none is pending."""
         state = self._rooms.get(room)
         if state is None:

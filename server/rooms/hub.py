@@ -1,12 +1,11 @@
 """The local socket hub: this process's sockets per room, fed from the backplane.
 
 Every publication arrives once per process (one subscription per room with local sockets);
-the hub writes the already-encoded frame to each local socket's outbox (`outbox.py`): to
-the socket at once while it keeps up, to a bounded queue while it does not. A socket whose
-queue is full is cut off, never waited for (websockets' broadcast advice).
-
-Publication format: `<epoch>|<header JSON>\\n<frame JSON>`; only numbered messages carry
-an epoch. The header says who receives the frame (`a`, audience) and who caused it.
+the hub decodes it once (a typed `Publication`, broker/envelope.py) and writes its
+already-encoded frame to each local socket its header's audience names, through the
+socket's outbox (`outbox.py`): to the socket at once while it keeps up, to a bounded queue
+while it does not. A socket whose queue is full is cut off, never waited for (websockets'
+broadcast advice). Only numbered messages carry an epoch and a seq.
 """
 
 from __future__ import annotations
@@ -17,26 +16,41 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import orjson
-
 from ..broker.base import Appended, PubSub
+from ..broker.envelope import (
+    Audience,
+    Header,
+    Publication,
+    decode_publication,
+    room_channel,
+    room_of_channel,
+)
 from ..ops.metrics import DELIVERIES
-from ..wire.out import MESSAGE_PREFIX, with_ref
-from .hold import HOLD_SECONDS, Held, RecordHold
+from ..wire.out import with_ref
+from .hold import HOLD_SECONDS, CallLater, Held, RecordHold, loop_call_later
 from .outbox import Outbox
 
-__all__ = ["GOING_AWAY", "Conn", "Hub", "Localizer", "room_channel"]
+__all__ = [
+    "CONTROL_CHANNEL",
+    "Audience",
+    "GOING_AWAY",
+    "Conn",
+    "ControlHandler",
+    "EpochHandler",
+    "Header",
+    "Hub",
+    "Localizer",
+    "receives",
+    "room_channel",
+]
 
 log = logging.getLogger("hearth.hub")
 
 LINGER_SECONDS = 60.0  # a room's numbering is followed this long after its last socket left
 SLOW_CLIENT_CLOSE = 1013  # Try Again Later: the client stopped reading; it may resume
 GOING_AWAY = 1001  # the process is shutting down: reconnect (to another) and resume
-
-
-def room_channel(slug: str) -> str:
-    """The pub/sub channel of a room, hash-tagged into the slot of the room's keys."""
-    return f"hearth:room:{{{slug}}}"
+# Process-wide events (a logout closes the session's sockets everywhere).
+CONTROL_CHANNEL = "hearth:control"
 
 
 class Localizer(Protocol):
@@ -70,7 +84,10 @@ class Conn:
     busy: bool = False  # handling a frame: a shutdown lets it finish (a recorded write)
     close_code: int = 1000
     close_reason: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    present: bool = False  # joined the room's presence: leaving withdraws it
+    recall_left: int = 0  # resends of a resuming client still answered from the sent refs
+    admitted: asyncio.Event | None = None  # knocking at the waiting room: set once admitted
+    session_opened: asyncio.Event | None = None  # waiting for a session: set once one opens
     on_stop: Callable[[], object] | None = None  # interrupts the connection loop's reading
     language: str = "en"  # the user's (PROTOCOL §7)
     localizer: Localizer | None = None  # puts the server's words in `language` (not English)
@@ -109,30 +126,26 @@ class Conn:
                 self.on_stop()
 
 
-def _message_seq(frame: str) -> int:
-    start = len(MESSAGE_PREFIX)
-    return int(frame[start : frame.index(",", start)])
-
-
-def _audience(conn: Conn, header: dict[str, Any]) -> bool:
-    match header.get("a", "all"):
+def receives(conn: Conn, header: Header) -> bool:
+    """Whether `conn` is in the audience `header` names."""
+    match header.audience:
         case "all":
             return True
         case "others":
-            return conn.user_id != header.get("u")
+            return conn.user_id != header.user
         case "mods_user":
-            return conn.moderator or conn.user_id == header.get("u")
+            return conn.moderator or conn.user_id == header.user
         case "mods":
             return conn.moderator
         case "user":
-            return conn.user_id == header.get("u")
+            return conn.user_id == header.user
         case "conn":
-            return conn.id == header.get("c")
+            return conn.id == header.conn
     return False
 
 
 # Called for publications that are not frames to pass on (settings, closes, ends).
-ControlHandler = Callable[[str, dict[str, Any], str, list[Conn]], None]
+ControlHandler = Callable[[str, Header, str, list[Conn]], None]
 # Called when a room's numbering restarted under a process that knew the old one.
 EpochHandler = Callable[[str, list[Conn]], None]
 
@@ -146,7 +159,9 @@ class Hub:
         on_control: ControlHandler,
         on_epoch: EpochHandler,
         linger_seconds: float = LINGER_SECONDS,
+        call_later: CallLater = loop_call_later,
     ) -> None:
+        """`call_later` schedules the record hold's time limit."""
         self._pubsub = pubsub
         self._on_control = on_control
         self._on_epoch = on_epoch
@@ -157,11 +172,7 @@ class Hub:
         self._lingering: dict[str, asyncio.TimerHandle] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.hold = RecordHold(self._release, HOLD_SECONDS)
-
-    def sockets(self, room: str) -> list[Conn]:
-        """This process's sockets in a room."""
-        return list(self.rooms.get(room, ()))
+        self.hold = RecordHold(self._release, HOLD_SECONDS, call_later)
 
     async def attach(self, conn: Conn) -> None:
         """Start routing the room's publications to `conn` (buffered until it is live)."""
@@ -244,39 +255,47 @@ class Hub:
         conn.buffered.clear()
         return pending
 
-    def deliver(self, channel: str, data: str) -> None:
+    def deliver(self, channel: str, data: str | bytes) -> None:
         """Route one publication (called by the pub/sub reader, never awaits)."""
-        room = channel.removeprefix("hearth:room:{").removesuffix("}")
+        room = room_of_channel(channel)
         sockets = self.rooms.get(room)
         if not sockets:
-            if room in self._lingering and data[:1] not in ("", "|"):
-                self._follow(room, data)
+            if room in self._lingering:
+                self._follow(room, decode_publication(data))
             return
-        epoch, _, rest = data.partition("|")
-        header_text, _, frame = rest.partition("\n")
-        header: dict[str, Any] = orjson.loads(header_text)
-        kind = header.get("k", "f")
-        if kind == "numbered":
-            self.hold.numbered(room, header.get("s", []))
-            return
-        if kind not in ("m", "f"):
-            self._on_control(room, header, frame, list(sockets))
-            return
-        seq: int | None = None
-        if kind == "m":
-            seq = _message_seq(frame)
-            known = self.known.get(room)
-            if known is not None and known[0] != epoch:
-                self.known[room] = (epoch, seq)
-                self._on_epoch(room, list(sockets))
-                return
-            self.known[room] = (epoch, max(seq, known[1] if known else 0))
-            if header.get("rec"):
-                self.hold.await_number(room, seq)
+        publication = decode_publication(data)
+        header = publication.header
+        match header.kind:
+            case "numbered":
+                self.hold.numbered(room, header.seqs)
+            case "control":
+                self._on_control(room, header, publication.frame_text(), list(sockets))
+            case "message":
+                if self._renumbered(room, publication, sockets):
+                    return
+                if header.recorded:
+                    self.hold.await_number(room, publication.seq)
+                self._pass_on(room, sockets, header, publication.frame_text(), publication.seq)
+            case "frame":
+                self._pass_on(room, sockets, header, publication.frame_text(), None)
+
+    def _renumbered(self, room: str, publication: Publication, sockets: set[Conn]) -> bool:
+        """Follow the room's numbering; True if it restarted (a new epoch) under us."""
+        known = self.known.get(room)
+        if known is not None and known[0] != publication.epoch:
+            self.known[room] = (publication.epoch, publication.seq)
+            self._on_epoch(room, list(sockets))
+            return True
+        self.known[room] = (publication.epoch, max(publication.seq, known[1] if known else 0))
+        return False
+
+    def _pass_on(
+        self, room: str, sockets: set[Conn], header: Header, frame: str, seq: int | None
+    ) -> None:
         if self.hold.holding(room):
             self.hold.hold(room, (header, frame, seq))
-            return
-        self.route(sockets, header, frame, seq)
+        else:
+            self.route(sockets, header, frame, seq)
 
     def _release(self, room: str, held: list[Held]) -> None:
         sockets = self.rooms.get(room)
@@ -284,25 +303,23 @@ class Hub:
             for header, frame, seq in held:
                 self.route(sockets, header, frame, seq)
 
-    def _follow(self, room: str, data: str) -> None:
+    def _follow(self, room: str, publication: Publication) -> None:
         """A numbered message in a room with no local socket left: remember its place."""
-        epoch, _, rest = data.partition("|")
-        frame = rest.partition("\n")[2]
-        if frame.startswith(MESSAGE_PREFIX):
+        if publication.header.kind == "message":
             known = self.known.get(room)
-            seq = _message_seq(frame)
-            if known is None or known[0] != epoch or known[1] < seq:
-                self.known[room] = (epoch, seq)
+            seq = publication.seq
+            if known is None or known[0] != publication.epoch or known[1] < seq:
+                self.known[room] = (publication.epoch, seq)
 
     def route(
-        self, sockets: Iterable[Conn], header: dict[str, Any], frame: str, seq: int | None = None
+        self, sockets: Iterable[Conn], header: Header, frame: str, seq: int | None = None
     ) -> None:
-        """Queue `frame` for the sockets its header's audience names (the origin gets `ref`)."""
-        ref = header.get("r")
-        origin = header.get("c")
+        """Queue `frame` for the sockets its header's audience names (the origin gets `ref`);
+        a socket not yet welcomed keeps it for later, one welcomed at or after `seq` skips it."""
+        ref, origin = header.ref, header.conn
         delivered = 0
         for conn in sockets:
-            if not _audience(conn, header):
+            if not receives(conn, header):
                 continue
             text = with_ref(frame, ref) if ref is not None and conn.id == origin else frame
             if conn.live:
@@ -313,8 +330,3 @@ class Hub:
                 conn.buffered.append((seq, text))
         if seq is not None and delivered:
             DELIVERIES.inc(delivered)  # once per publication, not per copy
-
-
-def publication(header: dict[str, Any], frame: str, epoch: str = "") -> str:
-    """Encode a publication for `Hub.deliver`."""
-    return f"{epoch}|{orjson.dumps(header).decode()}\n{frame}"

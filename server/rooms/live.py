@@ -19,16 +19,17 @@ import orjson
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..broker.base import Backplane
+from ..broker.envelope import encode_publication
 from ..config import Settings
 from ..store import entries
 from ..store import rooms as room_store
-from ..store.engine import DbSession
+from ..store.engine import DbSession, without_transaction
 from ..store.ids import now_ms
 from ..wire.frames import ClientFrame
 from ..wire.out import encode
-from .events import CONTROL_CHANNEL, RoomEvents
+from .events import RoomEvents
 from .hooks import Gate, Reply, RoomHooks
-from .hub import GOING_AWAY, Conn, publication, room_channel
+from .hub import CONTROL_CHANNEL, GOING_AWAY, Conn, Header, room_channel
 from .member_frames import MemberFrames
 from .send_rules import BodyCheck, RoomRules
 from .sending import SendPipeline
@@ -147,7 +148,7 @@ class Rooms:
         """Forget the room's resume window and start its numbering again (`end`)."""
         await self.backplane.log.reset(slug)
 
-    def route(self, sockets: Iterable[Conn], header: dict[str, Any], frame: str) -> None:
+    def route(self, sockets: Iterable[Conn], header: Header, frame: str) -> None:
         """Queue `frame` for the sockets its header's audience names."""
         self.hub.route(sockets, header, frame)
 
@@ -167,7 +168,7 @@ class Rooms:
 
     async def start(self) -> None:
         """Start receiving publications and keeping presence alive."""
-        await self.backplane.pubsub.start(self.events.deliver)
+        await self.backplane.pubsub.start(self.events.deliver, self.events.reconnected)
         await self.backplane.pubsub.subscribe(CONTROL_CHANNEL)
         loop = self.events.presence_loop()
         self._tasks.append(asyncio.create_task(loop, name="hearth-presence"))
@@ -202,6 +203,7 @@ class Rooms:
         if slug in self.views and slug in self.hub.rooms:
             return self.views[slug]
         async with self.db() as db:
+            await without_transaction(db)
             view = await room_store.room_by_slug(db, slug)
         if view is not None:
             self.views[slug] = view
@@ -210,11 +212,11 @@ class Rooms:
     async def settings_changed(self, view: RoomView) -> None:
         """Tell every process a room's settings changed (each applies them at once)."""
         data = orjson.dumps(asdict(view)).decode()
-        await self.publish(view.slug, {"k": "room"}, data)
+        await self.publish(view.slug, Header(kind="control", event="room"), data)
 
     async def access_changed(self, slug: str, user_id: str) -> None:
         """A user's role in a room changed: every process re-checks their sockets."""
-        await self.publish(slug, {"k": "recheck", "u": user_id}, "{}")
+        await self.publish(slug, Header(kind="control", event="recheck", user=user_id), "{}")
 
     async def session_ended(self, session_id: str) -> None:
         """Logout: every process closes the session's sockets with 4401."""
@@ -227,9 +229,9 @@ class Rooms:
         for refresh in self.hooks.room_refreshers:
             await refresh()
 
-    async def publish(self, slug: str, header: dict[str, Any], frame: str) -> None:
+    async def publish(self, slug: str, header: Header, frame: str) -> None:
         """Publish one frame (or control event) to the room on every process."""
-        await self.backplane.pubsub.publish(room_channel(slug), publication(header, frame))
+        await self.backplane.pubsub.publish(room_channel(slug), encode_publication(header, frame))
 
     # -- entering and leaving ------------------------------------------------------------
 
@@ -249,10 +251,10 @@ class Rooms:
         await self.hub.attach(conn)
         participant = encode(conn.participant())
         first = await self.backplane.presence.join(view.slug, conn.user_id, conn.id, participant)
-        conn.extra["present"] = True
+        conn.present = True
         if first:
             frame = encode({"type": "presence", "user": conn.participant(), "status": "joined"})
-            await self.publish(view.slug, {"a": "others", "u": conn.user_id}, frame)
+            await self.publish(view.slug, Header(audience="others", user=conn.user_id), frame)
         await self._record_entry(view, conn.user_id)
         await self._welcome.queue(conn, view, after_seq, epoch)
         for arrived in self.hooks.arrivals:
@@ -264,6 +266,7 @@ class Rooms:
         if (view.id, user_id) in self._entered:
             return
         async with self.db() as db:
+            await without_transaction(db)  # one statement
             await entries.record_first_entry(db, view.id, user_id, now_ms())
         if len(self._entered) >= ENTERED_CACHE:
             self._entered.clear()
@@ -278,13 +281,13 @@ class Rooms:
                 emptied(conn.room)
         for left in self.hooks.socket_left:
             await left(conn)
-        if not conn.extra.get("present"):
+        if not conn.present:
             return
         try:
             last = await self.backplane.presence.leave(conn.room, conn.user_id, conn.id)
             if last:
                 frame = encode({"type": "presence", "user": conn.participant(), "status": "left"})
-                await self.publish(conn.room, {"a": "all"}, frame)
+                await self.publish(conn.room, Header(), frame)
         except Exception:  # the backend is down: heartbeat expiry announces it later
             log.warning("could not record a departure; presence expiry will", exc_info=True)
             return

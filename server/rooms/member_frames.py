@@ -32,7 +32,7 @@ from ..wire.frames import (
 )
 from ..wire.out import encode, with_ref
 from .hooks import Reply, RoomHooks
-from .hub import Conn
+from .hub import Conn, Header
 from .sending import Draft, Held, SendPipeline
 from .settings import RoomView
 
@@ -41,7 +41,7 @@ __all__ = ["RECALL_SENDS", "MemberFrames"]
 # Sends checked for repeated refs before the pipeline, on a socket that resumed.
 RECALL_SENDS = 100
 
-Publish = Callable[[str, dict[str, Any], str], Awaitable[None]]
+Publish = Callable[[str, Header, str], Awaitable[None]]
 
 
 class MemberFrames:
@@ -85,7 +85,7 @@ class MemberFrames:
                 return replies
             case Typing():
                 text = encode({"type": "typing", "user_id": conn.user_id})
-                await self._publish(view.slug, {"a": "others", "u": conn.user_id}, text)
+                await self._publish(view.slug, Header(audience="others", user=conn.user_id), text)
                 return []
             case React():
                 return await self._react(conn, view, frame)
@@ -101,10 +101,10 @@ class MemberFrames:
         return [Refuse("invalid", "unknown frame type", frame.ref)]
 
     async def _send(self, conn: Conn, view: RoomView, frame: Send) -> Sequence[Reply]:
-        if frame.ref is not None and conn.extra.get("recall_left", 0) > 0:
+        if frame.ref is not None and conn.recall_left > 0:
             # A resuming client resends what it saw no echo for: answer a repeat with the
             # original before any step runs (slow mode, hooks), as the contract promises.
-            conn.extra["recall_left"] -= 1
+            conn.recall_left -= 1
             original = await self._log.recall(view.slug, f"{conn.user_id}:{frame.ref}")
             if original is not None:
                 return [with_ref(original.frame, frame.ref)]
@@ -176,19 +176,15 @@ class MemberFrames:
         else:
             async with self._db() as db:
                 await room_store.set_consent(db, view.id, conn.user_id, frame.recorded)
-        conn.extra["consent"] = frame.recorded
         reply: dict[str, Any] = {"type": "consent", "recorded": frame.recorded}
         if frame.ref is not None:
             reply["ref"] = frame.ref
         return [encode(reply)]
 
 
-def origin(conn: Conn, ref: str | None) -> dict[str, Any]:
+def origin(conn: Conn, ref: str | None) -> Header:
     """The header of a frame everyone gets, its sender's socket with `ref`."""
-    header: dict[str, Any] = {"a": "all", "c": conn.id}
-    if ref is not None:
-        header["r"] = ref
-    return header
+    return Header(conn=conn.id, ref=ref)
 
 
 def _pong(ref: str | None) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from .hooks import RoomHooks
-from .hub import Conn
+from .hub import Conn, Header
 from .sending import SendPipeline
 from .settings import RoomView
 
@@ -27,7 +27,7 @@ class RoomsPort(Protocol):
         """Where the part places its send steps."""
         ...
 
-    async def publish(self, slug: str, header: dict[str, Any], frame: str) -> None:
+    async def publish(self, slug: str, header: Header, frame: str) -> None:
         """Publish one frame (or control event) to the room on every process."""
         ...
 
@@ -71,6 +71,6 @@ class RoomsPort(Protocol):
         """Forget the room's resume window and start its numbering again (`end`)."""
         ...
 
-    def route(self, sockets: Iterable[Conn], header: dict[str, Any], frame: str) -> None:
+    def route(self, sockets: Iterable[Conn], header: Header, frame: str) -> None:
         """Queue `frame` for the sockets its header's audience names."""
         ...

@@ -15,12 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import orjson
-
-from ..broker.base import Appended, RoomLog
+from ..broker.base import Append, Appended, RoomLog
 from ..wire.errors import Refuse
-from ..wire.out import MESSAGE_PREFIX, message_suffix
-from .hub import Conn, room_channel
+from ..wire.out import MessageFields, message_fields
+from .hub import Conn, Header
 from .settings import RoomView
 
 __all__ = ["PASS", "SEND_STEPS", "Draft", "Held", "Pass", "SendPipeline", "Step", "Verdict"]
@@ -112,34 +110,25 @@ class SendPipeline:
     async def publish(self, draft: Draft) -> Appended:
         """Number, keep and fan out the message (once; a repeated ref returns the original)."""
         conn, room = draft.conn, draft.room
-        suffix = message_suffix(
+        fields = MessageFields(
             draft.id, room.slug, conn.participant(), draft.body, draft.ts, draft.recorded
         )
-        # `rec`: every process holds the room's deliveries until the recorder says this
-        # message is numbered in the transcript (rooms/hold.py).
-        header = '{{"k":"m","c":"{}"{}{}}}'.format(
-            conn.id,
-            "" if draft.ref is None else ',"r":' + _json_str(draft.ref),
-            ',"rec":1' if draft.recorded else "",
-        )
         appended = await self._log.append(
-            room.slug,
-            room_channel(room.slug),
-            header,
-            MESSAGE_PREFIX,
-            suffix,
-            draft.id,
-            conn.user_id,
-            None if draft.ref is None else f"{conn.user_id}:{draft.ref}",
-            room.resume_window_seconds,
-            self._known(room.slug),
+            Append(
+                room=room.slug,
+                message_id=draft.id,
+                author_id=conn.user_id,
+                fields=message_fields(fields),
+                # `recorded`: every process holds the room's deliveries until the recorder
+                # says this message is numbered in the transcript (rooms/hold.py).
+                header=Header(kind="message", conn=conn.id, ref=draft.ref, recorded=draft.recorded),
+                ref_key=None if draft.ref is None else f"{conn.user_id}:{draft.ref}",
+                window_seconds=room.resume_window_seconds,
+                known=self._known(room.slug),
+            )
         )
         self._seen(room.slug, appended)
         if not appended.duplicate:
             for after in draft.after:
                 await after(appended)
         return appended
-
-
-def _json_str(text: str) -> str:
-    return orjson.dumps(text).decode()

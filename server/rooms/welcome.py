@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from ..broker.base import Backplane
 from ..store import rooms as room_store
 from ..store.engine import DbSession
-from ..wire.out import encode
+from ..wire.out import welcome
 from ..wire.user import user_object
 from .hooks import RoomHooks
 from .hub import Conn, Hub
@@ -52,26 +52,22 @@ class Welcome:
         # Before the room object is built: a part may change the room (the first arrival of
         # an `always` room opens its session, which the room object shows).
         added = await self._added(conn, view)
-        head = encode(
-            {
-                "type": "welcome",
-                "protocol": 1,
-                "room": view.public(),
-                "you": you,
-                "members": members,
-                "pinned": [],
-                "hands": [],
-                "seq": seq,
-                "epoch": current_epoch,
-                "history": [],
-                "gap": gap,
-                **added,
-            }
-        )
-        # History frames are already-encoded JSON: splice them in instead of re-encoding.
-        welcome = head.replace('"history":[]', '"history":[' + ",".join(history) + "]", 1)
+        fields = {
+            "type": "welcome",
+            "protocol": 1,
+            "room": view.public(),
+            "you": you,
+            "members": members,
+            "pinned": [],
+            "hands": [],
+            "seq": seq,
+            "epoch": current_epoch,
+            "history": [],
+            "gap": gap,
+            **added,
+        }
         pending = self._hub.go_live(conn, seq)
-        conn.offer(welcome)
+        conn.offer(welcome(fields, history))  # history frames as they are, not re-encoded
         for text in pending:
             conn.offer(text)
 
@@ -91,7 +87,7 @@ class Welcome:
         first_seq = await log_.mark_first_entry(view.slug, conn.user_id, seq)
         if after_seq is None:
             return current_epoch, seq, [], False
-        conn.extra["recall_left"] = RECALL_SENDS
+        conn.recall_left = RECALL_SENDS
         start = after_seq if isinstance(after_seq, int) else 0
         # Only up to the welcome's seq: later ones arrive live, once.
         window = await log_.read(view.slug, start, view.resume_window_seconds, upto=seq)

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from ..rooms.hub import Conn
 from ..rooms.settings import RoomView
-from ..store.engine import DbSession
-from ..store.models import Room
+from ..store.engine import without_transaction
 from . import records
 from .book import SessionBook, entry_of
 from .clock import now_ms
@@ -43,20 +40,11 @@ class Register:
         if session is None:
             return
         async with self.rooms.db() as db:
+            await without_transaction(db)  # one statement
             await records.ensure_stay(db, int(session["id"]), conn.user_id, conn.role, now_ms())
 
     async def departed(self, room: str, user_id: str, participant: dict[str, Any]) -> None:
         """A user's last socket left (or expired): their stay ends now."""
         async with self.rooms.db() as db:
-            room_row = await _room_id(db, room)
-            if room_row is None:
-                return
-            row = await records.current(db, room_row)
-            if row is not None:
-                await records.close_stay(db, row.id, user_id, now_ms())
-
-
-async def _room_id(db: DbSession, slug: str) -> str | None:
-    found = await db.execute(select(Room.id).where(Room.slug == slug))
-    value = found.scalar_one_or_none()
-    return None if value is None else str(value)
+            await without_transaction(db)  # one statement
+            await records.close_stay_in_room(db, room, user_id, now_ms())

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..rooms.hub import Conn
+from ..rooms.hub import Conn, Header
 from ..rooms.settings import RoomView
 from ..store import audit as audit_store
+from ..store.engine import without_transaction
 from ..wire.out import encode
 from . import records
 from .clock import now_ms
@@ -58,6 +59,7 @@ class SessionBook:
     async def open_now(self, view: RoomView) -> dict[str, Any] | None:
         """The room's open session, read from the database (and remembered)."""
         async with self.rooms.db() as db:
+            await without_transaction(db)
             row = await records.current(db, view.id)
         if row is None:
             self.current.pop(view.slug, None)
@@ -112,9 +114,10 @@ class SessionBook:
 
     async def _announce(self, slug: str, session: dict[str, Any], idle: bool) -> None:
         frame = encode({"type": "session", "session": session})
-        await self.rooms.publish(slug, {"k": SESSION_EVENT, "idle": idle}, frame)
+        header = Header(kind="control", event=SESSION_EVENT, data={"idle": idle})
+        await self.rooms.publish(slug, header, frame)
 
-    def on_event(self, room: str, header: dict[str, Any], frame: str, sockets: list[Conn]) -> None:
+    def on_event(self, room: str, header: Header, frame: str, sockets: list[Conn]) -> None:
         """A `session` frame reached this process: every socket gets it, waiting ones
         too; an opening lets the waiting go on entering, an idle ending closes them."""
         session = orjson.loads(frame)["session"]
@@ -128,7 +131,7 @@ class SessionBook:
                 conn.offer(frame)
             else:
                 conn.buffered.append((None, frame))
-            if opened and "session_opened" in conn.extra:
-                conn.extra["session_opened"].set()
-            if header.get("idle") and conn.waiting:
+            if opened and conn.session_opened is not None:
+                conn.session_opened.set()
+            if header.data.get("idle") and conn.waiting:
                 conn.stop(*ENDED_CLOSE)

@@ -42,15 +42,15 @@ class Door:
         (`waiting`, reason `closed`) until one opens."""
         if entry_of(view) != "in_session" or conn.moderator:
             return None
-        opened = conn.extra.get("session_opened")
-        if not isinstance(opened, asyncio.Event):
-            opened = conn.extra["session_opened"] = asyncio.Event()
+        opened = conn.session_opened
+        if opened is None:
+            opened = conn.session_opened = asyncio.Event()
             conn.waiting = True
             # Listen before looking, so that an opening in between is not missed.
             await self.rooms.hub.attach(conn)
         if await self.book.open_now(view) is not None:
             conn.waiting = False
-            del conn.extra["session_opened"]
+            conn.session_opened = None
             await self.rooms.hub.detach(conn)
             return None
         opened.clear()

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..store import upsert
 from ..store.engine import DbSession
 from ..store.models import Attendance, GroupSession, Room, User
 
@@ -15,6 +16,7 @@ __all__ = [
     "attendance_of",
     "attendance_view",
     "close_stay",
+    "close_stay_in_room",
     "end_session",
     "ensure_stay",
     "list_sessions",
@@ -107,46 +109,49 @@ async def end_session(db: DbSession, session_id: int, ended_by: str, now: int) -
 
 
 async def ensure_stay(db: DbSession, session_id: int, user_id: str, role: str, now: int) -> None:
-    """The user is present in the session from `now`, unless a stay is already running."""
-    started = await db.execute(
-        update(Attendance)
-        .where(
-            Attendance.session_id == session_id,
-            Attendance.user_id == user_id,
-            Attendance.stay_started.is_(None),
-        )
-        .values(stay_started=now)
+    """The user is present in the session from `now`, unless a stay is already running: one
+    statement (a storm of reconnects writes one per member)."""
+    statement = upsert.insert(db, Attendance).values(
+        session_id=session_id,
+        user_id=user_id,
+        role=role,
+        first_joined=now,
+        present_ms=0,
+        stay_started=now,
     )
-    await db.commit()
-    if started.rowcount == 1:  # type: ignore[attr-defined]
-        return
-    if await db.get(Attendance, (session_id, user_id)) is not None:
-        return  # a stay was running already
-    db.add(
-        Attendance(
-            session_id=session_id,
-            user_id=user_id,
-            role=role,
-            first_joined=now,
-            present_ms=0,
-            stay_started=now,
-        )
+    table = Attendance.__table__
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.session_id, table.c.user_id],
+        set_={"stay_started": now},
+        where=table.c.stay_started.is_(None),
     )
     try:
+        await db.execute(statement)
         await db.commit()
-    except IntegrityError:  # another process added it at the same moment: theirs stands
+    except IntegrityError:  # the session or the user is gone: nobody to count
         await db.rollback()
 
 
 async def close_stay(db: DbSession, session_id: int, user_id: str, now: int) -> bool:
     """End the user's running stay at `now`, adding it to their time; False if none ran."""
+    return await _close_stay(db, Attendance.session_id == session_id, user_id, now)
+
+
+async def close_stay_in_room(db: DbSession, slug: str, user_id: str, now: int) -> bool:
+    """`close_stay` in the open session of the room with this slug, if one is open: one
+    statement (a process shutting down writes one per member)."""
+    open_one = (
+        select(GroupSession.id)
+        .join(Room, Room.id == GroupSession.room_id)
+        .where(Room.slug == slug, GroupSession.ended_at.is_(None))
+    )
+    return await _close_stay(db, Attendance.session_id.in_(open_one), user_id, now)
+
+
+async def _close_stay(db: DbSession, which: Any, user_id: str, now: int) -> bool:
     closed = await db.execute(
         update(Attendance)
-        .where(
-            Attendance.session_id == session_id,
-            Attendance.user_id == user_id,
-            Attendance.stay_started.is_not(None),
-        )
+        .where(which, Attendance.user_id == user_id, Attendance.stay_started.is_not(None))
         .values(
             present_ms=Attendance.present_ms + (now - Attendance.stay_started),
             last_left=now,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..rooms.hub import Header
 from ..store import rooms as room_store
 from ..store.models import GroupSession
 from ..wire.out import encode
@@ -99,7 +100,7 @@ class Upkeep:
         for gone in await presence.sweep(slug):  # a dead process's users: announce them
             user = orjson.loads(gone)
             frame = encode({"type": "presence", "user": user, "status": "left"})
-            await self.rooms.publish(slug, {"a": "all"}, frame)
+            await self.rooms.publish(slug, Header(), frame)
             await self.rooms.departed(slug, str(user["id"]), user)
         present = {str(p["id"]): p for p in map(orjson.loads, await presence.members(slug))}
         now = now_ms()

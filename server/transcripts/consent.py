@@ -17,14 +17,13 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from ..rooms.hub import Conn
+from ..rooms.hub import Conn, Header
 from ..rooms.settings import RoomView
 from ..store import rooms as room_store
-from ..store.engine import DbSession
+from ..store.engine import DbSession, without_transaction
 from . import store
 
 __all__ = ["CONSENT_EVENT", "ConsentBook"]
@@ -35,7 +34,7 @@ CONSENT_EVENT = "consent"
 TTL_SECONDS = 60.0
 MAX_ENTRIES = 100_000
 
-Publish = Callable[[str, dict[str, Any], str], Awaitable[None]]
+Publish = Callable[[str, Header, str], Awaitable[None]]
 
 
 class ConsentBook:
@@ -71,6 +70,7 @@ class ConsentBook:
         """The stored consent, read now (and cached unless it changed meanwhile)."""
         seen = self._changes
         async with self._db() as db:
+            await without_transaction(db)
             value = await room_store.consent_of(db, room.id, user_id)
         if seen == self._changes:
             self._keep((room.id, user_id), value)
@@ -94,7 +94,12 @@ class ConsentBook:
             self._entries.pop(key, None)
             return False
         self._keep(key, recorded)
-        header = {"k": CONSENT_EVENT, "room_id": room.id, "u": user_id, "p": self.process}
+        header = Header(
+            kind="control",
+            event=CONSENT_EVENT,
+            user=user_id,
+            data={"room_id": room.id, "p": self.process},
+        )
         try:
             await self._publish(room.slug, header, "{}")
         except Exception:  # stored; other processes catch up through the nets above
@@ -106,10 +111,10 @@ class ConsentBook:
         self._changes += 1
         self._entries.pop((room_id, user_id), None)
 
-    def on_event(self, room: str, header: dict[str, Any], frame: str, sockets: list[Conn]) -> None:
+    def on_event(self, room: str, header: Header, frame: str, sockets: list[Conn]) -> None:
         """A `consent` control event from the room's channel (Rooms.control_listeners)."""
-        if header.get("p") != self.process:
-            self.forget(str(header.get("room_id")), str(header.get("u")))
+        if header.data.get("p") != self.process:
+            self.forget(str(header.data.get("room_id")), str(header.user))
 
     def _keep(self, key: tuple[str, str], value: bool) -> None:
         now = self._clock()

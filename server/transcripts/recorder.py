@@ -17,9 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from ..broker.base import Appended
+from ..rooms.hub import Header
 from ..rooms.sending import PASS, Draft, Verdict
 from ..sealing import Sealer
 from ..store.ids import now_ms
@@ -33,7 +33,7 @@ __all__ = ["NOT_STORED", "Recorder"]
 log = logging.getLogger("hearth.transcripts")
 
 # Publishes (room slug, header, frame) to every process: Rooms.publish.
-Announce = Callable[[str, dict[str, Any], str], Awaitable[None]]
+Announce = Callable[[str, Header, str], Awaitable[None]]
 
 NOT_STORED = Refuse(
     "unavailable", "not sent: the transcript cannot be saved right now; try again in a moment"
@@ -107,7 +107,7 @@ class Recorder:
     async def _announce_all(self, rooms: dict[str, list[int]]) -> None:
         for slug, seqs in rooms.items():
             try:
-                await self._announce(slug, {"k": "numbered", "s": seqs}, "{}")
+                await self._announce(slug, Header(kind="numbered", seqs=tuple(seqs)), "{}")
             except Exception as exc:  # the hold ends by itself
                 log.warning("announcing numbered messages failed (%s)", _name(exc))
 

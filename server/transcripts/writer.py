@@ -1,18 +1,18 @@
 """Group commit of transcript rows: concurrent sends share one transaction.
 
 A send whose author consents waits here until its row is committed (durable before
-delivered). The writer takes every row waiting when it wakes, lingers a moment for more
-(up to `max_rows`), then in one transaction numbers rows already published, checks the
-authors still consent (in the database, the truth), inserts their rows in one statement and
-commits; each waiter learns whether its row was stored. Rows of authors who no longer
-consent are not written. One row the database refuses does not sink the others: on an
-integrity error each is retried alone. A batch whose connection turns out to be dead (the
-database restarted) is tried once more on a fresh one.
+delivered). The writer takes every row waiting when it wakes (after one more pass of the
+loop, or a `linger` if one is set; up to `max_rows`), then in one transaction numbers rows
+already published, checks the authors still consent (in the database, the truth), inserts
+their rows in one statement and commits; each waiter learns whether its row was stored.
+Rows of authors who no longer consent are not written. One row the database refuses does
+not sink the others: on an integrity error each is retried alone. A batch whose
+connection turns out to be dead (the database restarted) is tried once more on a fresh one.
 
 Numbering a published row is not the sender's wait, but the room's deliveries wait for it
-(rooms/hold.py): it rides along with the next batch of inserts, or goes alone after
-`number_linger` (as short as a row's linger) when no insert comes, so that under load a
-transaction both inserts and numbers.
+(rooms/hold.py): it rides along with the batch of inserts waiting, or goes alone (after
+`number_linger`, if one is set, when no insert comes); under load, a transaction both
+inserts and numbers, since both gather while the previous one runs.
 """
 
 from __future__ import annotations
@@ -38,8 +38,11 @@ __all__ = ["GroupWriter"]
 log = logging.getLogger("hearth.transcripts")
 
 MAX_ROWS = 200
-LINGER_SECONDS = 0.002
-# Deliveries of the room wait for a number (rooms/hold.py): it lingers no longer than a row.
+# No lingering by default: a batch takes what waits when the writer wakes (one more pass of
+# the loop), and while its transaction runs the next batch gathers by itself, so batches grow
+# with the load without a fixed wait that every recorded message pays twice (its row, then
+# its number, which the room's deliveries wait for: rooms/hold.py).
+LINGER_SECONDS = 0.0
 NUMBER_LINGER_SECONDS = LINGER_SECONDS
 WAIT_SECONDS = 10.0
 
@@ -152,8 +155,10 @@ class GroupWriter:
         if self._closing or len(self._inserts) + len(self._numbers) >= self._max_rows:
             return
         if self._inserts:
-            if self._linger > 0:
-                await asyncio.sleep(self._linger)
+            await asyncio.sleep(self._linger)  # at least one pass: the rows sent with it
+            return
+        if self._number_linger <= 0:
+            await asyncio.sleep(0)
             return
         self._insert_wake.clear()
         with contextlib.suppress(TimeoutError):

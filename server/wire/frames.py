@@ -27,7 +27,6 @@ __all__ = [
     "Send",
     "Typing",
     "decode_client_frame",
-    "frame_type",
 ]
 
 Ref = Annotated[str, msgspec.Meta(max_length=128)]
@@ -107,29 +106,24 @@ class FrameError:
     code: str
     message: str
     ref: str | None = None
+    kind: str | None = None  # the frame's `type`, when it has one that is text
 
 
-def frame_type(text: str | bytes) -> str | None:
-    """Best effort: the `type` of a frame that failed to decode (error path only)."""
-    try:
-        obj = json.loads(text)
-    except (ValueError, TypeError, RecursionError):
-        return None
-    kind = obj.get("type") if isinstance(obj, dict) else None
-    return kind if isinstance(kind, str) else None
-
-
-def _ref_of(text: str | bytes) -> str | None:
-    """Best effort: the valid `ref` of a frame that failed to decode, for the error frame."""
+def _refused(code: str, message: str, text: str | bytes) -> FrameError:
+    """A `FrameError` with what can still be read of the frame (its `ref` and `type`),
+    read once. The standard library's parser, because it is the lenient one: it still reads
+    the `ref` of a frame whose body holds a lone surrogate escape (msgspec and orjson refuse
+    the whole text), and the error frame must echo that `ref` (PROTOCOL §3)."""
     try:
         obj = json.loads(text)
     except (ValueError, TypeError, RecursionError):  # RecursionError: deeply nested arrays
-        return None
-    if isinstance(obj, dict):
-        ref = obj.get("ref")
-        if isinstance(ref, str) and len(ref) <= 128 and _is_utf8(ref):
-            return ref
-    return None
+        return FrameError(code, message)
+    if not isinstance(obj, dict):
+        return FrameError(code, message)
+    ref, kind = obj.get("ref"), obj.get("type")
+    if not (isinstance(ref, str) and len(ref) <= 128 and _is_utf8(ref)):
+        ref = None
+    return FrameError(code, message, ref, kind if isinstance(kind, str) else None)
 
 
 def _is_utf8(text: str) -> bool:
@@ -146,13 +140,13 @@ def decode_client_frame(text: str | bytes) -> ClientFrame | FrameError:
     try:
         frame = _decoder.decode(text)
     except msgspec.ValidationError as exc:
-        return FrameError("invalid", _describe(str(exc)), _ref_of(text))
+        return _refused("invalid", _describe(str(exc)), text)
     except msgspec.DecodeError:
-        return FrameError("invalid", "frame is not valid JSON text", _ref_of(text))
+        return _refused("invalid", "frame is not valid JSON text", text)
     except UnicodeEncodeError:  # a str holding a lone surrogate
-        return FrameError("invalid", "frame is not valid Unicode text", _ref_of(text))
+        return _refused("invalid", "frame is not valid Unicode text", text)
     except RecursionError:  # nested deeper than msgspec follows (an unknown field's value)
-        return FrameError("invalid", "frame is nested too deeply", _ref_of(text))
+        return _refused("invalid", "frame is nested too deeply", text)
     decoded: ClientFrame = frame
     return decoded
 

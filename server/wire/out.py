@@ -1,24 +1,44 @@
 """Server frames (PROTOCOL §3), encoded once to JSON text. Pure.
 
-A `message` frame is built as a prefix and a suffix around its `seq`, so whoever assigns the
-number (the room log, in Redis or in memory) can finish the frame without decoding it.
+A `message` frame is numbered by the room log (in Redis or in memory) as it is published,
+so its fields are encoded before its `seq` is known: `message_fields` encodes them once and
+`numbered_message` (the one place that joins JSON text, mirrored by the room log's Lua
+script) puts the seq in front, without decoding anything.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import orjson
 
 __all__ = [
-    "MESSAGE_PREFIX",
+    "MessageFields",
     "encode",
     "error_frame",
-    "message_suffix",
+    "message_fields",
+    "numbered_message",
+    "welcome",
     "with_ref",
 ]
 
-MESSAGE_PREFIX = '{"type":"message","seq":'
+# What the room log's Lua script writes before a message's seq, too (broker/redis_log.py).
+MESSAGE_HEAD = '{"type":"message","seq":'
+
+
+class MessageFields(msgspec.Struct, frozen=True):
+    """A `message` frame's fields after `type` and `seq`, in the contract's order."""
+
+    id: str
+    room: str
+    author: dict[str, Any]
+    body: str
+    ts: int
+    recorded: bool
+
+
+_encoder = msgspec.json.Encoder()
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -44,28 +64,28 @@ def error_frame(
     return encode(frame)
 
 
-def message_suffix(
-    message_id: str,
-    room: str,
-    author: dict[str, Any],
-    body: str,
-    ts: int,
-    recorded: bool,
-) -> str:
-    """Everything of a `message` frame after its seq: `MESSAGE_PREFIX + seq + suffix`."""
-    rest = orjson.dumps(
-        {
-            "id": message_id,
-            "room": room,
-            "author": author,
-            "body": body,
-            "ts": ts,
-            "recorded": recorded,
-        }
-    )
-    return "," + rest[1:].decode()
+def message_fields(fields: MessageFields) -> str:
+    """A `message` frame's fields, encoded once as a JSON object (see `numbered_message`)."""
+    return _encoder.encode(fields).decode()
+
+
+def numbered_message(seq: int, fields: str) -> str:
+    """The `message` frame `{"type":"message","seq":<seq>, …fields}` from the encoded
+    `fields` object (`message_fields`). Joined as text: the seq is only known where the
+    message is numbered, which must not decode it (the hot path; the Lua script in
+    broker/redis_log.py does the same). An older window entry kept as `,…}` reads the same."""
+    return f"{MESSAGE_HEAD}{seq},{fields[1:]}"
 
 
 def with_ref(frame: str, ref: str) -> str:
-    """The same frame with `ref` added, for the one socket whose frame caused it."""
-    return frame[:-1] + ',"ref":' + orjson.dumps(ref).decode() + "}"
+    """The same frame with `ref` added (last), for the one socket whose frame caused it
+    (decoded and encoded again: once per sent frame, for its sender's copy only)."""
+    fields: dict[str, Any] = orjson.loads(frame)
+    fields["ref"] = ref
+    return encode(fields)
+
+
+def welcome(fields: dict[str, Any], history: list[str]) -> str:
+    """The `welcome` frame: `fields` in order, with `history` (already-encoded `message`
+    frames, carried as they are, never re-encoded) as its `history` field."""
+    return encode({**fields, "history": [orjson.Fragment(text) for text in history]})
