@@ -391,12 +391,7 @@ _RENDERED = {
     "{} must be a whole number {}": [
         "limit must be a whole number from 1 to 500",
         "after_seq must be a whole number of at least 0",
-    ],
-    "{} must be true or false": ["locked must be true or false"],
-    "{} must be a list of up to 500 short texts": [
-        "blocked_terms must be a list of up to 500 short texts"
-    ],
-    "{} must be null or a list of hook names": ["hooks must be null or a list of hook names"],
+    ]
 }
 
 

@@ -11,12 +11,12 @@ import pytest
 from server.rooms.entering import (
     AskCheck,
     AskGate,
+    Enter,
     Entering,
     Listen,
     Recheck,
     Reply,
     StoreAcceptance,
-    Welcome,
     agreement_due,
 )
 from server.rooms.settings import RoomView
@@ -37,7 +37,7 @@ def sent(entering: Entering) -> list[object]:
 
 def test_with_no_gates_no_agreement_and_no_checks_the_socket_is_welcomed_at_once() -> None:
     entering = Entering(0, 0, 0, None)
-    assert entering.start() == Welcome()
+    assert entering.start() == Enter()
     assert entering.replies() == []
     assert not entering.waited
 
@@ -47,7 +47,7 @@ def test_gates_that_let_through_at_once_lead_to_welcome_without_a_recheck() -> N
     assert entering.start() == AskGate("arrival", 0)
     assert entering.answered(None) == AskGate("arrival", 1)
     assert entering.answered(None) == AskGate("admission", 0)
-    assert entering.answered(None) == Welcome()
+    assert entering.answered(None) == Enter()
     assert not entering.waited
 
 
@@ -56,13 +56,13 @@ def test_entry_checks_run_in_order_just_before_welcome() -> None:
     entering.start()
     assert entering.answered(None) == AskCheck(0)
     assert entering.checked(None) == AskCheck(1)
-    assert entering.checked(None) == Welcome()
+    assert entering.checked(None) == Enter()
 
 
 def test_an_entry_check_that_refuses_closes_the_socket_with_its_code() -> None:
     entering = Entering(0, 0, 2, None)
     assert entering.start() == AskCheck(0)
-    assert entering.checked((4409, "the room is full")) == Close(4409, "the room is full")
+    assert entering.checked(Close(4409, "the room is full")) == Close(4409, "the room is full")
 
 
 # -- gates --------------------------------------------------------------------------------
@@ -71,7 +71,7 @@ def test_an_entry_check_that_refuses_closes_the_socket_with_its_code() -> None:
 def test_a_gate_that_closes_ends_entering_with_its_code_and_reason() -> None:
     entering = Entering(2, 0, 1, None)
     entering.start()
-    assert entering.answered((4403, "not yet")) == Close(4403, "not yet")
+    assert entering.answered(Close(4403, "not yet")) == Close(4403, "not yet")
 
 
 def test_a_gate_that_waits_is_asked_again_once_its_event_is_set() -> None:
@@ -108,7 +108,7 @@ def test_the_waiting_room_is_an_admission_gate_after_the_agreement() -> None:
     assert entering.answered(admitted) == Listen(admitted)
     assert entering.event_set() == AskGate("admission", 0)
     assert entering.answered(None) == Recheck()
-    assert entering.rechecked(None) == Welcome()
+    assert entering.rechecked(None) == Enter()
 
 
 # -- the agreement ------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def test_feeding_what_was_not_asked_is_a_bug_and_raises() -> None:
     with pytest.raises(RuntimeError):
         entering.rechecked(None)
     entering.answered(None)
-    assert entering.action == Welcome()
+    assert entering.action == Enter()
     with pytest.raises(RuntimeError):
         entering.checked(None)
 

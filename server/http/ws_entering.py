@@ -17,12 +17,12 @@ from ..rooms.entering import (
     Action,
     AskCheck,
     AskGate,
+    Enter,
     Entering,
     Listen,
     Recheck,
     Reply,
     StoreAcceptance,
-    Welcome,
     agreement_due,
 )
 from ..rooms.hub import Conn
@@ -68,17 +68,17 @@ class EnteringSocket:
         the entry checks have begun it enters (and leaves at once), so that what a check
         took (a seat) is given back by its departure."""
         self.view = view
-        rooms = self.hearth.rooms
+        hooks = self.hearth.rooms.hooks
         entering = Entering(
-            len(rooms.hooks.arrival_gates),
-            len(rooms.hooks.admission_gates),
-            len(rooms.hooks.entry_checks),
+            len(hooks.arrival_gates),
+            len(hooks.admission_gates),
+            len(hooks.entry_checks),
             agreement_due(view, accepted),
         )
         action = entering.start()
         while True:
             self._send(entering.replies())
-            if isinstance(action, Welcome):
+            if isinstance(action, Enter):
                 return self.view
             if isinstance(action, Close):
                 self.conn.stop(*action)

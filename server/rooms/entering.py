@@ -40,14 +40,14 @@ __all__ = [
     "Recheck",
     "Reply",
     "StoreAcceptance",
-    "Welcome",
+    "Enter",
     "agreement_due",
 ]
 
 Stage = Literal["arrival", "admission"]
 
-# What a gate answers: go on (None), wait for the event, or close (code, reason).
-Gate = asyncio.Event | tuple[int, str] | None
+# What a gate answers: go on (None), wait for the event and ask again, or close.
+Gate = asyncio.Event | Close | None
 
 NOT_ENTERED = "you have not entered the room yet"
 
@@ -86,12 +86,12 @@ class AskCheck:
 
 
 @dataclass(frozen=True, slots=True)
-class Welcome:
+class Enter:
     """Enter the room: queue `welcome` and serve the room's frames."""
 
 
 # `Close` ends the socket with its code and reason.
-Action = AskGate | Listen | StoreAcceptance | Recheck | AskCheck | Welcome | Close
+Action = AskGate | Listen | StoreAcceptance | Recheck | AskCheck | Enter | Close
 _A = TypeVar("_A", AskGate, Listen, StoreAcceptance, Recheck, AskCheck)
 
 
@@ -208,11 +208,11 @@ class Entering:
             return self._go(Close(4401, "signed out"))
         return self._check(0)
 
-    def checked(self, refused: tuple[int, str] | None) -> Action:
+    def checked(self, refused: Close | None) -> Action:
         """The entry check asked by `AskCheck` answered: None to go on, else close."""
         asked = self._expect(AskCheck)
         if refused is not None:
-            return self._go(Close(*refused))
+            return self._go(refused)
         return self._check(asked.index + 1)
 
     # -- the steps -----------------------------------------------------------------------
@@ -245,4 +245,4 @@ class Entering:
     def _check(self, index: int) -> Action:
         if index < self._checks:
             return self._go(AskCheck(index))
-        return self._go(Welcome())
+        return self._go(Enter())

@@ -150,27 +150,27 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return str(value)
 
 
-def _flag(name: str, value: Any) -> bool:
+def _locked(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise SettingsError(f"{name} must be true or false")
+        raise SettingsError("locked must be true or false")
     return value
 
 
-def _terms(name: str, value: Any) -> list[str]:
+def _blocked_terms(name: str, value: Any) -> list[str]:
     if (
         not isinstance(value, list)
         or not all(isinstance(t, str) and 1 <= len(t) <= 200 for t in value)
         or len(value) > 500
     ):
-        raise SettingsError(f"{name} must be a list of up to 500 short texts")
+        raise SettingsError("blocked_terms must be a list of up to 500 short texts")
     return value
 
 
-def _hook_names(name: str, value: Any) -> list[str] | None:
+def _hooks(name: str, value: Any) -> list[str] | None:
     if value is not None and not (
         isinstance(value, list) and all(isinstance(h, str) for h in value)
     ):
-        raise SettingsError(f"{name} must be null or a list of hook names")
+        raise SettingsError("hooks must be null or a list of hook names")
     return value
 
 
@@ -192,10 +192,10 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "slow_mode_seconds": lambda n, v: _int(n, v, 0, 3600),
     "max_message_chars": lambda n, v: _int(n, v, 1, 10000),
     "resume_window_seconds": lambda n, v: _int(n, v, 0, 3600),
-    "locked": _flag,
-    "blocked_terms": _terms,
+    "locked": _locked,
+    "blocked_terms": _blocked_terms,
     "contact_details": lambda n, v: _choice(n, v, CONTACT_POLICIES),
-    "hooks": _hook_names,
+    "hooks": _hooks,
 }
 
 

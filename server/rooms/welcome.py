@@ -64,8 +64,7 @@ class Welcome:
             "epoch": current_epoch,
             "history": [],
             "gap": gap,
-            **added,
-        }
+        } | added
         pending = self._hub.go_live(conn, seq)
         conn.offer(welcome(fields, history))  # history frames as they are, not re-encoded
         for text in pending:
