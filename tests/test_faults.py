@@ -155,6 +155,14 @@ async def test_sigterm_closes_with_1001_clears_presence_and_exits_quickly(
     c, _ = await WS.enter(s0.ws_base, slug, carol)
     await consent(c, True)
     await w.next("presence", status="joined")
+    # Sockets not welcomed yet close with 1001 too: one in a waiting room, one before an
+    # agreement (they would otherwise hold the drain and get uvicorn's 1012).
+    waiting_room = await make_room(s0.base, admin, access="approval")
+    waiting = await WS.open(s0.ws_base, waiting_room["slug"], await new_user(s0.base))
+    await waiting.next("waiting")
+    agreed_room = await make_room(s0.base, admin, agreement="We keep what is said here.")
+    agreeing = await WS.open(s0.ws_base, agreed_room["slug"], await new_user(s0.base))
+    await agreeing.next("agreement_required")
     # A recorded send racing the signal is either finished (delivered and kept) or not
     # begun (the client sends it again with its ref), never half done.
     await c.send({"type": "send", "body": "last words before the deploy", "ref": "last"})
@@ -164,6 +172,8 @@ async def test_sigterm_closes_with_1001_clears_presence_and_exits_quickly(
     try:
         code, _ = await expect_close(c, timeout=5)
         assert code == 1001
+        for gated in (waiting, agreeing):
+            assert (await expect_close(gated, timeout=5))[0] == 1001
         left = await w.next("presence", status="left", timeout=5)
         assert left["user"]["id"] == carol.id
         # Others see `left` at once, not after the presence bound.

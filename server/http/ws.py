@@ -75,9 +75,11 @@ async def _serve_socket(hearth: Hearth, websocket: WebSocket) -> None:
         cap = hearth.settings.limits.sockets_per_user
         await websocket.close(4429, f"too many sockets: at most {cap} at once")
         return
+    hearth.rooms.connected.add(conn)
     try:
         await _Session(hearth, websocket, conn, sends).run(view, accepted)
     finally:
+        hearth.rooms.connected.discard(conn)
         user_sockets.close(conn.user_id, conn.room)
 
 

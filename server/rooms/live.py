@@ -66,6 +66,9 @@ class Rooms:
         self._tasks: list[asyncio.Task[None]] = []
         self.draining = False  # shutting down: no socket enters any more
         self.handlers = 0  # socket handlers running, handshakes included (a drain waits)
+        # Sockets past their handshake, welcomed or not (a closed door, an agreement, a
+        # waiting room): a drain closes each of them with 1001.
+        self.connected: set[Conn] = set()
         self._entered: set[tuple[str, str]] = set()  # (room id, user id) first entries kept
 
     # -- what plugged-in parts use (RoomsPort) -------------------------------------------
@@ -178,7 +181,7 @@ class Rooms:
         an in-flight recorded write completes) and wait, at most `timeout` seconds, until
         they have left, each announcing its departure at once."""
         self.draining = True
-        for conn in self.all_sockets():
+        for conn in {*self.all_sockets(), *self.connected}:
             conn.stop(GOING_AWAY, "server shutting down: reconnect")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
