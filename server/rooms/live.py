@@ -60,9 +60,9 @@ class Rooms:
         self.pipeline.place("body", BodyCheck())
         self.pipeline.place("permissions", RoomRules(self.views, backplane.log))
         self.frames = MemberFrames(
-            backplane.log, db, self.views, self.hooks, self.pipeline, self.publish
+            backplane.log, self.views, self.hooks, self.pipeline, self.publish
         )
-        self._welcome = Welcome(backplane, db, self.hub, self.hooks)
+        self._welcome = Welcome(backplane, self.hub, self.hooks)
         self._tasks: list[asyncio.Task[None]] = []
         self.draining = False  # shutting down: no socket enters any more
         self.handlers = 0  # socket handlers running, handshakes included (a drain waits)
