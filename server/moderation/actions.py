@@ -9,7 +9,6 @@ they share are small helpers answering a value or a `Refuse`.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,6 +23,7 @@ from ..store import audit as audit_store
 from ..store import rooms as room_store
 from ..store import users as user_store
 from ..store.engine import DbSession
+from ..store.ids import now_ms
 from ..store.models import User
 from ..wire.errors import Refuse
 from ..wire.frames import Mod
@@ -222,7 +222,7 @@ class Actions:
         seconds = _seconds(frame.seconds, required=False, high=MAX_MUTE)
         if isinstance(seconds, Refuse):
             return seconds
-        until = int(time.time() * 1000) + seconds * 1000 if seconds else None
+        until = now_ms() + seconds * 1000 if seconds else None
         await self.state.mute(view.slug, target.id, until)
         return Done(fields={"seconds": seconds} if seconds else {}, event={"until": until})
 
@@ -343,7 +343,7 @@ class Actions:
             "body": body,
             "message_id": message_id,
             "by": conn.participant(),
-            "ts": int(time.time() * 1000),
+            "ts": now_ms(),
         }
         await self.state.pin(view.slug, pin)
         fields = {"pin_id": pin["pin_id"]}
