@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import pytest
 
 from server.broker.envelope import (
@@ -19,7 +20,8 @@ from server.broker.envelope import (
     numbered_publication,
     room_channel,
 )
-from server.rooms.hub import Conn, Hub
+from server.moderation.effects import ModPayload, encode_mod_payload
+from server.rooms.hub import Conn, Hub, Logout
 from server.wire.out import MessageFields, message_fields, numbered_message
 
 ROOM = "circle"
@@ -120,6 +122,23 @@ def test_a_frame_publication_carries_the_frame_text_unchanged() -> None:
     publication = decode_publication(encode_publication(Header(audience="mods"), text))
     assert publication.frame_text() == text
     assert (publication.epoch, publication.seq) == ("", 0)
+
+
+def test_a_logout_event_keeps_its_layout_between_processes() -> None:
+    encoded = msgspec.json.encode(Logout("s1"))
+    assert encoded == b'{"k":"logout","s":"s1"}'
+    assert msgspec.json.decode(encoded, type=Logout) == Logout(session="s1")
+    with pytest.raises(msgspec.ValidationError):  # another kind of event is not a logout
+        msgspec.json.decode(b'{"k":"other","s":"s1"}', type=Logout)
+
+
+def test_a_mod_events_frames_keep_their_typed_headers_between_processes() -> None:
+    payload = ModPayload(frames=[(Header(audience="all"), '{"type":"x"}')], moderation="{}")
+    encoded = encode_mod_payload(payload)
+    assert msgspec.json.decode(encoded, type=ModPayload) == payload
+    # The header written out in full (as before it was typed) reads the same.
+    spelled_out = '{"frames":[[{"a":"all"},"{\\"type\\":\\"x\\"}"]],"moderation":"{}"}'
+    assert msgspec.json.decode(spelled_out, type=ModPayload) == payload
 
 
 # --- audiences ----------------------------------------------------------------------------

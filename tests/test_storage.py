@@ -28,6 +28,7 @@ from server.store import users as user_store
 from server.store.engine import DbSession, make_engine, make_sessions, without_transaction
 from server.store.models import Base
 from server.store.schema import SchemaState, alembic_config, schema_state
+from server.transcripts import store as transcript_store
 from tests.conftest import SHARED_REDIS, make_room
 from tests.support.client import PASSWORD, WS, admin_token, new_user, unique
 from tests.support.pg import async_url, create_database, drop_database
@@ -436,7 +437,7 @@ async def test_bans(sessions: async_sessionmaker[DbSession]) -> None:
         assert await room_store.is_banned(db, room.id, user.id) is False
 
 
-async def test_agreements_and_consent(sessions: async_sessionmaker[DbSession]) -> None:
+async def test_agreements(sessions: async_sessionmaker[DbSession]) -> None:
     room, other_room = await a_room(sessions), await a_room(sessions)
     user, other = await a_user(sessions), await a_user(sessions)
     async with sessions() as db:
@@ -450,21 +451,33 @@ async def test_agreements_and_consent(sessions: async_sessionmaker[DbSession]) -
         assert await room_store.accepted_version(db, other_room.id, user.id) is None
         assert await room_store.accepted_version(db, room.id, other.id) is None
 
-        assert await room_store.consent_of(db, room.id, user.id) is False
-        await room_store.set_consent(db, room.id, user.id, True)
-        await room_store.set_consent(db, room.id, other.id, True)
-        await room_store.set_consent(db, other_room.id, user.id, True)
+
+async def test_consents_stored_read_and_withdrawn(
+    sessions: async_sessionmaker[DbSession],
+) -> None:
+    room = await a_room(sessions, transcripts="opt_in")
+    other_room = await a_room(sessions, transcripts="opt_in")
+    off = await a_room(sessions)
+    user, other = await a_user(sessions), await a_user(sessions)
     async with sessions() as db:
-        assert await room_store.consent_of(db, room.id, user.id) is True
-        await room_store.set_consent(db, room.id, user.id, False)
+        assert await transcript_store.consent_of(db, room.id, user.id) is False
+        assert await transcript_store.set_consent_if_recording(db, room.id, user.id, True)
+        assert await transcript_store.set_consent_if_recording(db, room.id, other.id, True)
+        assert await transcript_store.set_consent_if_recording(db, other_room.id, user.id, True)
+        # A room that keeps no transcript stores no consent.
+        assert not await transcript_store.set_consent_if_recording(db, off.id, user.id, True)
     async with sessions() as db:
-        assert await room_store.consent_of(db, room.id, user.id) is False
-        await room_store.set_consent(db, room.id, user.id, True)
+        assert await transcript_store.consent_of(db, room.id, user.id) is True
+        assert await transcript_store.consent_of(db, off.id, user.id) is False
+        assert await transcript_store.set_consent_if_recording(db, room.id, user.id, False)
+    async with sessions() as db:
+        assert await transcript_store.consent_of(db, room.id, user.id) is False
+        assert await transcript_store.set_consent_if_recording(db, room.id, user.id, True)
         await room_store.withdraw_all_consents(db, room.id)
     async with sessions() as db:
-        assert await room_store.consent_of(db, room.id, user.id) is False
-        assert await room_store.consent_of(db, room.id, other.id) is False
-        assert await room_store.consent_of(db, other_room.id, user.id) is True
+        assert await transcript_store.consent_of(db, room.id, user.id) is False
+        assert await transcript_store.consent_of(db, room.id, other.id) is False
+        assert await transcript_store.consent_of(db, other_room.id, user.id) is True
 
 
 async def test_entry_facts_agree_with_the_single_reads(

@@ -30,8 +30,9 @@ from server.sealing import Sealer
 from server.store import rooms as room_store
 from server.store import users as user_store
 from server.store.engine import DbSession, make_engine, make_sessions
-from server.store.models import RecordedMessage
+from server.store.models import RecordedMessage, Room
 from server.store.schema import upgrade_in_thread
+from server.transcripts import store as transcript_store
 from server.transcripts.bodies import open_message, sealed_row
 from server.transcripts.consent import CONSENT_EVENT, ConsentBook
 from server.transcripts.keys import DERIVED_KEY_ID, transcript_sealer
@@ -177,7 +178,9 @@ async def a_user(db: async_sessionmaker[DbSession], consents_in: RoomView | None
         user = await user_store.create_user(session, unique("tp"), "Someone", "not-a-hash")
         assert user is not None
         if consents_in is not None:
-            await room_store.set_consent(session, consents_in.id, user.id, True)
+            assert await transcript_store.set_consent_if_recording(
+                session, consents_in.id, user.id, True
+            )
     return user
 
 
@@ -245,12 +248,14 @@ async def test_the_writer_checks_consent_in_the_database(
     try:
         assert await writer.store(sealed_row(SEALER, room.id, draft_of(room, user, "a"), 1))
         async with sessions() as db:
-            await room_store.set_consent(db, room.id, user.id, False)
+            assert await transcript_store.set_consent_if_recording(db, room.id, user.id, False)
         assert not await writer.store(sealed_row(SEALER, room.id, draft_of(room, user, "b"), 1))
         # A room switched off records nobody, whatever consent is left in the database.
-        off = await a_room(sessions, transcripts="off")
-        async with sessions() as db:
-            await room_store.set_consent(db, off.id, user.id, True)  # left from before
+        off = await a_room(sessions)
+        async with sessions() as db:  # a consent left from before the room stopped recording
+            assert await transcript_store.set_consent_if_recording(db, off.id, user.id, True)
+            await db.execute(update(Room).where(Room.id == off.id).values(transcripts="off"))
+            await db.commit()
         assert not await writer.store(sealed_row(SEALER, off.id, draft_of(off, user, "c"), 1))
     finally:
         await writer.close()
@@ -270,7 +275,7 @@ async def test_consent_is_cached_and_changes_are_announced(
     book = ConsentBook(sessions, publish, ttl=60, clock=lambda: now[0])
     assert await book.consents(room, user.id) is False
     async with sessions() as db:  # changed behind the cache's back
-        await room_store.set_consent(db, room.id, user.id, True)
+        assert await transcript_store.set_consent_if_recording(db, room.id, user.id, True)
     assert await book.consents(room, user.id) is False  # answered without a query
     now[0] += 61
     assert await book.consents(room, user.id) is True  # expired: read again
@@ -289,8 +294,8 @@ async def test_consent_is_cached_and_changes_are_announced(
         )
     ]
     async with sessions() as db:
-        assert await room_store.consent_of(db, room.id, user.id) is False
-        await room_store.set_consent(db, room.id, user.id, True)
+        assert await transcript_store.consent_of(db, room.id, user.id) is False
+        assert await transcript_store.set_consent_if_recording(db, room.id, user.id, True)
     book.on_event(room.slug, announced[0][1], "{}", [])  # its own event: ignored
     assert await book.consents(room, user.id) is False
     elsewhere = {**announced[0][1].data, "p": "another process"}
@@ -300,7 +305,7 @@ async def test_consent_is_cached_and_changes_are_announced(
     off = await a_room(sessions, transcripts="off")
     assert await book.change(off, user.id, True) is False
     async with sessions() as db:
-        assert await room_store.consent_of(db, off.id, user.id) is False
+        assert await transcript_store.consent_of(db, off.id, user.id) is False
     assert await book.consents(off, user.id) is False
 
 

@@ -34,7 +34,7 @@ __all__ = [
 # `user`; `user` only; the one socket `conn`.
 Audience = Literal["all", "others", "mods", "mods_user", "user", "conn"]
 # A frame to pass on; a numbered message; "these seqs are in the transcript" (rooms/hold.py);
-# an event for the process itself (settings, closes, plugged-in parts' events).
+# an event for the process itself (settings, access re-checks, plugged-in parts' events).
 Kind = Literal["frame", "message", "numbered", "control"]
 
 _ROOM_CHANNEL_PREFIX = "hearth:room:{"
@@ -68,7 +68,7 @@ class Header(
     # in the transcript (rooms/hold.py).
     recorded: bool = False
     seqs: tuple[int, ...] = ()  # `numbered`: the seqs now in the transcript
-    event: str = ""  # `control`: which event (`room`, `recheck`, `mod`, `close`, plugged-in)
+    event: str = ""  # `control`: which event (`room`, `recheck`, or a part's: `mod`...)
     data: dict[str, Any] = {}  # `control`: the event's own small fields
 
 

@@ -14,13 +14,13 @@ Redis and stays plain.
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
 from ..sealing import Sealer
+from ..store.ids import now_ms
 from ..wire.out import MESSAGE_HEAD, numbered_message
 from .base import Append, Appended, WindowRead
 from .envelope import encode_header, room_channel
@@ -201,7 +201,7 @@ class RedisRoomLog:
                 sealed,
                 room,
                 message.window_seconds,
-                int(time.time() * 1000),
+                now_ms(),
                 WINDOW_MAX,
                 author_id,
                 "0" if ref_key is None else "1",
@@ -251,7 +251,7 @@ class RedisRoomLog:
         if not epoch_raw:
             epoch_raw, _ = await self.position(room)
         epoch = str(epoch_raw)
-        cutoff = int(time.time() * 1000) - window_seconds * 1000
+        cutoff = now_ms() - window_seconds * 1000
         floor = int(floor_raw or 0)
         entries: list[tuple[int, str]] = []
         for member in members:

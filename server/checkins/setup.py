@@ -4,7 +4,6 @@ facilitators as they enter, and `end` closing a check-in room for good (PROTOCOL
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from ..sealing import Sealer, derive_key
 from ..store import audit as audit_store
 from ..store import rooms as room_store
 from ..store import users as user_store
+from ..store.ids import now_ms
 from ..wire.errors import Refuse
 from ..wire.frames import AskFacilitator, Mod
 from ..wire.out import encode
@@ -61,7 +61,7 @@ class CheckIns:
         """A member asks to talk privately: facilitators present hear of it at once."""
         if conn.moderator or is_check_in(view):
             return [Refuse("forbidden", "only members of a group ask for a check-in", frame.ref)]
-        ts = int(time.time() * 1000)
+        ts = now_ms()
         request = await self.requests.ask(view.slug, conn.participant(), frame.note, ts)
         await self.rooms.publish(view.slug, Header(audience="mods"), _request_frame(request))
         return [encode({"type": "asked", **({"ref": frame.ref} if frame.ref else {})})]

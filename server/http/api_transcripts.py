@@ -25,8 +25,8 @@ __all__ = ["routes"]
 
 
 def _transcripts(hearth: Hearth) -> Transcripts:
-    part: Transcripts = hearth.extras["transcripts"]
-    return part
+    assert hearth.parts is not None  # the app always plugs its parts in (app.py)
+    return hearth.parts.transcripts
 
 
 def _whole(request: Request, name: str, low: int, high: int, default: int) -> int:

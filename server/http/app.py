@@ -132,10 +132,7 @@ def _hearth(settings: Settings, backplane: Backplane, engine: AsyncEngine) -> He
         ),
         throttle=Throttle(backplane.counters, settings.limits, settings.secret_key),
         sessions=_session_keeper(settings, db, rooms),
-        extras={
-            "user_sockets": UserSockets(settings.limits.sockets_per_user),
-            "transcripts": parts.transcripts,
-        },
+        extras={"user_sockets": UserSockets(settings.limits.sockets_per_user)},
         parts=parts,
     )
 

@@ -9,12 +9,10 @@ they share are small helpers answering a value or a `Refuse`.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..rooms.hooks import Reply
@@ -25,10 +23,12 @@ from ..store import audit as audit_store
 from ..store import rooms as room_store
 from ..store import users as user_store
 from ..store.engine import DbSession
+from ..store.ids import now_ms
 from ..store.models import User
 from ..wire.errors import Refuse
 from ..wire.frames import Mod
 from ..wire.out import encode
+from .effects import ModPayload, encode_mod_payload
 from .reasons import Reasons
 from .review import Review
 from .state import ModerationState
@@ -44,6 +44,7 @@ MUST_BE_THERE = frozenset({"remove", "lower_hand"})
 MUST_BE_WAITING = frozenset({"admit", "deny"})
 MAX_COOL_DOWN = 7 * 86400
 MAX_MUTE = 365 * 86400  # longer is "until unmute"; larger values overflow time arithmetic
+TO_ALL = Header(audience="all")  # the header of a frame an action publishes to everyone
 
 # An action another part adds (sessions' `open`, check-ins): replies for the actor alone.
 PluggedAction = Callable[[Conn, RoomView, Mod], Awaitable[Sequence[Reply]]]
@@ -57,7 +58,7 @@ class Done:
     (header, frame), details for the audit log only, and fields of its `mod` event."""
 
     fields: dict[str, Any] = field(default_factory=dict)
-    frames: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    frames: list[tuple[Header, str]] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     event: dict[str, Any] = field(default_factory=dict)
 
@@ -163,8 +164,8 @@ class Actions:
                 (target.id, target.username) if target is not None else None,
                 self.reasons.seal_details(audit_details),
             )
-        payload = {"frames": [[h, f] for h, f in done.frames], "moderation": encode(moderation)}
-        await self.rooms.publish(view.slug, header, orjson.dumps(payload).decode())
+        payload = ModPayload(frames=done.frames, moderation=encode(moderation))
+        await self.rooms.publish(view.slug, header, encode_mod_payload(payload))
 
     async def echo(
         self,
@@ -190,8 +191,8 @@ class Actions:
             ref=frame.ref,
             data={"act": frame.action},
         )
-        payload = {"frames": [], "moderation": encode(moderation)}
-        await self.rooms.publish(view.slug, header, orjson.dumps(payload).decode())
+        payload = ModPayload(frames=[], moderation=encode(moderation))
+        await self.rooms.publish(view.slug, header, encode_mod_payload(payload))
 
     async def _target(self, conn: Conn, view: RoomView, frame: Mod) -> User | Refuse:
         """The user an action is on, if the actor may act on them (and they are where the
@@ -221,7 +222,7 @@ class Actions:
         seconds = _seconds(frame.seconds, required=False, high=MAX_MUTE)
         if isinstance(seconds, Refuse):
             return seconds
-        until = int(time.time() * 1000) + seconds * 1000 if seconds else None
+        until = now_ms() + seconds * 1000 if seconds else None
         await self.state.mute(view.slug, target.id, until)
         return Done(fields={"seconds": seconds} if seconds else {}, event={"until": until})
 
@@ -276,7 +277,7 @@ class Actions:
         assert target is not None
         await self.state.set_hand(view.slug, target.id, False)
         lowered = encode({"type": "hand", "user_id": target.id, "raised": False})
-        return Done(frames=[({"a": "all"}, lowered)])
+        return Done(frames=[(TO_ALL, lowered)])
 
     # -- actions on the room -------------------------------------------------------------
 
@@ -289,7 +290,7 @@ class Actions:
         await self.rooms.erase(view, [message_id])
         await self.state.forget_excerpts(view.slug, {message_id})
         deleted = encode({"type": "deleted", "message_id": message_id})
-        return Done(fields={"message_id": message_id}, frames=[({"a": "all"}, deleted)])
+        return Done(fields={"message_id": message_id}, frames=[(TO_ALL, deleted)])
 
     async def _delete_all(
         self, conn: Conn, view: RoomView, frame: Mod, target: User | None
@@ -298,10 +299,10 @@ class Actions:
         ids = await self.rooms.erase_author(view, target.id)
         await self.state.forget_excerpts(view.slug, set(ids))
         frames = [
-            ({"a": "all"}, encode({"type": "deleted", "message_id": message_id}))
+            (TO_ALL, encode({"type": "deleted", "message_id": message_id}))
             for message_id in ids
         ]
-        frames.append(({"a": "all"}, encode({"type": "deleted_all", "user_id": target.id})))
+        frames.append((TO_ALL, encode({"type": "deleted_all", "user_id": target.id})))
         return Done(frames=frames, details={"deleted": len(ids)})
 
     async def _slow_mode(
@@ -342,13 +343,13 @@ class Actions:
             "body": body,
             "message_id": message_id,
             "by": conn.participant(),
-            "ts": int(time.time() * 1000),
+            "ts": now_ms(),
         }
         await self.state.pin(view.slug, pin)
         fields = {"pin_id": pin["pin_id"]}
         if message_id is not None:
             fields["message_id"] = message_id
-        return Done(fields=fields, frames=[({"a": "all"}, await self._pinned(view.slug))])
+        return Done(fields=fields, frames=[(TO_ALL, await self._pinned(view.slug))])
 
     async def _unpin(self, conn: Conn, view: RoomView, frame: Mod, target: User | None) -> Outcome:
         pin_id = _need(frame.pin_id, "pin_id")
@@ -357,7 +358,7 @@ class Actions:
         if not await self.state.unpin(view.slug, pin_id):
             return Refuse("not_found", "no such pin")
         pinned = await self._pinned(view.slug)
-        return Done(fields={"pin_id": pin_id}, frames=[({"a": "all"}, pinned)])
+        return Done(fields={"pin_id": pin_id}, frames=[(TO_ALL, pinned)])
 
     async def _pinned(self, slug: str) -> str:
         return encode({"type": "pinned", "pinned": await self.state.pins(slug)})

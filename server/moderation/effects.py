@@ -6,13 +6,28 @@ Registered as the rooms' control listener for `mod` events (`setup.py`)."""
 from __future__ import annotations
 
 import msgspec
-import orjson
 
 from ..rooms.hub import Conn, Header
 from ..rooms.ports import RoomsPort
 from .mutes import Mutes
 
-__all__ = ["ModEvents"]
+__all__ = ["ModEvents", "ModPayload", "encode_mod_payload"]
+
+
+class ModPayload(msgspec.Struct, frozen=True, gc=False):
+    """A `mod` control event's payload: the frames the action publishes with it (each with
+    its header) and its `moderation` echo, all encoded frames."""
+
+    frames: list[tuple[Header, str]]
+    moderation: str
+
+
+_decoder = msgspec.json.Decoder(ModPayload)
+
+
+def encode_mod_payload(payload: ModPayload) -> str:
+    """The payload as the text a `mod` event carries."""
+    return msgspec.json.encode(payload).decode()
 
 
 class ModEvents:
@@ -24,16 +39,16 @@ class ModEvents:
 
     def __call__(self, room: str, header: Header, payload: str, sockets: list[Conn]) -> None:
         """Apply one `mod` event to this process's sockets in `room`."""
-        data = orjson.loads(payload)
+        data = _decoder.decode(payload)
         action = header.data.get("act")
         target = header.user
         if action in ("mute", "unmute"):
             self._mutes.changed(room, str(action), target, header.data.get("until"))
-        for frame_header, frame in data["frames"]:
-            self._rooms.route(sockets, msgspec.convert(frame_header, Header), frame)
+        for frame_header, frame in data.frames:
+            self._rooms.route(sockets, frame_header, frame)
         # The `moderation` echo goes to the event's audience; the actor's copy gets its `ref`.
         self._rooms.route(
-            sockets, msgspec.structs.replace(header, kind="frame"), data["moderation"]
+            sockets, msgspec.structs.replace(header, kind="frame"), data.moderation
         )
         if action == "admit":
             for conn in sockets:

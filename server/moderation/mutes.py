@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ..rooms.hub import Conn
 from ..rooms.ports import RoomsPort
 from ..rooms.sending import PASS, Draft, Verdict
 from ..rooms.settings import RoomView
+from ..store.ids import now_ms
 from ..wire.errors import Refuse
 from .state import ModerationState
 
@@ -45,7 +45,7 @@ class Mutes:
         if user_id not in mutes:
             return False
         until = mutes[user_id]
-        if until is not None and until <= time.time() * 1000:
+        if until is not None and until <= now_ms():
             mutes.pop(user_id, None)
             return False
         return until

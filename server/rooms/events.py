@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import msgspec
 import orjson
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -22,7 +23,7 @@ from ..store.engine import DbSession
 from ..wire.out import encode
 from .access import effective_role, may_enter
 from .hooks import RoomHooks
-from .hub import CONTROL_CHANNEL, Conn, Header, Hub
+from .hub import CONTROL_CHANNEL, Conn, Header, Hub, Logout
 from .settings import RoomView
 
 __all__ = ["CONTROL_CHANNEL", "RoomEvents"]
@@ -30,6 +31,8 @@ __all__ = ["CONTROL_CHANNEL", "RoomEvents"]
 log = logging.getLogger("hearth.rooms")
 
 Publish = Callable[[str, Header, str], Awaitable[None]]
+
+_control_event = msgspec.json.Decoder(Logout)  # the events of CONTROL_CHANNEL
 
 
 class RoomEvents:
@@ -82,11 +85,13 @@ class RoomEvents:
     def deliver(self, channel: str, data: str | bytes) -> None:
         """Take one publication from the pub/sub connection."""
         if channel == CONTROL_CHANNEL:
-            event = orjson.loads(data)
-            if event.get("k") == "logout":
-                for conn in self.all_sockets():
-                    if conn.session_id == event.get("s"):
-                        conn.stop(4401, "logged out")
+            try:
+                event = _control_event.decode(data)
+            except msgspec.ValidationError:  # an event this process does not act on
+                return
+            for conn in self.all_sockets():
+                if conn.session_id == event.session:
+                    conn.stop(4401, "logged out")
             return
         self.hub.deliver(channel, data)
 

@@ -80,7 +80,8 @@ class RoomHooks:
         default_factory=list
     )
     # Whether a user consents to recording; storing a consent frame's choice (False if the
-    # room keeps no transcript).
+    # room keeps no transcript). Without them (no transcript part), nobody consents and a
+    # consent frame is refused.
     consent_reader: Callable[[RoomView, str], Awaitable[bool]] | None = None
     consent_writer: Callable[[RoomView, str, bool], Awaitable[bool]] | None = None
     # Before room objects are built for an answer (to refresh shared state).

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
+
 from ..broker.base import Appended, PubSub
 from ..broker.envelope import (
     Audience,
@@ -40,6 +42,7 @@ __all__ = [
     "Header",
     "Hub",
     "Localizer",
+    "Logout",
     "receives",
     "room_channel",
 ]
@@ -51,6 +54,15 @@ SLOW_CLIENT_CLOSE = 1013  # Try Again Later: the client stopped reading; it may 
 GOING_AWAY = 1001  # the process is shutting down: reconnect (to another) and resume
 # Process-wide events (a logout closes the session's sockets everywhere).
 CONTROL_CHANNEL = "hearth:control"
+
+
+class Logout(
+    msgspec.Struct, frozen=True, gc=False, tag="logout", tag_field="k", rename={"session": "s"}
+):
+    """The event on CONTROL_CHANNEL of a logout: every process closes the session's sockets
+    (`{"k":"logout","s":session id}`)."""
+
+    session: str
 
 
 class Localizer(Protocol):

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
+import msgspec
 import orjson
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -29,7 +30,7 @@ from ..wire.frames import ClientFrame
 from ..wire.out import encode
 from .events import RoomEvents
 from .hooks import Gate, Reply, RoomHooks
-from .hub import CONTROL_CHANNEL, GOING_AWAY, Conn, Header, room_channel
+from .hub import CONTROL_CHANNEL, GOING_AWAY, Conn, Header, Logout, room_channel
 from .member_frames import MemberFrames
 from .send_rules import BodyCheck, RoomRules
 from .sending import SendPipeline
@@ -60,9 +61,9 @@ class Rooms:
         self.pipeline.place("body", BodyCheck())
         self.pipeline.place("permissions", RoomRules(self.views, backplane.log))
         self.frames = MemberFrames(
-            backplane.log, db, self.views, self.hooks, self.pipeline, self.publish
+            backplane.log, self.views, self.hooks, self.pipeline, self.publish
         )
-        self._welcome = Welcome(backplane, db, self.hub, self.hooks)
+        self._welcome = Welcome(backplane, self.hub, self.hooks)
         self._tasks: list[asyncio.Task[None]] = []
         self.draining = False  # shutting down: no socket enters any more
         self.handlers = 0  # socket handlers running, handshakes included (a drain waits)
@@ -224,7 +225,7 @@ class Rooms:
     async def session_ended(self, session_id: str) -> None:
         """Logout: every process closes the session's sockets with 4401."""
         await self.backplane.pubsub.publish(
-            CONTROL_CHANNEL, orjson.dumps({"k": "logout", "s": session_id}).decode()
+            CONTROL_CHANNEL, msgspec.json.encode(Logout(session_id)).decode()
         )
 
     async def refresh_room_state(self) -> None:

@@ -11,12 +11,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
 from ..broker.base import RoomLog
 from ..ops.metrics import SEND_SECONDS, refused
-from ..store import rooms as room_store
-from ..store.engine import DbSession
 from ..wire.errors import Refuse
 from ..wire.frames import (
     REACTIONS,
@@ -50,14 +46,12 @@ class MemberFrames:
     def __init__(
         self,
         log: RoomLog,
-        db: async_sessionmaker[DbSession],
         views: dict[str, RoomView],
         hooks: RoomHooks,
         pipeline: SendPipeline,
         publish: Publish,
     ) -> None:
         self._log = log
-        self._db = db
         self._views = views
         self._hooks = hooks
         self._pipeline = pipeline
@@ -170,12 +164,8 @@ class MemberFrames:
         if view.transcripts != "opt_in":
             return [Refuse("forbidden", "this room keeps no transcript", frame.ref)]
         writer = self._hooks.consent_writer
-        if writer is not None:
-            if not await writer(view, conn.user_id, frame.recorded):
-                return [Refuse("forbidden", "this room keeps no transcript", frame.ref)]
-        else:
-            async with self._db() as db:
-                await room_store.set_consent(db, view.id, conn.user_id, frame.recorded)
+        if writer is None or not await writer(view, conn.user_id, frame.recorded):
+            return [Refuse("forbidden", "this room keeps no transcript", frame.ref)]
         reply: dict[str, Any] = {"type": "consent", "recorded": frame.recorded}
         if frame.ref is not None:
             reply["ref"] = frame.ref

@@ -9,13 +9,13 @@ touches the database unless a step records.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..broker.base import Append, Appended, RoomLog
+from ..store.ids import now_ms
 from ..wire.errors import Refuse
 from ..wire.out import MessageFields, message_fields
 from .hub import Conn, Header
@@ -53,7 +53,7 @@ class Draft:
     body: str
     ref: str | None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    ts: int = field(default_factory=lambda: int(time.time() * 1000))
+    ts: int = field(default_factory=now_ms)
     recorded: bool = False
     approved: bool = False  # a held message a facilitator approved: reviewed already
     # Run after the message is published (flags, numbering its transcript row): set by steps.

@@ -7,11 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..broker.base import Backplane
-from ..store import rooms as room_store
-from ..store.engine import DbSession
 from ..wire.out import welcome
 from ..wire.user import user_object
 from .hooks import RoomHooks
@@ -29,12 +26,10 @@ class Welcome:
     def __init__(
         self,
         backplane: Backplane,
-        db: async_sessionmaker[DbSession],
         hub: Hub,
         hooks: RoomHooks,
     ) -> None:
         self._backplane = backplane
-        self._db = db
         self._hub = hub
         self._hooks = hooks
 
@@ -96,11 +91,7 @@ class Welcome:
 
     async def _you(self, conn: Conn, view: RoomView) -> dict[str, Any]:
         reader = self._hooks.consent_reader
-        if reader is not None:
-            consent = await reader(view, conn.user_id)
-        else:
-            async with self._db() as db:
-                consent = await room_store.consent_of(db, view.id, conn.user_id)
+        consent = reader is not None and await reader(view, conn.user_id)
         you: dict[str, Any] = {
             "user": user_object(
                 conn.user_id, conn.username, conn.display_name, conn.is_admin, conn.language

@@ -16,6 +16,8 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
+from ..store.ids import now_ms
+
 __all__ = ["MemorySeats", "RedisSeats", "Seats", "may_take_seat"]
 
 
@@ -101,7 +103,7 @@ class RedisSeats:
         return f"hearth:seats:{room}"
 
     async def take(self, room: str, user_id: str, limit: int) -> bool:
-        now = int(time.time() * 1000)
+        now = now_ms()
         args: list[str | int] = [user_id, limit, now, now + self._ttl_ms]
         return bool(await self._take(keys=[self._key(room)], args=args))
 
@@ -111,7 +113,7 @@ class RedisSeats:
     async def refresh(self, seated: list[tuple[str, str]]) -> None:
         if not seated:
             return
-        until = int(time.time() * 1000) + self._ttl_ms
+        until = now_ms() + self._ttl_ms
         async with self._client.pipeline(transaction=False) as pipe:
             for room, user in seated:
                 pipe.zadd(self._key(room), {user: until}, xx=True)

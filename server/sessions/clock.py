@@ -7,8 +7,9 @@ Everything time-based in sessions (scheduled starts, idle endings, attendance se
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+
+from ..store import ids
 
 __all__ = ["install_offset", "now_ms"]
 
@@ -23,5 +24,5 @@ def install_offset(source: Callable[[], int]) -> None:
 
 def now_ms() -> int:
     """Unix time in milliseconds, as sessions see it."""
-    real = int(time.time() * 1000)
+    real = ids.now_ms()
     return real if _offset is None else real + _offset()

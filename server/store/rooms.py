@@ -1,4 +1,5 @@
-"""Repository for rooms, per-room roles, bans, accepted agreements and consents."""
+"""Repository for rooms, per-room roles, bans and accepted agreements (and withdrawing a
+room's consents when it stops recording; consents are kept by `transcripts/store.py`)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ __all__ = [
     "accepted_version",
     "ban",
     "banned_rooms",
-    "consent_of",
     "create_room",
     "entry_facts",
     "is_banned",
@@ -28,7 +28,6 @@ __all__ = [
     "roles_of_user",
     "room_by_slug",
     "save_room",
-    "set_consent",
     "set_role",
     "unban",
     "view_of",
@@ -218,24 +217,6 @@ async def accept_agreement(db: DbSession, room_id: str, user_id: str, version: i
         )
     else:
         row.version, row.accepted_at = version, now_ms()
-    await db.commit()
-
-
-async def consent_of(db: DbSession, room_id: str, user_id: str) -> bool:
-    """Whether the user consents to be recorded in the room (false until given)."""
-    row = await db.get(ConsentRecord, (room_id, user_id))
-    return bool(row and row.recorded)
-
-
-async def set_consent(db: DbSession, room_id: str, user_id: str, recorded: bool) -> None:
-    """Store the user's consent for the room."""
-    row = await db.get(ConsentRecord, (room_id, user_id))
-    if row is None:
-        db.add(
-            ConsentRecord(room_id=room_id, user_id=user_id, recorded=recorded, updated_at=now_ms())
-        )
-    else:
-        row.recorded, row.updated_at = recorded, now_ms()
     await db.commit()
 
 

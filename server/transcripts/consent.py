@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..rooms.hub import Conn, Header
 from ..rooms.settings import RoomView
-from ..store import rooms as room_store
 from ..store.engine import DbSession, without_transaction
 from . import store
 
@@ -71,7 +70,7 @@ class ConsentBook:
         seen = self._changes
         async with self._db() as db:
             await without_transaction(db)
-            value = await room_store.consent_of(db, room.id, user_id)
+            value = await store.consent_of(db, room.id, user_id)
         if seen == self._changes:
             self._keep((room.id, user_id), value)
         return value

@@ -16,6 +16,7 @@ from ..store.ids import now_ms
 from ..store.models import ConsentRecord, RecordedMessage, Room
 
 __all__ = [
+    "consent_of",
     "consenting",
     "erase_author",
     "erase_messages",
@@ -30,6 +31,12 @@ __all__ = [
 ]
 
 _TABLE = cast(Table, RecordedMessage.__table__)
+
+
+async def consent_of(db: DbSession, room_id: str, user_id: str) -> bool:
+    """Whether the user consents to be recorded in the room (false until given)."""
+    row = await db.get(ConsentRecord, (room_id, user_id))
+    return bool(row and row.recorded)
 
 
 async def consenting(db: DbSession, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
