@@ -38,6 +38,7 @@ from procs import Children, install_signal_handlers, wait_quiet
 from profiling import Profiler
 from scenarios import Context, Sizes
 from systems import (
+    DB_NAME,
     HEARTH,
     Hearth,
     HearthAccounts,
@@ -333,7 +334,7 @@ def _set_up_hearths(
         if before.note:
             notes.append(before.note)
     for system in HEARTHS if before else HEARTHS[:1]:
-        database = Postgres() if system == "hearth" else Postgres("hearth_bench_before")
+        database = Postgres() if system == "hearth" else Postgres(f"{DB_NAME}_before")
         progress.say(f"creating database {database.name}, migrating, creating the admin")
         database.create()
         databases.append(database)

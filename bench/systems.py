@@ -29,7 +29,8 @@ ROOT = BENCH.parent
 VENV_BIN = Path(sys.executable).parent
 HEARTH = VENV_BIN / "hearth"
 CONFIG = BENCH / "hearth-bench.toml"
-DB_NAME = "hearth_bench"
+# Two benchmarks at once (helpers on one machine) each name their own databases.
+DB_NAME = os.environ.get("HEARTH_BENCH_DB", "hearth_bench")
 DB_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}"
 # The floors: Starlette + redis.asyncio (as Hearth's stack), and the `websockets` library's
 # own server with its broadcast().
