@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .envelope import Header
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+    from redis.asyncio.cluster import RedisCluster
 
 __all__ = [
     "Append",
@@ -201,3 +205,6 @@ class Backplane:
     log: RoomLog
     presence: Presence
     counters: Counters
+    # The Redis command client behind them (None in memory): parts keeping state of their own
+    # in the same Redis (the sessions' seats) share its bounded pool, not a pool of their own.
+    redis: aioredis.Redis | RedisCluster | None = None

@@ -40,6 +40,7 @@ def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitabl
             RedisRoomLog(cluster, sealer, sharded=True),
             RedisPresence(cluster, settings.presence_entry_ttl, sealer),
             RedisCounters(cluster),
+            cluster,
         )
 
         async def close_cluster() -> None:
@@ -75,6 +76,7 @@ def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitabl
         RedisRoomLog(client, sealer),
         RedisPresence(client, settings.presence_entry_ttl, sealer),
         RedisCounters(client),
+        client,
     )
 
     async def close_redis() -> None:

@@ -6,9 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import redis.asyncio as aioredis
-
-from ..broker.redis_cluster import BoundedCluster, cluster_client, is_cluster
 from ..config import Settings
 from ..rooms.hooks import Reply
 from ..rooms.hub import Conn
@@ -46,19 +43,14 @@ class Sessions:
     def __init__(self, settings: Settings, rooms: Rooms) -> None:
         register_settings()
         self.rooms = rooms
-        self._redis: aioredis.Redis | BoundedCluster | None = None
-        seats: Seats
-        if settings.redis_url and is_cluster(settings.redis_url):
-            # One key per script call: each room's seats live in one slot, any node.
-            self._redis = cluster_client(settings.redis_url)
-            seats = RedisSeats(self._redis, settings.presence_ttl_seconds)
-        elif settings.redis_url:
-            self._redis = aioredis.Redis.from_url(
-                settings.redis_url, decode_responses=True, socket_timeout=5.0
-            )
-            seats = RedisSeats(self._redis, settings.presence_ttl_seconds)
-        else:
-            seats = MemorySeats(settings.presence_ttl_seconds)
+        # Seats in the backplane's Redis, through its bounded pool (a pool of their own
+        # opened a connection per concurrent seat check in a reconnect storm, and kept them).
+        client = rooms.backplane.redis
+        seats: Seats = (
+            MemorySeats(settings.presence_ttl_seconds)
+            if client is None
+            else RedisSeats(client, settings.presence_ttl_seconds)
+        )
         self.book = SessionBook(rooms)
         self.door = Door(rooms, self.book, seats)
         self.register = Register(rooms, self.book)
@@ -99,5 +91,3 @@ class Sessions:
 
     async def close(self) -> None:
         await self.upkeep.close()
-        if self._redis is not None:
-            await self._redis.aclose()
