@@ -174,6 +174,32 @@ async def test_first_arrival_opens_a_session_in_an_always_room(setup: Any) -> No
     await b.close()
 
 
+async def test_a_burst_of_first_arrivals_opens_one_session_all_attend(setup: Any) -> None:
+    """Arrivals at the same moment on both processes share one opening: one session, one
+    `open` entry, every one of them in its attendance."""
+    cluster, _, admin = setup
+    room = await make_room(cluster.servers[0].base, admin)
+    slug = room["slug"]
+    users = [await new_user(cluster.servers[0].base) for _ in range(8)]
+    entered = await asyncio.gather(
+        *(WS.enter(cluster.servers[i % 2].ws_base, slug, u) for i, u in enumerate(users))
+    )
+    sessions = {welcome["session"]["id"] for _, welcome in entered}
+    assert len(sessions) == 1 and None not in sessions
+    session_id = sessions.pop()
+    opened = [e for e in await audit(cluster.servers[0].base, admin, slug) if e["action"] == "open"]
+    assert [e["details"] for e in opened] == [{"session_id": session_id}]
+
+    async def everyone() -> bool:
+        found = await attendance(cluster.servers[1].base, admin, slug, session_id)
+        present = {a["user"]["id"] for a in found["attendance"] if a["last_left"] is None}
+        return present == {u.id for u in users}
+
+    await eventually(everyone)
+    for ws, _ in entered:
+        await ws.close()
+
+
 async def test_members_wait_at_a_closed_door_until_a_facilitator_opens(setup: Any) -> None:
     cluster, _, admin = setup
     s0, s1 = cluster.servers

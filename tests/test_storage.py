@@ -23,10 +23,12 @@ from server.accounts.sessions import SessionKeeper
 from server.config import Settings
 from server.rooms.settings import RoomView
 from server.store import audit as audit_store
+from server.store import entries
 from server.store import rooms as room_store
 from server.store import users as user_store
+from server.store.callers import room_caller
 from server.store.engine import DbSession, make_engine, make_sessions, without_transaction
-from server.store.models import Base
+from server.store.models import Base, User
 from server.store.schema import SchemaState, alembic_config, schema_state
 from server.transcripts import store as transcript_store
 from tests.conftest import SHARED_REDIS, make_room
@@ -517,6 +519,60 @@ async def test_entry_facts_agree_with_the_single_reads(
     async with sessions() as db:
         assert await room_store.entry_facts(db, other_room.id, facilitator.id) == (
             "member", False, None)
+
+
+async def test_a_room_caller_agrees_with_the_single_reads(
+    sessions: async_sessionmaker[DbSession],
+) -> None:
+    """A socket's handshake reads its session, user and facts in the room in one statement;
+    each matches its own read, other rooms and people do not leak in, and whether the user
+    facilitates anywhere is read only for staff without TOTP."""
+    room, other_room = await a_room(sessions), await a_room(sessions)
+    user, other = await a_user(sessions), await a_user(sessions)
+    token, other_token = secrets.token_hex(32), secrets.token_hex(32)
+    async with sessions() as db:
+        session = await user_store.create_session(db, user.id, token, 3_600_000)
+        await user_store.create_session(db, other.id, other_token, 3_600_000)
+        expired = await user_store.create_session(db, user.id, secrets.token_hex(32), -1)
+
+    async def read(token_hash: str, room_id: str = room.id) -> Any:
+        async with sessions() as db:
+            return await room_caller(db, token_hash, room_id)
+
+    found = await read(token)
+    assert found is not None and found.session.id == session.id and found.user.id == user.id
+    assert (found.facts, found.facilitates, found.entered) == ((None, False, None), False, False)
+    assert await read(secrets.token_hex(32)) is None
+    assert await read(expired.token_hash) is None
+    assert (await read(token, "")).facts == (None, False, None)  # no such room
+    async with sessions() as db:
+        await room_store.set_role(db, other_room.id, user.id, "facilitator")
+        await room_store.accept_agreement(db, room.id, user.id, 4)
+        await db.commit()
+        await room_store.ban(db, room.id, user.id, other.id, None)
+        await entries.record_first_entry(db, room.id, user.id, 1)
+        await room_store.set_role(db, room.id, other.id, "member")
+        await entries.record_first_entry(db, other_room.id, other.id, 1)
+    found = await read(token)
+    async with sessions() as db:
+        single = await room_store.entry_facts(db, room.id, user.id)
+        assert found.facilitates is await user_store.facilitates_any(db, user.id) is True
+    assert found.facts == single == (None, True, 4) and found.entered
+    assert (await read(token, other_room.id)).facts == ("facilitator", False, None)
+    mate = await read(other_token)
+    assert (mate.facts, mate.facilitates, mate.entered) == (("member", False, None), False, False)
+    async with sessions() as db:
+        row = await db.get(User, user.id)
+        assert row is not None
+        row.totp_enabled = True  # enrolled: the facilitator fact decides nothing
+        await db.commit()
+    assert (await read(token)).facilitates is False
+    async with sessions() as db:
+        row = await db.get(User, user.id)
+        assert row is not None
+        row.disabled = True
+        await db.commit()
+    assert await read(token) is None
 
 
 # -- audit ----------------------------------------------------------------------------------------

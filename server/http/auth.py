@@ -9,13 +9,21 @@ from starlette.requests import HTTPConnection
 from ..accounts.tokens import token_hash
 from ..ops.logs import log_context
 from ..store import users as user_store
-from ..store.engine import DbSession
 from ..store.models import Session, User
 from .errors import ApiError
 from .security import origin_allowed
 from .state import Hearth
 
-__all__ = ["COOKIE", "Caller", "authenticate", "must_enrol", "require_caller"]
+__all__ = [
+    "COOKIE",
+    "Caller",
+    "admit",
+    "authenticate",
+    "must_enrol",
+    "require_caller",
+    "staff_must_enrol",
+    "token_of",
+]
 
 COOKIE = "hearth_session"
 
@@ -39,23 +47,20 @@ def _credentials(conn: HTTPConnection) -> tuple[str, bool] | None:
     return None
 
 
-async def authenticate(
-    hearth: Hearth, conn: HTTPConnection, db: DbSession | None = None, touch: bool = True
-) -> Caller | None:
-    """The caller, or None when there are no valid credentials (read through `db` if given,
-    so a caller with more to read spends one database checkout, not two); `touch`: the call
-    counts as activity (idle time starts again)."""
+def token_of(conn: HTTPConnection) -> tuple[str, bool] | None:
+    """The hash of the caller's token (Bearer wins over the cookie) and whether it came in
+    the cookie; None when there is none, or it is too long to be one of ours."""
     found = _credentials(conn)
     if found is None or not found[0] or len(found[0]) > 256:
         return None
-    token, by_cookie = found
-    if db is not None:
-        row = await user_store.session_user(db, token_hash(token))
-    else:
-        async with hearth.db() as own:
-            row = await user_store.session_user(own, token_hash(token))
-    if row is None:
-        return None
+    return token_hash(found[0]), found[1]
+
+
+def admit(
+    hearth: Hearth, conn: HTTPConnection, row: tuple[Session, User], by_cookie: bool, touch: bool
+) -> Caller | None:
+    """The caller whose session and user the store found, or None when the session has been
+    idle too long; `touch`: the call counts as activity (idle time starts again)."""
     session, user = row
     conn.state.language = user.language  # errors answer in the caller's language
     if not hearth.sessions.alive(session):  # idle too long: ended (the beat deletes it and
@@ -65,18 +70,35 @@ async def authenticate(
     return Caller(session, user, by_cookie)
 
 
-async def must_enrol(hearth: Hearth, user: User, db: DbSession | None = None) -> bool:
+async def authenticate(hearth: Hearth, conn: HTTPConnection, touch: bool = True) -> Caller | None:
+    """The caller, or None when there are no valid credentials; `touch`: the call counts as
+    activity (idle time starts again)."""
+    found = token_of(conn)
+    if found is None:
+        return None
+    async with hearth.db() as db:
+        row = await user_store.session_user(db, found[0])
+    return None if row is None else admit(hearth, conn, row, found[1], touch)
+
+
+def staff_must_enrol(hearth: Hearth, user: User, facilitates: bool) -> bool:
+    """`must_enrol` when whether the user facilitates some room is known already."""
+    return (
+        hearth.settings.totp_required_for_staff
+        and not user.totp_enabled
+        and (user.is_admin or facilitates)
+    )
+
+
+async def must_enrol(hearth: Hearth, user: User) -> bool:
     """Whether `user` must set up the second factor before doing anything else: it is
-    required for staff (admins, facilitators) and they have not (read through `db` if
-    given)."""
-    if not hearth.settings.totp_required_for_staff or user.totp_enabled:
+    required for staff (admins, facilitators) and they have not."""
+    if not staff_must_enrol(hearth, user, True):
         return False
     if user.is_admin:
         return True
-    if db is not None:
+    async with hearth.db() as db:
         return await user_store.facilitates_any(db, user.id)
-    async with hearth.db() as own:
-        return await user_store.facilitates_any(own, user.id)
 
 
 async def require_caller(

@@ -12,10 +12,11 @@ from ..rooms.access import effective_role, may_enter
 from ..rooms.hub import Conn
 from ..rooms.settings import RoomView
 from ..store import rooms as room_store
+from ..store.callers import room_caller
 from ..store.engine import without_transaction
 from ..store.models import User
 from ..wire.errors import Close
-from .auth import Caller, authenticate, must_enrol
+from .auth import Caller, admit, staff_must_enrol, token_of
 from .security import origin_allowed
 from .state import Hearth
 
@@ -43,26 +44,32 @@ async def check_entry(
     # The room's settings first (cached while this process has sockets there; otherwise a
     # checkout of its own, never nested in the one below, which could exhaust the pool).
     view = await hearth.rooms.view(websocket.path_params["slug"])
-    # Then one checkout for the session and the room facts: a storm of reconnects pays each
-    # round trip (the pool's pre-ping, BEGIN, ROLLBACK) a thousand times over.
-    async with hearth.db() as db:
-        await without_transaction(db)  # reads only: no BEGIN and ROLLBACK
-        caller = await authenticate(hearth, websocket, db)
-        if (
-            caller is not None
-            and caller.by_cookie
-            and not origin_allowed(websocket.scope, hearth.settings.allowed_origins)
-        ):
-            return Close(4403, "origin refused")
-        if caller is None:
-            return Close(4401, "sign in first")
-        if await must_enrol(hearth, caller.user, db):
-            return Close(4403, "set up two-step sign-in first")
-        if view is None:
-            return Close(4404, "no such room")
-        facts = await room_store.entry_facts(db, view.id, caller.user.id)
-    refused = await _entry_check(hearth, view, caller.user, facts)
-    return refused if refused is not None else (caller, view, facts)
+    # Then one statement for the session, its user and their facts in the room: a storm of
+    # reconnects pays each round trip a thousand times over.
+    found, read = token_of(websocket), None
+    if found is not None:
+        async with hearth.db() as db:
+            await without_transaction(db)  # reads only: no BEGIN and ROLLBACK
+            read = await room_caller(db, found[0], "" if view is None else view.id)
+    caller = None
+    if found is not None and read is not None:
+        caller = admit(hearth, websocket, (read.session, read.user), found[1], touch=True)
+    if (
+        caller is not None
+        and caller.by_cookie
+        and not origin_allowed(websocket.scope, hearth.settings.allowed_origins)
+    ):
+        return Close(4403, "origin refused")
+    if caller is None or read is None:
+        return Close(4401, "sign in first")
+    if staff_must_enrol(hearth, caller.user, read.facilitates):
+        return Close(4403, "set up two-step sign-in first")
+    if view is None:
+        return Close(4404, "no such room")
+    if read.entered:
+        hearth.rooms.entered_before(view.id, caller.user.id)
+    refused = await _entry_check(hearth, view, caller.user, read.facts)
+    return refused if refused is not None else (caller, view, read.facts)
 
 
 async def handshake(

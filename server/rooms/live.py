@@ -269,6 +269,16 @@ class Rooms:
         for arrived in self.hooks.arrivals:
             await arrived(conn, view)
 
+    def entered_before(self, room_id: str, user_id: str) -> None:
+        """The store keeps the user's first entry to the room already (read at the
+        handshake): entering records none."""
+        self._remember_entry(room_id, user_id)
+
+    def _remember_entry(self, room_id: str, user_id: str) -> None:
+        if len(self._entered) >= ENTERED_CACHE:
+            self._entered.clear()
+        self._entered.add((room_id, user_id))
+
     async def _record_entry(self, view: RoomView, user_id: str) -> None:
         """Remember the user's first entry to the room (who may read a `members`
         transcript, and from when): once per process and pair."""
@@ -277,9 +287,7 @@ class Rooms:
         async with self.db() as db:
             await without_transaction(db)  # one statement
             await entries.record_first_entry(db, view.id, user_id, now_ms())
-        if len(self._entered) >= ENTERED_CACHE:
-            self._entered.clear()
-        self._entered.add((view.id, user_id))
+        self._remember_entry(view.id, user_id)
 
     async def leave(self, conn: Conn) -> None:
         """Detach a closed socket and announce the user's departure after their last one."""

@@ -29,9 +29,7 @@ class Register:
         """`welcome.session`; in an `always` room the first arrival opens one."""
         session = await self.book.open_now(view)
         if session is None and entry_of(view) == "always":
-            session = await self.book.open(view, "arrival", None)
-            if session is None:  # someone else opened it at the same moment
-                session = await self.book.open_now(view)
+            session = await self.book.open_on_arrival(view)
         return {"session": session}
 
     async def arrived(self, conn: Conn, view: RoomView) -> None:

@@ -4,6 +4,7 @@ publishes, so a race between processes yields one session and one `session` fram
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,8 @@ class SessionBook:
     def __init__(self, rooms: Rooms) -> None:
         self.rooms = rooms
         self.current: dict[str, dict[str, Any]] = {}  # slug -> open `session`
+        # slug -> the opening under way on arrival (`open_on_arrival`)
+        self._opening: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
 
     def public(self, view: RoomView) -> dict[str, Any]:
         """The read-only `session` and `next_session_at` of a room object."""
@@ -66,6 +69,23 @@ class SessionBook:
             return None
         session = records.session_view(row, view.slug)
         self.current[view.slug] = session
+        return session
+
+    async def open_on_arrival(self, view: RoomView) -> dict[str, Any] | None:
+        """Open the session of a room none is open in as someone arrives, or find the one
+        another process opened meanwhile. The arrivals of one burst on this process share
+        one attempt: each would otherwise try an insert that all but one see refused."""
+        pending = self._opening.get(view.slug)
+        if pending is None:
+            pending = asyncio.ensure_future(self._open_on_arrival(view))
+            self._opening[view.slug] = pending
+            pending.add_done_callback(lambda _: self._opening.pop(view.slug, None))
+        return await asyncio.shield(pending)  # one arrival leaving stops no other's opening
+
+    async def _open_on_arrival(self, view: RoomView) -> dict[str, Any] | None:
+        session = await self.open(view, "arrival", None)
+        if session is None:  # another process opened it at the same moment
+            session = await self.open_now(view)
         return session
 
     async def open(

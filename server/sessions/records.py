@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..store import upsert
@@ -67,12 +67,15 @@ async def open_session(
     return row
 
 
+# Read as every socket enters a room: built once.
+_CURRENT = select(GroupSession).where(
+    GroupSession.room_id == bindparam("room_id"), GroupSession.ended_at.is_(None)
+)
+
+
 async def current(db: DbSession, room_id: str) -> GroupSession | None:
     """The room's open session."""
-    query = select(GroupSession).where(
-        GroupSession.room_id == room_id, GroupSession.ended_at.is_(None)
-    )
-    return (await db.execute(query)).scalar_one_or_none()
+    return (await db.execute(_CURRENT, {"room_id": room_id})).scalar_one_or_none()
 
 
 async def open_sessions(db: DbSession) -> list[tuple[GroupSession, str]]:
@@ -108,25 +111,33 @@ async def end_session(db: DbSession, session_id: int, ended_by: str, now: int) -
     return True
 
 
-async def ensure_stay(db: DbSession, session_id: int, user_id: str, role: str, now: int) -> None:
-    """The user is present in the session from `now`, unless a stay is already running: one
-    statement (a storm of reconnects writes one per member)."""
-    statement = upsert.insert(db, Attendance).values(
-        session_id=session_id,
-        user_id=user_id,
-        role=role,
+def _stay_upsert(insert: Any) -> Any:
+    table = Attendance.__table__
+    now = bindparam("now", type_=BigInteger)
+    statement = insert(table).values(
+        session_id=bindparam("session_id"),
+        user_id=bindparam("user_id"),
+        role=bindparam("role"),
         first_joined=now,
         present_ms=0,
         stay_started=now,
     )
-    table = Attendance.__table__
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[table.c.session_id, table.c.user_id],
         set_={"stay_started": now},
         where=table.c.stay_started.is_(None),
     )
+
+
+_ENSURE_STAY = upsert.Prepared(_stay_upsert)
+
+
+async def ensure_stay(db: DbSession, session_id: int, user_id: str, role: str, now: int) -> None:
+    """The user is present in the session from `now`, unless a stay is already running: one
+    statement (a storm of reconnects writes one per member), built once."""
+    params = {"session_id": session_id, "user_id": user_id, "role": role, "now": now}
     try:
-        await db.execute(statement)
+        await db.execute(_ENSURE_STAY.on(db), params)
         await db.commit()
     except IntegrityError:  # the session or the user is gone: nobody to count
         await db.rollback()
