@@ -25,7 +25,9 @@ log = logging.getLogger("hearth.cli")
 def _serve(settings: Settings, host: str, port: int) -> int:
     from .http.app import create_app
     from .http.serving import HearthServer
+    from .ops.allocator import return_large_blocks
 
+    return_large_blocks()  # password hashes must not leave their memory behind
     problem = _prepare_database(settings)
     if problem:
         print(problem, file=sys.stderr)
