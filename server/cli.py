@@ -74,6 +74,9 @@ def _uvicorn_config(settings: Settings, app: ASGIApp, host: str, port: int) -> u
     )
     return uvicorn.Config(
         HeaderCount(app, limits.max_headers),
+        # Said, not guessed: the middlewares hand a socket's call through without a frame of
+        # their own, and uvicorn's guess would take such an app for ASGI 2.
+        interface="asgi3",
         host=host,
         port=port,
         log_config=None,  # ours (configure_logging): text or JSON lines
