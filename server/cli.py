@@ -25,7 +25,9 @@ log = logging.getLogger("hearth.cli")
 def _serve(settings: Settings, host: str, port: int) -> int:
     from .http.app import create_app
     from .http.serving import HearthServer
+    from .ops.allocator import return_large_blocks
 
+    return_large_blocks()  # password hashes must not leave their memory behind
     problem = _prepare_database(settings)
     if problem:
         print(problem, file=sys.stderr)
@@ -72,6 +74,9 @@ def _uvicorn_config(settings: Settings, app: ASGIApp, host: str, port: int) -> u
     )
     return uvicorn.Config(
         HeaderCount(app, limits.max_headers),
+        # Said, not guessed: the middlewares hand a socket's call through without a frame of
+        # their own, and uvicorn's guess would take such an app for ASGI 2.
+        interface="asgi3",
         host=host,
         port=port,
         log_config=None,  # ours (configure_logging): text or JSON lines

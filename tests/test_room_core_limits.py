@@ -3,12 +3,10 @@ server: the token bucket, the send window, the error budget and sockets per user
 
 from __future__ import annotations
 
-from collections import deque
-
 import pytest
 
 from server.config import Limits
-from server.rooms.limits import SocketLimits, UserSockets
+from server.rooms.limits import SendWindow, SocketLimits, UserSockets
 
 LIMITS = Limits(
     frames_per_second=2.0,
@@ -55,7 +53,7 @@ def test_a_refused_send_does_not_count_against_the_window() -> None:
 
 
 def test_sockets_sharing_a_send_window_share_its_sends() -> None:
-    shared: deque[float] = deque()
+    shared = SendWindow()
     one, two = SocketLimits(LIMITS, 0.0, shared), SocketLimits(LIMITS, 0.0, shared)
     assert one.send(0.0) is None
     assert two.send(1.0) is None
@@ -98,10 +96,20 @@ def test_the_send_window_lives_while_any_of_the_users_sockets_in_the_room_is_ope
     sockets = UserSockets(cap=5)
     window = sockets.open("u1", "circle")
     assert window is not None
-    window.append(1.0)
+    assert SocketLimits(LIMITS, 0.0, window).send(1.0) is None
     sockets.open("u1", "circle")
     sockets.close("u1", "circle")
     assert sockets.open("u1", "circle") is window  # one socket was still open
+    assert window.times is not None and list(window.times) == [1.0]
     sockets.close("u1", "circle")
     sockets.close("u1", "circle")
-    assert sockets.open("u1", "circle") == deque()  # all closed: a fresh window
+    fresh = sockets.open("u1", "circle")  # all closed: a fresh window
+    assert fresh is not window and fresh is not None and fresh.times is None
+
+
+def test_a_socket_that_never_sends_keeps_no_send_times() -> None:
+    window = UserSockets(cap=5).open("u1", "circle")
+    assert window is not None
+    limits = SocketLimits(LIMITS, 0.0, window)
+    assert limits.frame(0.0) is None and limits.error(0.0) is False
+    assert window.times is None  # created by the first send only

@@ -17,6 +17,7 @@ closing its transport politely would keep the socket (and megabytes unsent) unti
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 import h11
@@ -97,30 +98,34 @@ class HeaderCount:
         self.app = app
         self.max_headers = max_headers
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] in ("http", "websocket") and len(scope["headers"]) > self.max_headers:
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1008})
-                return
-            body = (
-                b'{"error":{"code":"too_large","message":"more than '
-                + str(self.max_headers).encode()
-                + b' headers"}}'
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 431,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"connection", b"close"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            return self._refuse(scope, send)
+        # Handed through, not awaited here: a WebSocket's whole life is one call, and a frame
+        # of this middleware would stay on every socket's stack (as in security.py).
+        return self.app(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
             return
-        await self.app(scope, receive, send)
+        body = (
+            b'{"error":{"code":"too_large","message":"more than '
+            + str(self.max_headers).encode()
+            + b' headers"}}'
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 431,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):

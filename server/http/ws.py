@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -20,7 +19,7 @@ from ..language import translate
 from ..ops.logs import log_context
 from ..ops.metrics import refused
 from ..rooms.hub import GOING_AWAY, SLOW_CLIENT_CLOSE, Conn
-from ..rooms.limits import SocketLimits, UserSockets
+from ..rooms.limits import SendWindow, SocketLimits, UserSockets
 from ..rooms.resume import parse_after_seq
 from ..rooms.settings import RoomView
 from ..wire.errors import Close, Refuse
@@ -93,7 +92,7 @@ class _Session:
         hearth: Hearth,
         websocket: WebSocket,
         conn: Conn,
-        sends: deque[float] | None = None,  # the user's send window in the room (UserSockets)
+        sends: SendWindow | None = None,  # the user's send window in the room (UserSockets)
     ) -> None:
         self.hearth = hearth
         self.ws = websocket

@@ -8,7 +8,18 @@ from collections import deque
 
 from ..config import Limits
 
-__all__ = ["SocketLimits", "UserSockets"]
+__all__ = ["SendWindow", "SocketLimits", "UserSockets"]
+
+
+class SendWindow:
+    """A user's recent sends in one room, shared by all their sockets there. The times are
+    kept from the first send on: most sockets never send (a deque is 760 bytes)."""
+
+    __slots__ = ("sockets", "times")
+
+    def __init__(self) -> None:
+        self.sockets = 0  # the user's sockets in the room sharing it (UserSockets)
+        self.times: deque[float] | None = None
 
 
 class SocketLimits:
@@ -16,13 +27,13 @@ class SocketLimits:
 
     __slots__ = ("_cfg", "_tokens", "_last", "_sends", "_errors")
 
-    def __init__(self, cfg: Limits, now: float, sends: deque[float] | None = None) -> None:
+    def __init__(self, cfg: Limits, now: float, sends: SendWindow | None = None) -> None:
         self._cfg = cfg
         self._tokens = float(cfg.frame_burst)
         self._last = now
-        # `sends` is shared by the user's sockets in the room (see UserSockets); else created
-        # at first use, as the error budget is: most sockets never send an error.
-        self._sends: deque[float] | None = sends
+        # `sends` is shared by the user's sockets in the room (see UserSockets). The error
+        # budget is created at first use: most sockets never send an error.
+        self._sends = sends if sends is not None else SendWindow()
         self._errors: deque[float] | None = None
 
     def frame(self, now: float) -> float | None:
@@ -40,13 +51,14 @@ class SocketLimits:
     def send(self, now: float) -> float | None:
         """Count one `send`; None if allowed, else seconds until the window frees one."""
         window = self._cfg.send_window_seconds
-        if self._sends is None:
-            self._sends = deque()
-        while self._sends and self._sends[0] <= now - window:
-            self._sends.popleft()
-        if len(self._sends) >= self._cfg.sends_per_window:
-            return self._sends[0] + window - now
-        self._sends.append(now)
+        sends = self._sends.times
+        if sends is None:
+            sends = self._sends.times = deque()
+        while sends and sends[0] <= now - window:
+            sends.popleft()
+        if len(sends) >= self._cfg.sends_per_window:
+            return sends[0] + window - now
+        sends.append(now)
         return None
 
     def error(self, now: float) -> bool:
@@ -62,24 +74,26 @@ class SocketLimits:
 
 class UserSockets:
     """This process's sockets per user, at most `cap`, and each user's send window per room,
-    one `deque` shared by all their sockets in that room: more sockets, no more sends."""
+    one `SendWindow` shared by all their sockets in that room: more sockets, no more sends."""
 
     __slots__ = ("_cap", "_open", "_sends")
 
     def __init__(self, cap: int) -> None:
         self._cap = cap
         self._open: dict[str, int] = {}
-        self._sends: dict[tuple[str, str], tuple[int, deque[float]]] = {}
+        self._sends: dict[tuple[str, str], SendWindow] = {}
 
-    def open(self, user_id: str, room: str) -> deque[float] | None:
+    def open(self, user_id: str, room: str) -> SendWindow | None:
         """Count one more socket of the user in the room: the room's shared send window, or
         None (nothing counted) when the user already has `cap` sockets."""
         sockets = self._open.get(user_id, 0)
         if sockets >= self._cap:
             return None
         self._open[user_id] = sockets + 1
-        users, window = self._sends.get((room, user_id), (0, deque()))
-        self._sends[(room, user_id)] = (users + 1, window)
+        window = self._sends.get((room, user_id))
+        if window is None:
+            window = self._sends[(room, user_id)] = SendWindow()
+        window.sockets += 1
         return window
 
     def close(self, user_id: str, room: str) -> None:
@@ -87,6 +101,8 @@ class UserSockets:
         sockets = self._open.pop(user_id, 0) - 1
         if sockets > 0:
             self._open[user_id] = sockets
-        users, window = self._sends.pop((room, user_id), (0, deque()))
-        if users > 1:
-            self._sends[(room, user_id)] = (users - 1, window)
+        window = self._sends.get((room, user_id))
+        if window is not None:
+            window.sockets -= 1
+            if window.sockets <= 0:
+                del self._sends[(room, user_id)]
