@@ -276,6 +276,26 @@ class Hearth:
                        input=(password + "\n").encode(), capture_output=True, timeout=120)
 
 
+TRANSPORT_RETRIES = 5
+
+
+def _post(client: httpx.Client, path: str, body: dict[str, Any]) -> httpx.Response:
+    """POST a sign-in call (safe to repeat: a second registration is a 409, a second login
+    another token), again when the connection broke under it. On a loaded machine uvicorn's
+    keep-alive timer can close a pooled connection just as a thread sends on it (the likely
+    cause; the server logs showed nothing), and the kernel answers with a reset: one
+    `[Errno 104] Connection reset by peer` failed whole meeting-only runs while 2,000 users
+    signed in."""
+    for attempt in range(TRANSPORT_RETRIES):
+        try:
+            return client.post(path, json=body)
+        except httpx.TransportError:
+            if attempt == TRANSPORT_RETRIES - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 @dataclass
 class HearthAccounts:
     """Users and rooms of the benchmark in Hearth, kept across runs of one benchmark."""
@@ -293,7 +313,8 @@ class HearthAccounts:
 
     def _login(self, client: httpx.Client, username: str, password: str) -> str:
         for attempt in range(5):
-            r = client.post("/api/auth/login", json={"username": username, "password": password})
+            body = {"username": username, "password": password}
+            r = _post(client, "/api/auth/login", body)
             if r.status_code == 429:
                 time.sleep(float(r.headers.get("Retry-After", "1")) + attempt)
                 continue
@@ -341,7 +362,7 @@ class HearthAccounts:
                 client = clients[i % 2]
                 body = {"username": self.username(i), "password": self.password}
                 for attempt in range(5):
-                    r = client.post("/api/auth/register", json=body)
+                    r = _post(client, "/api/auth/register", body)
                     if r.status_code == 429:
                         time.sleep(float(r.headers.get("Retry-After", "1")) + attempt)
                         continue

@@ -404,3 +404,29 @@ def test_bad_hook_configuration_is_refused() -> None:
         load_hook("tests.support.hooks:missing")
     with pytest.raises(TypeError):
         load_hook("tests.support.hooks:__all__")
+
+
+
+async def test_the_built_in_hooks_run_without_a_timer_and_operators_hooks_with_one() -> None:
+    built_in = runner_from_config((), CRISIS, 0.05, ())
+    assert {name: hook.timed for name, hook in built_in.hooks.items()} == {
+        "crisis": False,
+        "blocked_terms": False,
+        "contact_details": False,
+    }
+    operators = runner_from_config(("tests.support.hooks:sleeps",), CRISIS, 0.05, ())
+    assert operators.hooks["tests.support.hooks:sleeps"].timed
+
+
+@pytest.mark.parametrize("timed", [True, False])
+async def test_only_a_timed_hook_is_cut_off_by_its_timeout(timed: bool) -> None:
+    async def slow(_: MessageContext) -> Verdict:
+        await asyncio.sleep(0.05)
+        return Flag("slow")
+
+    runner = HookRunner([ConfiguredHook("slow", slow, 0.01, timed=timed)])
+    outcome = await runner.run(ctx("hi"))
+    if timed:
+        assert isinstance(outcome.stop, Reject) and outcome.flags == []
+    else:
+        assert outcome.stop is None and [name for name, _ in outcome.flags] == ["slow"]

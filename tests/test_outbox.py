@@ -18,6 +18,7 @@ class Socket:
         self.writable.set()
         self.gone = False
         self.broken = 0
+        self.direct = 0
 
     async def send(self, text: str) -> None:
         await self.writable.wait()
@@ -27,6 +28,14 @@ class Socket:
 
     def on_broken(self) -> None:
         self.broken += 1
+
+    def write(self, text: str) -> bool:
+        """Like Hearth's uvicorn protocol: written at once unless the transport is paused."""
+        if not self.writable.is_set() or self.gone:
+            return False
+        self.written.append(text)
+        self.direct += 1
+        return True
 
 
 async def test_a_socket_that_keeps_up_is_written_at_once() -> None:
@@ -100,3 +109,27 @@ async def test_closing_cancels_a_waiting_send() -> None:
         await asyncio.sleep(0)
     assert sock.written == [] and box.drained and sock.broken == 0
     assert len(asyncio.all_tasks()) == tasks  # the drain task is gone
+
+
+async def test_a_synchronous_write_is_used_while_the_socket_takes_it() -> None:
+    sock, box = Socket(), Outbox(3)
+    box.attach(sock.send, sock.on_broken, sock.write)
+    assert box.put("a") and sock.direct == 1
+    sock.writable.clear()
+    assert box.put("b")  # not taken: the ASGI-like send waits, a drain task takes over
+    sock.writable.set()  # the socket takes frames again, but `b` is still being sent:
+    assert box.put("c")  # `c` queues behind it, never overtakes it
+    assert sock.written == ["a"]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert sock.written == ["a", "b", "c"] and box.drained
+    assert box.put("d") and sock.direct == 2 and sock.written[-1] == "d"
+
+
+async def test_a_failed_send_after_a_refused_write_reports_the_client_gone() -> None:
+    sock, box = Socket(), Outbox(3)
+    box.attach(sock.send, sock.on_broken, sock.write)
+    sock.gone = True
+    assert box.put("x")  # refused by write, then the send raises
+    assert sock.broken == 1 and sock.written == []
+    assert box.put("y") and sock.written == [] and box.drained

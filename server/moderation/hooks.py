@@ -27,6 +27,9 @@ class ConfiguredHook:
     hook: Hook
     timeout: float = 2.0
     fail_open: bool = False  # on error or time-out: let the message through (else reject)
+    # Run under a timer of `timeout`. The built-ins are plain computations that never
+    # await, which no timer can interrupt: they run without one (no timer per message).
+    timed: bool = True
 
 
 @dataclass(slots=True)
@@ -76,9 +79,11 @@ class HookRunner:
     ) -> HookRunner:
         """The built-in hooks plus configured ones, in `order` (default: built-ins first)."""
         known = {
-            "crisis": ConfiguredHook("crisis", crisis, fail_open=True),
-            "blocked_terms": ConfiguredHook("blocked_terms", blocked_terms),
-            "contact_details": ConfiguredHook("contact_details", contact_details, fail_open=True),
+            "crisis": ConfiguredHook("crisis", crisis, fail_open=True, timed=False),
+            "blocked_terms": ConfiguredHook("blocked_terms", blocked_terms, timed=False),
+            "contact_details": ConfiguredHook(
+                "contact_details", contact_details, fail_open=True, timed=False
+            ),
         }
         for hook in extra or []:
             known[hook.name] = hook
@@ -120,8 +125,11 @@ class HookRunner:
     async def _one(self, configured: ConfiguredHook, ctx: MessageContext) -> Verdict:
         started = time.perf_counter()
         try:
-            # asyncio.timeout, not wait_for: no extra task per hook per message.
-            async with asyncio.timeout(configured.timeout):
+            if configured.timed:
+                # asyncio.timeout, not wait_for: no extra task per hook per message.
+                async with asyncio.timeout(configured.timeout):
+                    verdict = await configured.hook(ctx)
+            else:
                 verdict = await configured.hook(ctx)
         except TimeoutError:
             log.warning("moderation hook %s timed out in room %s", configured.name, ctx.room)

@@ -17,29 +17,36 @@ import collections
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
-__all__ = ["Outbox", "SendText"]
+__all__ = ["Outbox", "SendText", "WriteText"]
 
 SendText = Callable[[str], Coroutine[Any, Any, None]]
+# Writes a frame at once if the socket takes it without waiting; False: nothing written.
+WriteText = Callable[[str], bool]
 
 
 class Outbox:
     """A socket's ordered, bounded writes (see the module docstring)."""
 
-    __slots__ = ("_broken", "_closed", "_drain", "_items", "_limit", "_send")
+    __slots__ = ("_broken", "_closed", "_drain", "_items", "_limit", "_send", "_write")
 
     def __init__(self, limit: int) -> None:
         # Created when first needed: most sockets never have to queue anything.
         self._items: collections.deque[str] | None = None
         self._limit = limit
         self._send: SendText | None = None
+        self._write: WriteText | None = None
         self._broken: Callable[[], object] | None = None
         self._drain: asyncio.Task[None] | None = None
         self._closed = False  # the client is gone or the socket is closing: drop frames
 
-    def attach(self, send: SendText, broken: Callable[[], object]) -> None:
+    def attach(
+        self, send: SendText, broken: Callable[[], object], write: WriteText | None = None
+    ) -> None:
         """Start writing to a socket through `send`; `broken` is called once a write fails
-        (the client is gone). Frames queued before are written first."""
-        self._send, self._broken = send, broken
+        (the client is gone). `write`, if given, writes a frame synchronously when the
+        socket takes it without waiting (no coroutine per frame), else answers False and
+        `send` is used. Frames queued before are written first."""
+        self._send, self._broken, self._write = send, broken, write
         if self._items is not None and self._drain is None:
             self._drain = asyncio.get_running_loop().create_task(self._write_queued(None))
 
@@ -54,6 +61,9 @@ class Outbox:
             elif len(self._items) >= self._limit:
                 return False
             self._items.append(text)
+            return True
+        write = self._write
+        if write is not None and write(text):
             return True
         coro = send(text)
         try:
@@ -78,7 +88,7 @@ class Outbox:
         """Stop writing: drop what is queued, cancel a waiting send."""
         self._closed = True
         self._items = None
-        self._send = None
+        self._send = self._write = None
         if self._drain is not None:
             self._drain.cancel()
             self._drain = None
@@ -103,7 +113,7 @@ class Outbox:
     def _fail(self) -> None:
         self._closed = True
         self._items = None
-        self._send = None
+        self._send = self._write = None
         broken, self._broken = self._broken, None
         if broken is not None:
             broken()
