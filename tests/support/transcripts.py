@@ -76,6 +76,19 @@ async def get_transcript(base: str, who: Member | None, slug: str, **params: Any
         return await http.get(f"/api/rooms/{slug}/transcript", params=params)
 
 
+async def whole_transcript(base: str, who: Member, slug: str) -> list[Any]:
+    """Every recorded message, read page by page (a page holds at most 500)."""
+    messages: list[Any] = []
+    while True:
+        after = messages[-1]["seq"] if messages else 0
+        r = await get_transcript(base, who, slug, limit=500, after_seq=after)
+        assert r.status_code == 200, r.text
+        page: list[Any] = r.json()["messages"]
+        messages += page
+        if len(page) < 500:
+            return messages
+
+
 async def transcript(base: str, who: Member, slug: str, want: int | None = None) -> list[Any]:
     """The recorded messages; with `want`, waits until that many are numbered (a row gets
     its seq just after the message is published)."""
