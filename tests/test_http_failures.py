@@ -22,8 +22,8 @@ from starlette.routing import Route
 
 from server.config import Settings
 from server.http.app import create_app
-from server.http.errors import dependency_failed
 from server.http.ws import _Session
+from server.ops.dependencies import dependency_failed
 from server.ops.logs import TEXT_FORMAT, JsonLines, TextLines, withheld_traceback
 from server.rooms.hub import Conn
 from server.wire.frames import Send

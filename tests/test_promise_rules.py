@@ -98,7 +98,7 @@ async def test_a_hold_ends_by_itself_when_no_number_comes() -> None:
 def test_a_database_error_while_connecting_is_a_dependency_failure() -> None:
     from sqlalchemy.exc import DBAPIError
 
-    from server.http.errors import dependency_failed
+    from server.ops.dependencies import dependency_failed
 
     refused = DBAPIError(None, None, Exception("not currently accepting connections"))
     assert dependency_failed(refused)

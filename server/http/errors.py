@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from ..language import DEFAULT_LANGUAGE, preferred_language, translate
+from ..ops.dependencies import dependency_failed
 
 __all__ = ["ApiError", "dependency_failed", "error_response", "json_response", "reader_language"]
 
@@ -70,15 +68,3 @@ def reader_language(request: HTTPConnection) -> str:
     if isinstance(chosen, str):
         return chosen
     return preferred_language(request.headers.get("accept-language"))
-
-
-def dependency_failed(exc: BaseException) -> bool:
-    """Whether `exc` says a dependency (Redis, the database, the network) failed, which is
-    answered `unavailable` (503, try again); anything else is a bug, answered `internal`."""
-    if isinstance(exc, RedisError | OperationalError | InterfaceError | PoolTimeout):
-        return True
-    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or exc.statement is None):
-        # No statement: it failed while connecting (the database refuses connections, is
-        # restarting or gone); a bug in SQL always has its statement.
-        return True
-    return isinstance(exc, OSError | TimeoutError)

@@ -139,18 +139,27 @@ class _Session:
             # it, so its connection is dropped at once rather than kept with all it missed.
             stuck = self.conn.close_code == SLOW_CLIENT_CLOSE and not self.conn.queue.drained
             self.conn.queue.close()
+            # Closed before the departure is recorded: a member sent away by a drain
+            # reconnects elsewhere at once, not after this process's bookkeeping (which
+            # then finds them present again and announces nothing).
+            await self._close(stuck)
             try:
                 await self.hearth.rooms.leave(self.conn)
-            except Exception:  # Redis down: presence expiry announces the departure later
-                log.warning("leaving room %s failed", self.conn.room, exc_info=True)
-            abort = self.ws.scope.get("extensions", {}).get(ABORT)
-            if stuck and abort is not None:
-                abort()
-            else:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(
-                        self.ws.close(self.conn.close_code, self.conn.close_reason), CLOSE_TIMEOUT
-                    )
+            except Exception as exc:  # presence expiry announces the departure later
+                if dependency_failed(exc):
+                    log.warning("leaving a room: a dependency failed (%s)", type(exc).__name__)
+                else:
+                    log.exception("leaving room %s failed", self.conn.room)
+
+    async def _close(self, stuck: bool) -> None:
+        abort = self.ws.scope.get("extensions", {}).get(ABORT)
+        if stuck and abort is not None:
+            abort()
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                self.ws.close(self.conn.close_code, self.conn.close_reason), CLOSE_TIMEOUT
+            )
 
     async def _drained(self) -> None:
         while not self.conn.queue.drained:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from ..broker.base import Backplane
 from ..broker.envelope import encode_publication
 from ..config import Settings
+from ..ops.dependencies import dependency_failed
 from ..store import entries
 from ..store import rooms as room_store
 from ..store.engine import DbSession, without_transaction
@@ -42,6 +43,9 @@ __all__ = ["CONTROL_CHANNEL", "Gate", "Rooms"]
 log = logging.getLogger("hearth.rooms")
 
 ENTERED_CACHE = 100_000
+# Departures doing their backend work at once (each takes a Redis and maybe a database
+# connection from pools of 64 and 20).
+DEPARTURES_AT_ONCE = 16
 
 
 class Rooms:
@@ -71,6 +75,7 @@ class Rooms:
         # waiting room): a drain closes each of them with 1001.
         self.connected: set[Conn] = set()
         self._entered: set[tuple[str, str]] = set()  # (room id, user id) first entries kept
+        self._departing = asyncio.Semaphore(DEPARTURES_AT_ONCE)
 
     # -- what plugged-in parts use (RoomsPort) -------------------------------------------
 
@@ -287,13 +292,19 @@ class Rooms:
             await left(conn)
         if not conn.present:
             return
-        try:
-            last = await self.backplane.presence.leave(conn.room, conn.user_id, conn.id)
+        # A mass departure (a drain, a dropped network) waits its turn here rather than
+        # taking every pooled Redis and database connection at once and timing out.
+        async with self._departing:
+            try:
+                last = await self.backplane.presence.leave(conn.room, conn.user_id, conn.id)
+                if last:
+                    gone = {"type": "presence", "user": conn.participant(), "status": "left"}
+                    await self.publish(conn.room, Header(), encode(gone))
+            except Exception as exc:  # presence expiry announces it later
+                if not dependency_failed(exc):
+                    raise
+                name = type(exc).__name__
+                log.warning("could not record a departure (%s); presence expiry will", name)
+                return
             if last:
-                frame = encode({"type": "presence", "user": conn.participant(), "status": "left"})
-                await self.publish(conn.room, Header(), frame)
-        except Exception:  # the backend is down: heartbeat expiry announces it later
-            log.warning("could not record a departure; presence expiry will", exc_info=True)
-            return
-        if last:
-            await self.events.departed(conn.room, conn.user_id, conn.participant())
+                await self.events.departed(conn.room, conn.user_id, conn.participant())

@@ -77,16 +77,16 @@ async def get_transcript(base: str, who: Member | None, slug: str, **params: Any
 
 
 async def whole_transcript(base: str, who: Member, slug: str) -> list[Any]:
-    """Every recorded message, read page by page (a page holds at most 500)."""
-    messages: list[Any] = []
+    """Every recorded message of the room, page after page of 500."""
+    kept: list[Any] = []
     while True:
-        after = messages[-1]["seq"] if messages else 0
+        after = kept[-1]["seq"] if kept else 0
         r = await get_transcript(base, who, slug, limit=500, after_seq=after)
         assert r.status_code == 200, r.text
         page: list[Any] = r.json()["messages"]
-        messages += page
+        kept += page
         if len(page) < 500:
-            return messages
+            return kept
 
 
 async def transcript(base: str, who: Member, slug: str, want: int | None = None) -> list[Any]:
