@@ -259,6 +259,31 @@ async def test_the_writer_writes_again_on_a_fresh_connection_after_losing_its_ow
     assert [m["body"] for m in page] == ["before", "after"]
 
 
+async def test_a_batch_the_database_holds_past_the_timeout_fails_alone(
+    database: str, sessions: async_sessionmaker[DbSession]
+) -> None:
+    if not database.startswith("postgresql"):
+        return  # SQLite has no statement timeout here; its busy timeout is the engine's
+    room = await a_room(sessions)
+    user = await a_user(sessions, consents_in=room)
+    writer = GroupWriter(batches_for(database, 0.5))
+    await writer.start()
+    blocker = await asyncpg.connect(database.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        async with blocker.transaction():  # the batch's share lock on the consent waits
+            await blocker.execute(
+                "SELECT 1 FROM consents WHERE room_id = $1 AND user_id = $2 FOR UPDATE",
+                room.id,
+                user.id,
+            )
+            with pytest.raises(TimeoutError):
+                await writer.store(sealed_row(SEALER, room.id, draft_of(room, user, "held"), 1))
+        assert await writer.store(sealed_row(SEALER, room.id, draft_of(room, user, "next"), 1))
+    finally:
+        await blocker.close()
+        await writer.close()
+
+
 async def _end_backends_of(name: str) -> None:
     admin = await asyncpg.connect(PG_ADMIN_DSN)
     try:

@@ -80,6 +80,9 @@ class PgBatches:
             result = await statement.fetch(*_parameters(rows, numbers), timeout=self._timeout)
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise RowsRefused() from exc
+        except TimeoutError:  # not tried again (an OSError, but not a lost connection)
+            await self.close()  # it may have stopped answering: the next batch opens another
+            raise
         except _LOST as exc:
             await self.close()
             raise ConnectionLost() from exc
