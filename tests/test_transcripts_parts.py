@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import msgspec
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from server.broker.base import Append
@@ -33,6 +33,7 @@ from server.store.engine import DbSession, make_engine, make_sessions
 from server.store.models import RecordedMessage, Room
 from server.store.schema import upgrade_in_thread
 from server.transcripts import store as transcript_store
+from server.transcripts.batches import RowsRefused, batches_for
 from server.transcripts.bodies import open_message, sealed_row
 from server.transcripts.consent import CONSENT_EVENT, ConsentBook
 from server.transcripts.keys import DERIVED_KEY_ID, transcript_sealer
@@ -42,7 +43,7 @@ from server.transcripts.transcript import Transcript
 from server.transcripts.writer import GroupWriter
 from server.wire.out import MessageFields, message_fields
 from tests.support.client import unique
-from tests.support.pg import async_url, create_database, drop_database
+from tests.support.pg import PG_ADMIN_DSN, async_url, create_database, drop_database
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -164,6 +165,15 @@ async def sessions(database: str) -> AsyncIterator[async_sessionmaker[DbSession]
     await engine.dispose()
 
 
+@pytest.fixture
+async def writer(database: str) -> AsyncIterator[GroupWriter]:
+    """A started group writer with the database's own batches."""
+    started = GroupWriter(batches_for(database, 10.0))
+    await started.start()
+    yield started
+    await started.close()
+
+
 async def a_room(db: async_sessionmaker[DbSession], transcripts: str = "opt_in") -> RoomView:
     async with db() as session:
         view = await room_store.create_room(
@@ -193,12 +203,12 @@ SEALER = Sealer({"k1": secrets.token_bytes(32)}, "k1")
 
 
 async def test_group_commit_writes_concurrent_rows_in_few_transactions(
-    sessions: async_sessionmaker[DbSession],
+    database: str, sessions: async_sessionmaker[DbSession]
 ) -> None:
     room = await a_room(sessions)
     yes = [await a_user(sessions, consents_in=room) for _ in range(3)]
     no = await a_user(sessions)
-    writer = GroupWriter(sessions)
+    writer = GroupWriter(batches_for(database, 10.0))
     await writer.start()
     try:
         drafts = [draft_of(room, yes[i % 3], f"words {i}") for i in range(120)]
@@ -221,29 +231,78 @@ async def test_group_commit_writes_concurrent_rows_in_few_transactions(
 
 
 async def test_one_refused_row_does_not_sink_its_batch(
-    sessions: async_sessionmaker[DbSession],
+    sessions: async_sessionmaker[DbSession], writer: GroupWriter
 ) -> None:
     room = await a_room(sessions)
     user = await a_user(sessions, consents_in=room)
-    writer = GroupWriter(sessions)
+    twin = draft_of(room, user, "first")
+    rows = [sealed_row(SEALER, room.id, twin, 1), sealed_row(SEALER, room.id, twin, 1)]
+    rows += [sealed_row(SEALER, room.id, draft_of(room, user, "ok"), 1)]
+    results = await asyncio.gather(*(writer.store(r) for r in rows), return_exceptions=True)
+    assert results[0] is True and results[2] is True
+    assert isinstance(results[1], RowsRefused)
+
+
+async def test_the_writer_writes_again_on_a_fresh_connection_after_losing_its_own(
+    database: str, sessions: async_sessionmaker[DbSession], writer: GroupWriter
+) -> None:
+    room = await a_room(sessions)
+    user = await a_user(sessions, consents_in=room)
+    first, second = draft_of(room, user, "before"), draft_of(room, user, "after")
+    assert await writer.store(sealed_row(SEALER, room.id, first, 1))
+    if database.startswith("postgresql"):  # the database ends the writer's backend
+        await _end_backends_of(database.rsplit("/", 1)[1])
+    assert await writer.store(sealed_row(SEALER, room.id, second, 1))
+    await writer.number(room.id, first.id, 1, "e")
+    await writer.number(room.id, second.id, 2, "e")
+    page = await Transcript(sessions, SEALER).page(room, 0, 10)
+    assert [m["body"] for m in page] == ["before", "after"]
+
+
+async def test_a_batch_the_database_holds_past_the_timeout_fails_alone(
+    database: str, sessions: async_sessionmaker[DbSession]
+) -> None:
+    if not database.startswith("postgresql"):
+        return  # SQLite has no statement timeout here; its busy timeout is the engine's
+    room = await a_room(sessions)
+    user = await a_user(sessions, consents_in=room)
+    writer = GroupWriter(batches_for(database, 0.5))
     await writer.start()
+    blocker = await asyncpg.connect(database.replace("postgresql+asyncpg", "postgresql"))
     try:
-        twin = draft_of(room, user, "first")
-        rows = [sealed_row(SEALER, room.id, twin, 1), sealed_row(SEALER, room.id, twin, 1)]
-        rows += [sealed_row(SEALER, room.id, draft_of(room, user, "ok"), 1)]
-        results = await asyncio.gather(*(writer.store(r) for r in rows), return_exceptions=True)
-        assert results[0] is True and results[2] is True
-        assert isinstance(results[1], IntegrityError)
+        async with blocker.transaction():  # the batch's share lock on the consent waits
+            await blocker.execute(
+                "SELECT 1 FROM consents WHERE room_id = $1 AND user_id = $2 FOR UPDATE",
+                room.id,
+                user.id,
+            )
+            with pytest.raises(TimeoutError):
+                await writer.store(sealed_row(SEALER, room.id, draft_of(room, user, "held"), 1))
+        assert await writer.store(sealed_row(SEALER, room.id, draft_of(room, user, "next"), 1))
     finally:
+        await blocker.close()
         await writer.close()
 
 
+async def _end_backends_of(name: str) -> None:
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        ended = await admin.fetchval(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = $1 AND pid <> pg_backend_pid()) AS t",
+            name,
+        )
+        assert ended >= 1
+    finally:
+        await admin.close()
+
+
 async def test_the_writer_checks_consent_in_the_database(
-    sessions: async_sessionmaker[DbSession],
+    database: str, sessions: async_sessionmaker[DbSession]
 ) -> None:
     room = await a_room(sessions)
     user = await a_user(sessions, consents_in=room)
-    writer = GroupWriter(sessions)
+    writer = GroupWriter(batches_for(database, 10.0))
     await writer.start()
     try:
         assert await writer.store(sealed_row(SEALER, room.id, draft_of(room, user, "a"), 1))
@@ -309,11 +368,13 @@ async def test_consent_is_cached_and_changes_are_announced(
     assert await book.consents(off, user.id) is False
 
 
-async def test_erasing_from_the_transcript(sessions: async_sessionmaker[DbSession]) -> None:
+async def test_erasing_from_the_transcript(
+    database: str, sessions: async_sessionmaker[DbSession]
+) -> None:
     room = await a_room(sessions)
     alice = await a_user(sessions, consents_in=room)
     bob = await a_user(sessions, consents_in=room)
-    writer = GroupWriter(sessions)
+    writer = GroupWriter(batches_for(database, 10.0))
     await writer.start()
     drafts = [draft_of(room, who, f"m{i}") for i, who in enumerate([alice, bob, alice, bob])]
     try:
@@ -333,14 +394,14 @@ async def test_erasing_from_the_transcript(sessions: async_sessionmaker[DbSessio
 
 
 async def test_unnumbered_rows_are_numbered_or_deleted(
-    sessions: async_sessionmaker[DbSession],
+    database: str, sessions: async_sessionmaker[DbSession]
 ) -> None:
     room = await a_room(sessions)
     user = await a_user(sessions, consents_in=room)
     plane = memory_backplane()
     published, never, recent = (draft_of(room, user, w) for w in ("sent", "lost", "recent"))
     old = int(time.time() * 1000) - 120_000
-    writer = GroupWriter(sessions)
+    writer = GroupWriter(batches_for(database, 10.0))
     await writer.start()
     try:
         for d, stored_at in ((published, old), (never, old), (recent, int(time.time() * 1000))):

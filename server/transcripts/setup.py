@@ -6,13 +6,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..config import Settings
 from ..rooms.live import Rooms
-from ..store.engine import DbSession, make_engine, make_sessions
+from ..store.engine import DbSession
+from .batches import batches_for
 from .consent import CONSENT_EVENT, ConsentBook
 from .keys import transcript_sealer
 from .recorder import Recorder
 from .transcript import Transcript
 from .upkeep import Upkeep
-from .writer import GroupWriter
+from .writer import WAIT_SECONDS, GroupWriter
 
 __all__ = ["Transcripts"]
 
@@ -23,10 +24,8 @@ class Transcripts:
     def __init__(self, settings: Settings, db: async_sessionmaker[DbSession], rooms: Rooms) -> None:
         self.sealer = transcript_sealer(settings)
         self.consents = ConsentBook(db, rooms.publish)
-        # The writer's own connection: no pre-ping (it retries a batch on a dead connection),
-        # and a busy HTTP pool never delays a recorded message.
-        self._writer_engine = make_engine(settings.database_url, pool_size=2, pre_ping=False)
-        self.writer = GroupWriter(make_sessions(self._writer_engine))
+        # The writer's own connection: a busy HTTP pool never delays a recorded message.
+        self.writer = GroupWriter(batches_for(settings.database_url, WAIT_SECONDS))
         self.recorder = Recorder(self.consents, self.writer, self.sealer, rooms.publish)
         self.transcript = Transcript(db, self.sealer)
         self.upkeep = Upkeep(db, rooms.backplane.log, settings.purge_interval_seconds)
@@ -53,4 +52,3 @@ class Transcripts:
         await self.upkeep.close()
         await self.recorder.close(timeout=5.0)
         await self.writer.close()
-        await self._writer_engine.dispose()

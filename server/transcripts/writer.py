@@ -26,12 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
 from ..ops.metrics import RECORDER_BATCH_ROWS, RECORDER_COMMIT_SECONDS
-from ..store.engine import DbSession
-from . import batch_pg, store
+from .batches import Batches, ConnectionLost, RowsRefused
 
 __all__ = ["GroupWriter"]
 
@@ -73,13 +69,13 @@ class GroupWriter:
 
     def __init__(
         self,
-        db: async_sessionmaker[DbSession],
+        batches: Batches,
         max_rows: int = MAX_ROWS,
         linger: float = LINGER_SECONDS,
         wait: float = WAIT_SECONDS,
         number_linger: float = NUMBER_LINGER_SECONDS,
     ) -> None:
-        self._db = db
+        self._batches = batches
         self._max_rows = max_rows
         self._linger = linger
         self._number_linger = number_linger
@@ -104,6 +100,7 @@ class GroupWriter:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self._batches.close()
 
     async def store(self, row: dict[str, Any]) -> bool:
         """Commit one sealed row with the others waiting. True: stored; False: its author no
@@ -171,12 +168,10 @@ class GroupWriter:
         try:
             try:
                 stored = await self._commit(inserts, numbers)
-            except DBAPIError as exc:
-                if not exc.connection_invalidated:
-                    raise
+            except ConnectionLost:
                 log.warning("the database connection was lost; writing the batch again")
                 stored = await self._commit(inserts, numbers)
-        except IntegrityError:
+        except RowsRefused:
             log.warning("a transcript batch was refused; writing its rows one by one")
             await self._one_by_one(inserts, numbers)
             return
@@ -201,12 +196,7 @@ class GroupWriter:
         """One transaction; the message ids of the rows inserted."""
         rows, keys = [item.row for item in inserts], [item.key for item in numbers]
         started = time.perf_counter()
-        async with self._db() as db:
-            if db.get_bind().dialect.name == "postgresql":
-                conn = await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-                stored = await batch_pg.write_batch(conn, rows, keys)
-            else:
-                stored = await store.write_batch(db, rows, keys)
+        stored = await self._batches.write(rows, keys)
         RECORDER_COMMIT_SECONDS.observe(time.perf_counter() - started)
         RECORDER_BATCH_ROWS.observe(len(rows) + len(keys))
         self.batches += 1
