@@ -34,21 +34,7 @@ def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitabl
         return backplane, close_memory
     sealer = Sealer({"w1": derive_key(settings.secret_key, "resume-window")}, "w1")
     if is_cluster(settings.redis_url):
-        cluster = cluster_client(settings.redis_url)
-        backplane = Backplane(
-            ShardedPubSub(cluster),
-            RedisRoomLog(cluster, sealer, sharded=True),
-            RedisPresence(cluster, settings.presence_entry_ttl, sealer),
-            RedisCounters(cluster),
-            cluster,
-        )
-
-        async def close_cluster() -> None:
-            await backplane.pubsub.close()
-            await cluster.aclose()
-
-        return backplane, close_cluster
-
+        return _cluster_backplane(settings.redis_url, settings.presence_entry_ttl, sealer)
     # A blocking pool: with the default pool, the 65th concurrent command raises
     # MaxConnectionsError instead of waiting for a free connection.
     pool = aioredis.BlockingConnectionPool.from_url(
@@ -85,3 +71,23 @@ def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitabl
         await client.aclose()
 
     return backplane, close_redis
+
+
+def _cluster_backplane(
+    url: str, presence_ttl: float, sealer: Sealer
+) -> tuple[Backplane, Callable[[], Awaitable[None]]]:
+    """The backplane on the Redis Cluster at `url` (sharded pub/sub) and what closes it."""
+    cluster = cluster_client(url)
+    backplane = Backplane(
+        ShardedPubSub(cluster),
+        RedisRoomLog(cluster, sealer, sharded=True),
+        RedisPresence(cluster, presence_ttl, sealer),
+        RedisCounters(cluster),
+        cluster,
+    )
+
+    async def close_cluster() -> None:
+        await backplane.pubsub.close()
+        await cluster.aclose()
+
+    return backplane, close_cluster
