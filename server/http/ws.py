@@ -144,13 +144,22 @@ class _Session:
             # reconnects elsewhere at once, not after this process's bookkeeping (which
             # then finds them present again and announces nothing).
             await self._close(stuck)
-            try:
-                await self.hearth.rooms.leave(self.conn)
-            except Exception as exc:  # presence expiry announces the departure later
-                if dependency_failed(exc):
-                    log.warning("leaving a room: a dependency failed (%s)", type(exc).__name__)
-                else:
-                    log.exception("leaving room %s failed", self.conn.room)
+            await self._leave()
+
+    async def _leave(self) -> None:
+        """Record the departure; what cannot be recorded, presence expiry announces later."""
+        try:
+            await self.hearth.rooms.leave(self.conn)
+        except asyncio.CancelledError:
+            if not self.hearth.rooms.draining:
+                raise
+            # The server's graceful shutdown ran out while this departure waited its turn:
+            # the drain counts these in one line (Rooms.drain); nothing else to do here.
+        except Exception as exc:
+            if dependency_failed(exc):
+                log.warning("leaving a room: a dependency failed (%s)", type(exc).__name__)
+            else:
+                log.exception("leaving room %s failed", self.conn.room)
 
     async def _close(self, stuck: bool) -> None:
         abort = self.ws.scope.get("extensions", {}).get(ABORT)

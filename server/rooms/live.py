@@ -193,6 +193,12 @@ class Rooms:
         deadline = loop.time() + timeout
         while (self.hub.rooms or self.handlers) and loop.time() < deadline:
             await asyncio.sleep(0.02)
+        if self.handlers:  # the rest are cut short by the server's shutdown
+            log.warning(
+                "%d sockets had not finished leaving when the drain ended; presence expiry "
+                "announces their departures",
+                self.handlers,
+            )
 
     async def close(self) -> None:
         """Stop background work; sockets are closed by their connection loops."""
