@@ -193,6 +193,24 @@ async def test_migrated_columns_match_the_models(migrated: str) -> None:
         assert columns[name] == {c.name for c in table.columns}, name
 
 
+async def test_migrated_indexes_match_the_models(migrated: str) -> None:
+    """Every index the models declare (the partial one of unnumbered transcript rows too) is
+    what the migrations made, on both databases."""
+    engine = make_engine(migrated)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.run_sync(lambda c: {
+                name: {index["name"] for index in inspect(c).get_indexes(name)}
+                for name in Base.metadata.tables
+            })
+    finally:
+        await engine.dispose()
+    for name, table in Base.metadata.tables.items():
+        declared = {str(index.name) for index in table.indexes}
+        assert declared <= found[name], (name, declared - found[name])
+    assert "ix_recorded_unnumbered" in found["recorded_messages"]
+
+
 async def test_serve_refuses_an_outdated_schema(new_database: NewDatabase, tmp_path: Path) -> None:
     url = await new_database()
     engine = make_engine(url)

@@ -181,6 +181,13 @@ class RecordedMessage(Base):
         Index("ix_recorded_room_seq", "room_id", "seq"),
         Index("ix_recorded_room_author", "room_id", "author_id"),
         Index("ix_recorded_ts", "ts"),
+        # Rows still without a seq (a handful at any time): the upkeep that settles them.
+        Index(
+            "ix_recorded_unnumbered",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(

@@ -199,20 +199,17 @@ async def erase_author(db: DbSession, room_id: str, author_id: str) -> list[str]
 
 
 async def unnumbered(db: DbSession, stored_before: int, limit: int) -> list[tuple[int, str, str]]:
-    """(row id, room slug, message id) of rows stored before `stored_before` (ms) and still
-    without a seq, per room (the room/seq index finds them)."""
-    found: list[tuple[int, str, str]] = []
-    for room_id, slug in (await db.execute(select(Room.id, Room.slug))).all():
-        rows = await db.execute(
-            select(RecordedMessage.id, RecordedMessage.message_id)
-            .where(
-                RecordedMessage.room_id == room_id,
-                RecordedMessage.seq.is_(None),
-                func.coalesce(RecordedMessage.stored_at, RecordedMessage.ts) < stored_before,
-            )
-            .limit(limit - len(found))
+    """(row id, room slug, message id) of at most `limit` rows stored before `stored_before`
+    (ms) and still without a seq, in every room at once (the partial index of unnumbered
+    rows finds them)."""
+    rows = await db.execute(
+        select(RecordedMessage.id, Room.slug, RecordedMessage.message_id)
+        .join(Room, Room.id == RecordedMessage.room_id)
+        .where(
+            RecordedMessage.seq.is_(None),
+            func.coalesce(RecordedMessage.stored_at, RecordedMessage.ts) < stored_before,
         )
-        found.extend((row_id, slug, message_id) for row_id, message_id in rows.all())
-        if len(found) >= limit:
-            break
-    return found
+        .order_by(RecordedMessage.id)
+        .limit(limit)
+    )
+    return [(int(row_id), str(slug), str(message_id)) for row_id, slug, message_id in rows.all()]
