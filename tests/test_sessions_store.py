@@ -126,6 +126,33 @@ async def test_stays_add_up_and_each_ends_once(db: async_sessionmaker[DbSession]
     assert [(r.id, n) for r, n in listed] == [(session_id, 2)]
 
 
+
+async def test_many_stays_end_in_one_call_and_each_once(
+    db: async_sessionmaker[DbSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upkeep ends every stay a dead process left at once (in statements of at most
+    STAYS_AT_ONCE users); a stay ended already, or never begun, is not counted again."""
+    monkeypatch.setattr(records, "STAYS_AT_ONCE", 2)  # three statements for five users
+    room = await a_room(db)
+    users = [await a_user(db) for _ in range(5)]
+    async with db() as s:
+        row = await records.open_session(s, room.id, "arrival", 0)
+        assert row is not None
+        for at, user in enumerate(users[:4]):
+            await records.ensure_stay(s, row.id, user, "member", 1000 * (at + 1))
+        assert await records.close_stay(s, row.id, users[0], 6000)
+    async with db() as s:
+        assert await records.close_stays(s, row.id, [], 9000) == 0
+        assert await records.close_stays(s, row.id, users, 9000) == 3  # users 1-3 ran
+        assert await records.close_stays(s, row.id, users, 9500) == 0
+        rows = await records.attendance_of(s, row.id)
+        views = {
+            v["user"]["id"]: v for v in (records.attendance_view(a, u, 99_000) for a, u in rows)
+        }
+    assert [views[u]["seconds_present"] for u in users[:4]] == [5, 7, 6, 5]
+    assert all(views[u]["last_left"] == 9000 for u in users[1:4])
+    assert users[4] not in views
+
 async def test_a_departure_closes_the_stay_in_its_rooms_open_session_only(
     db: async_sessionmaker[DbSession],
 ) -> None:

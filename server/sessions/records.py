@@ -3,6 +3,7 @@ processes may race on is one conditional statement, so exactly one of them takes
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, func, select, update
@@ -16,6 +17,7 @@ __all__ = [
     "attendance_of",
     "attendance_view",
     "close_stay",
+    "close_stays",
     "close_stay_in_room",
     "end_session",
     "ensure_stay",
@@ -145,7 +147,22 @@ async def ensure_stay(db: DbSession, session_id: int, user_id: str, role: str, n
 
 async def close_stay(db: DbSession, session_id: int, user_id: str, now: int) -> bool:
     """End the user's running stay at `now`, adding it to their time; False if none ran."""
-    return await _close_stay(db, Attendance.session_id == session_id, user_id, now)
+    return await close_stays(db, session_id, [user_id], now) == 1
+
+
+STAYS_AT_ONCE = 500  # users named in one statement (bound parameters stay well under limits)
+
+
+async def close_stays(db: DbSession, session_id: int, user_ids: Iterable[str], now: int) -> int:
+    """End these users' running stays in the session at `now`: one statement per
+    `STAYS_AT_ONCE` users (the upkeep ends every stay a dead process left, or a mass
+    departure raced, at once); how many were running."""
+    users = sorted(set(user_ids))
+    closed = 0
+    for start in range(0, len(users), STAYS_AT_ONCE):
+        which = Attendance.user_id.in_(users[start : start + STAYS_AT_ONCE])
+        closed += await _close_running(db, Attendance.session_id == session_id, which, now)
+    return closed
 
 
 async def close_stay_in_room(db: DbSession, slug: str, user_id: str, now: int) -> bool:
@@ -156,13 +173,15 @@ async def close_stay_in_room(db: DbSession, slug: str, user_id: str, now: int) -
         .join(Room, Room.id == GroupSession.room_id)
         .where(Room.slug == slug, GroupSession.ended_at.is_(None))
     )
-    return await _close_stay(db, Attendance.session_id.in_(open_one), user_id, now)
+    which = Attendance.user_id == user_id
+    return await _close_running(db, Attendance.session_id.in_(open_one), which, now) == 1
 
 
-async def _close_stay(db: DbSession, which: Any, user_id: str, now: int) -> bool:
+async def _close_running(db: DbSession, session: Any, users: Any, now: int) -> int:
+    """End the running stays of `users` in `session` (both SQL conditions) at `now`."""
     closed = await db.execute(
         update(Attendance)
-        .where(which, Attendance.user_id == user_id, Attendance.stay_started.is_not(None))
+        .where(session, users, Attendance.stay_started.is_not(None))
         .values(
             present_ms=Attendance.present_ms + (now - Attendance.stay_started),
             last_left=now,
@@ -170,7 +189,7 @@ async def _close_stay(db: DbSession, which: Any, user_id: str, now: int) -> bool
         )
     )
     await db.commit()
-    return bool(closed.rowcount == 1)  # type: ignore[attr-defined]
+    return int(closed.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def running_stays(db: DbSession) -> dict[int, set[str]]:

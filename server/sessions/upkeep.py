@@ -105,8 +105,7 @@ class Upkeep:
         present = {str(p["id"]): p for p in map(orjson.loads, await presence.members(slug))}
         now = now_ms()
         async with self.rooms.db() as db:
-            for user_id in staying - set(present):
-                await records.close_stay(db, row.id, user_id, now)
+            await records.close_stays(db, row.id, staying - set(present), now)
             for user_id in set(present) - staying:
                 role = str(present[user_id].get("role", "member"))
                 await records.ensure_stay(db, row.id, user_id, role, now)
