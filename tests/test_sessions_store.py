@@ -4,17 +4,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from types import SimpleNamespace
 
+import orjson
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from server.broker.memory import memory_backplane
+from server.rooms.hub import Conn, Header, Hub
 from server.rooms.settings import RoomView
 from server.sessions import records
+from server.sessions.book import SessionBook
 from server.store import rooms as room_store
 from server.store import users as user_store
 from server.store.engine import DbSession, make_engine, make_sessions
+from server.store.models import GroupSession
 from tests.support.client import unique
 from tests.support.pg import async_url, create_database, drop_database
 from tests.support.servers import hearth_cli
@@ -177,3 +183,73 @@ async def test_a_departure_closes_the_stay_in_its_rooms_open_session_only(
         running = await records.attendance_of(s, there_id)
     assert [(a.present_ms, a.last_left, a.stay_started) for a, _ in ended] == [(3000, 4000, None)]
     assert [a.stay_started for a, _ in running] == [1000]  # the other room's stay goes on
+
+
+# -- the open session as a process remembers it ------------------------------------------------
+
+
+def _conn(room: str, n: int) -> Conn:
+    return Conn(f"c{n}", room, f"u{n}", f"u{n}", "U", False, "member", "s", 16)
+
+
+async def test_the_open_session_is_read_once_while_the_room_has_local_sockets(
+    db: async_sessionmaker[DbSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A storm of entries into a room reads its open session once: `session` events keep
+    it true while the process has sockets there (and its pub/sub connection holds); outside
+    such a stretch, or when an event crosses a read, it reads the database again."""
+    view = await a_room(db)
+    plane = memory_backplane()
+    hub = Hub(plane.pubsub, lambda *_: None, lambda *_: None)
+    rooms = SimpleNamespace(db=db, hub=hub, backplane=plane, publish=None)
+    book = SessionBook(rooms)  # type: ignore[arg-type]
+    reads: list[str] = []
+    read = records.current
+    during_read: list[Callable[[], None]] = []
+
+    async def counted(s: DbSession, room_id: str) -> GroupSession | None:
+        reads.append(room_id)
+        found = await read(s, room_id)
+        while during_read:
+            during_read.pop()()
+        return found
+
+    monkeypatch.setattr(records, "current", counted)
+
+    def event(row: GroupSession, ended_at: int | None = None) -> Callable[[], None]:
+        session = {**records.session_view(row, view.slug), "ended_at": ended_at}
+        frame = orjson.dumps({"type": "session", "session": session}).decode()
+        return lambda: book.on_event(view.slug, Header(kind="control"), frame, [])
+
+    async with db() as s:
+        row = await records.open_session(s, view.id, "arrival", 1000)
+    assert row is not None
+    opened = records.session_view(row, view.slug)
+    assert [await book.open_now(view) for _ in range(2)] == [opened, opened]
+    assert len(reads) == 2  # no local socket: nothing keeps a remembered session true
+    first = _conn(view.slug, 1)
+    await hub.attach(first)
+    assert [await book.open_now(view) for _ in range(3)] == [opened] * 3
+    assert len(reads) == 3  # one read for the stretch
+    async with db() as s:
+        assert await records.end_session(s, row.id, "facilitator", 2000)
+    event(row, 2000)()  # the ending's event: known without a read
+    ended = await book.open_now(view)
+    assert ended is None and len(reads) == 3
+    hub.backplane_interrupted()  # events may have been lost
+    assert await book.open_now(view) is None and len(reads) == 4
+    await hub.detach(first)
+    await hub.attach(_conn(view.slug, 2))  # a new stretch: the lingering room heard nothing
+    assert await book.open_now(view) is None and len(reads) == 5
+    async with db() as s:
+        again = await records.open_session(s, view.id, "arrival", 3000)
+    assert again is not None
+    during_read.append(event(again))  # an event crosses the next read
+    await book.refresh()  # nothing read by a refresh is trusted
+    assert await book.open_now(view) == records.session_view(again, view.slug)
+    assert len(reads) == 6
+    assert await book.open_now(view) == records.session_view(again, view.slug)
+    assert len(reads) == 7  # the crossed read was not trusted: read again, now trusted
+    assert await book.open_now(view) == records.session_view(again, view.slug)
+    assert len(reads) == 7
+    await hub.close()

@@ -185,6 +185,11 @@ class Hub:
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.hold = RecordHold(self._release, HOLD_SECONDS, call_later)
+        # room -> a number given when the room's first local socket came (and anew when the
+        # pub/sub connection was lost): while it stays the same, every control event of the
+        # room reached this process's handlers (a lingering room's events are not handled).
+        self._local_since: dict[str, int] = {}
+        self._stretches = 0
 
     async def attach(self, conn: Conn) -> None:
         """Start routing the room's publications to `conn` (buffered until it is live)."""
@@ -198,6 +203,7 @@ class Hub:
                     handle.cancel()  # still subscribed
                 else:
                     await self._pubsub.subscribe(room_channel(conn.room))
+                self._local_since[conn.room] = self._next_stretch()
 
     async def detach(self, conn: Conn) -> None:
         """Stop routing to `conn`. After the room's last local socket, the process stays
@@ -211,6 +217,7 @@ class Hub:
             members.discard(conn)
             if not members:
                 del self.rooms[conn.room]
+                self._local_since.pop(conn.room, None)
                 self.hold.clear(conn.room)
                 self._linger(conn.room)
 
@@ -258,7 +265,19 @@ class Hub:
         must resume; rooms whose sockets are gone are followed a while longer."""
         for room in list(self._lingering):
             self._linger(room)
+        for room in self._local_since:
+            self._local_since[room] = self._next_stretch()
         return [conn for conns in self.rooms.values() for conn in conns]
+
+    def local_since(self, room: str) -> int | None:
+        """The current unbroken stretch in which the room's control events reach this
+        process (it has local sockets, and the pub/sub connection held); None outside one.
+        What a process learned of the room in a stretch stays true while it lasts."""
+        return self._local_since.get(room)
+
+    def _next_stretch(self) -> int:
+        self._stretches += 1
+        return self._stretches
 
     def go_live(self, conn: Conn, seq: int) -> list[str]:
         """Mark `conn` welcomed at `seq`; return buffered frames it must still receive."""

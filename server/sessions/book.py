@@ -41,6 +41,10 @@ class SessionBook:
     def __init__(self, rooms: Rooms) -> None:
         self.rooms = rooms
         self.current: dict[str, dict[str, Any]] = {}  # slug -> open `session`
+        # slug -> the hub's stretch (`Hub.local_since`) in which `current` was read from the
+        # database: while it lasts, `session` events keep it true without another read.
+        self._read_in: dict[str, int] = {}
+        self._events: dict[str, int] = {}  # slug -> `session` events handled (see read_now)
         # slug -> the opening under way on arrival (`open_on_arrival`)
         self._opening: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
 
@@ -58,17 +62,41 @@ class SessionBook:
         async with self.rooms.db() as db:
             found = await records.open_sessions(db)
         self.current = {slug: records.session_view(row, slug) for row, slug in found}
+        # An event handled during the read may be newer than what it found: trust nothing
+        # read here; the next entry into each room reads its session again.
+        self._read_in.clear()
 
     async def open_now(self, view: RoomView) -> dict[str, Any] | None:
+        """The room's open session: as last read, if read in the stretch of local sockets
+        still under way (its `session` events have kept it true since), else read from the
+        database (a storm of reconnections into a room reads it once, not once a member)."""
+        stretch = self.rooms.hub.local_since(view.slug)
+        if stretch is not None and self._read_in.get(view.slug) == stretch:
+            return self.current.get(view.slug)
+        return await self.read_now(view)
+
+    async def read_now(self, view: RoomView) -> dict[str, Any] | None:
         """The room's open session, read from the database (and remembered)."""
+        slug = view.slug
+        stretch = self.rooms.hub.local_since(slug)  # before the read: no event missed
+        events = self._events.get(slug, 0)
         async with self.rooms.db() as db:
             await without_transaction(db)
             row = await records.current(db, view.id)
-        if row is None:
-            self.current.pop(view.slug, None)
-            return None
-        session = records.session_view(row, view.slug)
-        self.current[view.slug] = session
+        session = None if row is None else records.session_view(row, slug)
+        if self._events.get(slug, 0) != events:
+            # An event came during the read, older or newer than it: keep what the event
+            # said, and trust neither until a read that no event crosses.
+            self._read_in.pop(slug, None)
+            return session
+        if stretch is None:
+            self._read_in.pop(slug, None)
+        else:
+            self._read_in[slug] = stretch
+        if session is None:
+            self.current.pop(slug, None)
+        else:
+            self.current[slug] = session
         return session
 
     async def open_on_arrival(self, view: RoomView) -> dict[str, Any] | None:
@@ -85,7 +113,7 @@ class SessionBook:
     async def _open_on_arrival(self, view: RoomView) -> dict[str, Any] | None:
         session = await self.open(view, "arrival", None)
         if session is None:  # another process opened it at the same moment
-            session = await self.open_now(view)
+            session = await self.read_now(view)
         return session
 
     async def open(
@@ -142,6 +170,7 @@ class SessionBook:
         too; an opening lets the waiting go on entering, an idle ending closes them."""
         session = orjson.loads(frame)["session"]
         opened = session["ended_at"] is None
+        self._events[room] = self._events.get(room, 0) + 1
         if opened:
             self.current[room] = session
         elif self.current.get(room, {}).get("id") == session["id"]:
