@@ -23,6 +23,7 @@ from ..broker.base import Backplane
 from ..broker.envelope import encode_publication
 from ..config import Settings
 from ..ops.dependencies import dependency_failed
+from ..ops.flights import Flights
 from ..store import entries
 from ..store import rooms as room_store
 from ..store.engine import DbSession, without_transaction
@@ -59,6 +60,7 @@ class Rooms:
         self.db = db
         self.hooks = RoomHooks()
         self.views: dict[str, RoomView] = {}
+        self._view_reads: Flights[str, RoomView | None] = Flights()  # a burst shares one read
         self.events = RoomEvents(settings, backplane, db, self.views, self.hooks, self.publish)
         self.hub = self.events.hub
         self.pipeline = SendPipeline(backplane.log, self.hub.known.get, self.hub.numbered)
@@ -217,6 +219,10 @@ class Rooms:
         """The room's settings: the live copy if this process has sockets there, else stored."""
         if slug in self.views and slug in self.hub.rooms:
             return self.views[slug]
+        return await self._view_reads.share(slug, lambda: self._read_view(slug))
+
+    async def _read_view(self, slug: str) -> RoomView | None:
+        """The stored settings (the handshakes of a burst into one room share this read)."""
         async with self.db() as db:
             await without_transaction(db)
             view = await room_store.room_by_slug(db, slug)

@@ -4,12 +4,12 @@ publishes, so a race between processes yields one session and one `session` fram
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..ops.flights import Flights
 from ..rooms.hub import Conn, Header
 from ..rooms.settings import RoomView
 from ..store import audit as audit_store
@@ -45,8 +45,9 @@ class SessionBook:
         # database: while it lasts, `session` events keep it true without another read.
         self._read_in: dict[str, int] = {}
         self._events: dict[str, int] = {}  # slug -> `session` events handled (see read_now)
-        # slug -> the opening under way on arrival (`open_on_arrival`)
-        self._opening: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
+        # The opening under way on arrival, and the reads of the open session, per slug.
+        self._openings: Flights[str, dict[str, Any] | None] = Flights()
+        self._reads: Flights[str, dict[str, Any] | None] = Flights()
 
     def public(self, view: RoomView) -> dict[str, Any]:
         """The read-only `session` and `next_session_at` of a room object."""
@@ -73,7 +74,7 @@ class SessionBook:
         stretch = self.rooms.hub.local_since(view.slug)
         if stretch is not None and self._read_in.get(view.slug) == stretch:
             return self.current.get(view.slug)
-        return await self.read_now(view)
+        return await self._reads.share(view.slug, lambda: self.read_now(view))
 
     async def read_now(self, view: RoomView) -> dict[str, Any] | None:
         """The room's open session, read from the database (and remembered)."""
@@ -103,12 +104,7 @@ class SessionBook:
         """Open the session of a room none is open in as someone arrives, or find the one
         another process opened meanwhile. The arrivals of one burst on this process share
         one attempt: each would otherwise try an insert that all but one see refused."""
-        pending = self._opening.get(view.slug)
-        if pending is None:
-            pending = asyncio.ensure_future(self._open_on_arrival(view))
-            self._opening[view.slug] = pending
-            pending.add_done_callback(lambda _: self._opening.pop(view.slug, None))
-        return await asyncio.shield(pending)  # one arrival leaving stops no other's opening
+        return await self._openings.share(view.slug, lambda: self._open_on_arrival(view))
 
     async def _open_on_arrival(self, view: RoomView) -> dict[str, Any] | None:
         session = await self.open(view, "arrival", None)
