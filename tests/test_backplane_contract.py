@@ -967,6 +967,25 @@ async def test_redis_heartbeat_restores_participants_lost_by_redis(
     assert counted.sealer.sealed == sealed + 3
 
 
+@pytest.mark.parametrize("kind", ["redis", "redis-cluster"])
+async def test_redis_heartbeat_restores_participants_on_every_backend(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
+    """The second call (only after a loss) takes the cluster's path too: one per room."""
+    rooms = [new_room() for _ in range(3)]  # on a cluster, most likely on several masters
+    async with started(kind, redis_settings(_url_of(request, kind))) as plane:
+        presence, client = plane.backplane.presence, plane.backplane.redis
+        assert client is not None
+        sockets = beat_of({room: 4 for room in rooms})
+        for entry in sockets:
+            await presence.join(*entry)
+        for room in rooms:
+            await client.delete(f"hearth:presence:{{{room}}}:info")
+        await presence.heartbeat(sockets)
+        for room in rooms:
+            assert sorted(await presence.members(room)) == [participant("u0"), participant("u1")]
+
+
 async def test_redis_presence_forgets_the_participant_of_a_socket_that_left(
     counted: CountedPresence,
 ) -> None:
