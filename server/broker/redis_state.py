@@ -5,6 +5,10 @@ expires, and per user a sorted set of sockets, all keyed with the room as a hash
 (`hearth:presence:{slug}`) so that on a Redis Cluster one room's presence lives in one slot.
 A process that dies stops heartbeating; its sockets expire after the presence TTL and the
 next sweep announces who left.
+
+A heartbeat is one script call per room (up to HEARTBEAT_CHUNK sockets each), and it seals
+and writes a participant only when it changed since this process wrote it (a role), or when
+Redis lost it: the process remembers what it wrote, per live local socket.
 """
 
 from __future__ import annotations
