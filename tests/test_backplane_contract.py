@@ -40,8 +40,10 @@ from server.broker.envelope import (
 from server.broker.memory import memory_backplane
 from server.broker.redis_cluster import cluster_client
 from server.broker.redis_log import RESTORE_MARGIN
+from server.broker.redis_state import RedisPresence
 from server.broker.select import open_backplane
 from server.config import Settings
+from server.sealing import Sealer, derive_key
 from server.wire.out import MessageFields, message_fields
 
 TIMEOUT_SCALE = float(os.environ.get("HEARTH_TEST_TIMEOUT_SCALE", "1"))
@@ -617,6 +619,20 @@ async def test_heartbeat_keeps_live_sockets_present(plane: Plane) -> None:
     assert await presence.leave(room, "u1", "c1") is True
 
 
+async def test_heartbeat_shows_a_changed_role(plane: Plane) -> None:
+    presence, room = plane.backplane.presence, new_room()
+    p1, p2 = participant("u1"), participant("u2")
+    await presence.join(room, "u1", "c1", p1)
+    await presence.join(room, "u2", "c2", p2)
+    host = json.dumps({"id": "u1", "display_name": "U1", "role": "facilitator"})
+    await presence.heartbeat([(room, "u1", "c1", host), (room, "u2", "c2", p2)])
+    assert sorted(await presence.members(room)) == sorted([host, p2])
+    await presence.heartbeat([(room, "u1", "c1", host), (room, "u2", "c2", p2)])
+    assert sorted(await presence.members(room)) == sorted([host, p2])
+    assert await presence.leave(room, "u1", "c1") is True
+    assert await presence.members(room) == [p2]
+
+
 # --- counters -----------------------------------------------------------------------------
 
 
@@ -836,6 +852,154 @@ async def test_redis_heartbeat_restores_presence_lost_by_redis(
     assert await presence.leave(room, "u1", "c1") is False
     assert await presence.leave(room, "u1", "c2") is True
     assert await presence.members(room) == [p2]
+
+
+class CountingSealer(Sealer):
+    """The backplane's sealer, counting what it seals."""
+
+    def __init__(self) -> None:
+        super().__init__({"w1": derive_key(SECRET, "resume-window")}, "w1")
+        self.sealed = 0
+
+    def seal(self, plain: str, context: bytes = b"") -> str:
+        self.sealed += 1
+        return super().seal(plain, context)
+
+
+@dataclass
+class CountedPresence:
+    """Redis presence as the server builds it, with its seals and script calls counted."""
+
+    presence: RedisPresence
+    sealer: CountingSealer
+    raw: aioredis.Redis
+
+    async def calls(self) -> dict[str, int]:
+        """Commands Redis ran since the last call (its own statistics, then reset)."""
+        stats: dict[str, Any] = await self.raw.info("commandstats")
+        await self.raw.config_resetstat()
+        return {name.removeprefix("cmdstat_"): int(s["calls"]) for name, s in stats.items()}
+
+
+@pytest.fixture
+async def counted(redis_url: str, raw_redis: aioredis.Redis) -> AsyncIterator[CountedPresence]:
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    sealer = CountingSealer()
+    try:
+        yield CountedPresence(RedisPresence(client, 30.0, sealer), sealer, raw_redis)
+    finally:
+        await client.aclose()
+
+
+def beat_of(rooms: dict[str, int]) -> list[tuple[str, str, str, str]]:
+    """Sockets of `rooms` (room -> sockets), two a user, as `_presence_round` lists them."""
+    return [
+        (room, f"u{i // 2}", f"c-{room}-{i}", participant(f"u{i // 2}"))
+        for room, count in rooms.items()
+        for i in range(count)
+    ]
+
+
+async def test_redis_heartbeat_is_one_script_call_per_room_and_chunk(
+    counted: CountedPresence,
+) -> None:
+    rooms = {new_room(): 250, new_room(): 30, new_room(): 1}  # 3 + 1 + 1 chunks of <= 100
+    sockets = beat_of(rooms)
+    for room, user_id, conn_id, text in sockets:
+        await counted.presence.join(room, user_id, conn_id, text)
+    assert counted.sealer.sealed == len(sockets)
+    await counted.calls()
+    await counted.presence.heartbeat(sockets)
+    calls = await counted.calls()
+    assert calls.get("evalsha", 0) + calls.get("eval", 0) == 5
+    assert "hset" not in calls and "hsetnx" not in calls  # nothing changed: nothing written
+    assert counted.sealer.sealed == len(sockets)  # and nothing sealed again
+    for room, count in rooms.items():
+        users = {f"u{i // 2}" for i in range(count)}
+        assert sorted(await counted.presence.members(room)) == sorted(map(participant, users))
+        base = f"hearth:presence:{{{room}}}"
+        assert await counted.raw.zcard(base) == len(users)
+        assert await counted.raw.zcard(f"{base}:user:u0") == min(count, 2)
+        assert 0 < await counted.raw.pttl(f"{base}:user:u0") <= 86400000
+
+
+async def test_redis_heartbeat_reseals_only_a_changed_participant(
+    counted: CountedPresence,
+) -> None:
+    presence, room = counted.presence, new_room()
+    p1, p2 = participant("u1"), participant("u2")
+    await presence.join(room, "u1", "c1", p1)
+    await presence.join(room, "u2", "c2", p2)
+    assert counted.sealer.sealed == 2
+    for _ in range(3):
+        await presence.heartbeat([(room, "u1", "c1", p1), (room, "u2", "c2", p2)])
+    assert counted.sealer.sealed == 2
+    host = json.dumps({"id": "u1", "display_name": "U1", "role": "facilitator"})
+    for _ in range(3):
+        await presence.heartbeat([(room, "u1", "c1", host), (room, "u2", "c2", p2)])
+        assert sorted(await presence.members(room)) == sorted([host, p2])
+    assert counted.sealer.sealed == 3  # the change, once
+    keys = [key async for key in counted.raw.scan_iter(match=f"*{room}*".encode())]
+    for key in keys:  # still sealed at rest
+        for value in await _stored_values(counted.raw, key):
+            assert b"facilitator" not in value and b"U1" not in value, key
+
+
+async def test_redis_heartbeat_restores_participants_lost_by_redis(
+    counted: CountedPresence,
+) -> None:
+    presence, room = counted.presence, new_room()
+    sockets = beat_of({room: 6})  # u0, u1, u2: two sockets each
+    for entry in sockets:
+        await presence.join(*entry)
+    await counted.raw.delete(f"hearth:presence:{{{room}}}:info")  # lost, sockets kept
+    assert await presence.members(room) == []
+    sealed = counted.sealer.sealed
+    await counted.calls()
+    await presence.heartbeat(sockets)
+    assert sorted(await presence.members(room)) == sorted(map(participant, ["u0", "u1", "u2"]))
+    assert counted.sealer.sealed == sealed + 3  # once a user, not a socket
+    assert await counted.raw.pttl(f"hearth:presence:{{{room}}}:info") > 0
+    calls = await counted.calls()
+    assert calls.get("evalsha", 0) + calls.get("eval", 0) == 3  # the beat, the fill, members
+    await presence.heartbeat(sockets)  # restored: the next beat is one call again
+    assert (await counted.calls()).get("evalsha", 0) == 1
+    assert counted.sealer.sealed == sealed + 3
+
+
+@pytest.mark.parametrize("kind", ["redis", "redis-cluster"])
+async def test_redis_heartbeat_restores_participants_on_every_backend(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
+    """The second call (only after a loss) takes the cluster's path too: one per room."""
+    rooms = [new_room() for _ in range(3)]  # on a cluster, most likely on several masters
+    async with started(kind, redis_settings(_url_of(request, kind))) as plane:
+        presence, client = plane.backplane.presence, plane.backplane.redis
+        assert client is not None
+        sockets = beat_of({room: 4 for room in rooms})
+        for entry in sockets:
+            await presence.join(*entry)
+        for room in rooms:
+            await client.delete(f"hearth:presence:{{{room}}}:info")
+        await presence.heartbeat(sockets)
+        for room in rooms:
+            assert sorted(await presence.members(room)) == [participant("u0"), participant("u1")]
+
+
+async def test_redis_presence_forgets_the_participant_of_a_socket_that_left(
+    counted: CountedPresence,
+) -> None:
+    presence, room = counted.presence, new_room()
+    p1 = participant("u1")
+    await presence.join(room, "u1", "c1", p1)
+    await presence.join(room, "u1", "c2", p1)
+    assert sorted(presence._written) == ["c1", "c2"]  # what bounds its memory
+    assert await presence.leave(room, "u1", "c1") is False
+    assert sorted(presence._written) == ["c2"]
+    await presence.heartbeat([(room, "u1", "c1", p1), (room, "u1", "c2", p1)])  # racing
+    assert sorted(presence._written) == ["c2"]
+    assert await presence.leave(room, "u1", "c2") is False  # c1 is back until it expires
+    assert presence._written == {}
 
 
 # --- the cluster URL ----------------------------------------------------------------------

@@ -159,7 +159,8 @@ class Presence(Protocol):
 
     async def heartbeat(self, sockets: list[tuple[str, str, str, str]]) -> None:
         """Keep (room, user_id, conn_id, participant) entries of live local sockets from
-        expiring, re-adding any the backend lost (a restarted Redis)."""
+        expiring, re-adding any the backend lost (a restarted Redis); a participant that
+        changed (a role) is what `members` gives from then on."""
 
     async def sweep(self, room: str) -> list[str]:
         """Drop expired sockets; return encoded participants who have now left entirely."""

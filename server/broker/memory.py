@@ -190,7 +190,12 @@ class MemoryPresence:
         return [next(iter(conns.values())) for conns in self._rooms[room].values() if conns]
 
     async def heartbeat(self, sockets: list[tuple[str, str, str, str]]) -> None:
-        return None
+        # Nothing here expires or is lost, so nothing is re-added; but a participant may
+        # have changed (a role), and members() shows it after the next beat, as on Redis.
+        for room, user_id, conn_id, participant in sockets:
+            conns = self._rooms.get(room, {}).get(user_id, {})
+            if conn_id in conns:
+                conns[conn_id] = participant
 
     async def sweep(self, room: str) -> list[str]:
         return []
