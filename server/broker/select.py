@@ -16,9 +16,10 @@ from ..sealing import Sealer, derive_key
 from .base import Backplane
 from .memory import memory_backplane
 from .redis_cluster import ShardedPubSub, cluster_client, is_cluster
+from .redis_counters import RedisCounters
 from .redis_log import RedisRoomLog
 from .redis_pubsub import RedisPubSub
-from .redis_state import RedisCounters, RedisPresence
+from .redis_state import RedisPresence
 
 __all__ = ["open_backplane"]
 
