@@ -8,7 +8,8 @@ parameters and waits until that row is committed, as it would have alone:
 
 - the writer takes every row waiting when it wakes, i.e. after one pass of the loop (no
   linger timer: a lone arrival is written at once), at most `max_rows` a batch, and writes
-  them in one transaction (one at a time per statement, so one pooled connection);
+  them in one transaction (one at a time per statement, so one pooled connection); a
+  batch of one row is its statement alone, without BEGIN and COMMIT, as before batching;
 - one row the database refuses (an integrity error: its session or user is gone) does not
   sink the others: the batch's rows are written again one by one, each caller learning
   its own outcome (as the transcripts' group writer does);
@@ -32,7 +33,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from .engine import DbSession
+from .engine import DbSession, without_transaction
 from .outcomes import fail, outcome, take
 
 __all__ = ["MAX_ROWS", "MAX_WAITING", "Batched"]
@@ -124,7 +125,11 @@ class Batched:
 
     async def _commit(self, rows: list[_Row]) -> None:
         async with self._sessions() as db:
-            await db.execute(self._statement(db), [row.params for row in rows])
+            if len(rows) == 1:  # a lone arrival: one statement is atomic by itself
+                await without_transaction(db)
+                await db.execute(self._statement(db), rows[0].params)
+            else:
+                await db.execute(self._statement(db), [row.params for row in rows])
             await db.commit()
         self.batches += 1
 
