@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
@@ -20,7 +19,7 @@ import redis.asyncio as aioredis
 from server.rooms.hub import CONTROL_CHANNEL
 from tests.conftest import make_room
 from tests.support.client import PASSWORD, WS, Member, admin_token, expect_close, new_user
-from tests.support.pg import PG_ADMIN_DSN, async_url, create_database, drop_database
+from tests.support.pg import async_url, create_database, drop_database, set_connections
 from tests.support.redis_server import PrivateRedis
 from tests.support.resuming import ResumingClient, check_no_silent_hole
 from tests.support.servers import ROOT, SCALE, Cluster, ServerProcess
@@ -365,18 +364,6 @@ async def test_chaos_kill_a_process_and_restart_redis_while_members_chat(
 # -- the database unavailable for a while -----------------------------------------------------
 
 
-async def _set_connections(name: str, allowed: bool) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
-        if not allowed:
-            await conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-            )
-    finally:
-        await conn.close()
-
-
 async def _login(base: str, member: Member) -> int:
     async with httpx.AsyncClient(base_url=base) as http:
         r = await http.post(
@@ -397,7 +384,7 @@ async def test_database_outage_keeps_unrecorded_rooms_talking_and_recovers(
     b, _ = await WS.enter(s1.ws_base, plain["slug"], bob)
     r, _ = await WS.enter(s0.ws_base, recorded["slug"], carol)
     await consent(r, True)
-    await _set_connections(name, False)
+    await set_connections(name, False)
     try:
         assert await _login(s0.base, carol) == 503
         async with httpx.AsyncClient(base_url=s1.base, headers=bob.headers) as http:
@@ -414,7 +401,7 @@ async def test_database_outage_keeps_unrecorded_rooms_talking_and_recovers(
         error = await r.next("error", ref="rec", timeout=15)
         assert error["code"] == "unavailable"
     finally:
-        await _set_connections(name, True)
+        await set_connections(name, True)
     # Everything comes back by itself.
     await wait_healthy(s0, s1)
     assert await _login(s0.base, carol) == 200

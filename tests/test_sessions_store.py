@@ -1,5 +1,7 @@
 """Sessions and attendance rows on SQLite and PostgreSQL: one writer wins every race
-(opening, ending, stays), and stays add up (PROTOCOL §5)."""
+(opening, ending, stays), and stays add up (PROTOCOL §5). Stays and first entries written
+as sockets enter share batches (`store/batched.py`): fewer transactions than callers, each
+caller with its own outcome."""
 
 from __future__ import annotations
 
@@ -10,19 +12,23 @@ from types import SimpleNamespace
 
 import orjson
 import pytest
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from server.broker.memory import memory_backplane
+from server.ops.dependencies import dependency_failed
 from server.rooms.hub import Conn, Header, Hub
 from server.rooms.settings import RoomView
 from server.sessions import records
 from server.sessions.book import SessionBook
+from server.store import entries
 from server.store import rooms as room_store
 from server.store import users as user_store
+from server.store.batched import Batched
 from server.store.engine import DbSession, make_engine, make_sessions
-from server.store.models import GroupSession
+from server.store.models import GroupSession, RoomEntry
 from tests.support.client import unique
-from tests.support.pg import async_url, create_database, drop_database
+from tests.support.pg import async_url, create_database, drop_database, set_connections
 from tests.support.servers import hearth_cli
 from tests.test_storage import cli_env
 
@@ -132,7 +138,6 @@ async def test_stays_add_up_and_each_ends_once(db: async_sessionmaker[DbSession]
     assert [(r.id, n) for r, n in listed] == [(session_id, 2)]
 
 
-
 async def test_many_stays_end_in_one_call_and_each_once(
     db: async_sessionmaker[DbSession], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -158,6 +163,7 @@ async def test_many_stays_end_in_one_call_and_each_once(
     assert [views[u]["seconds_present"] for u in users[:4]] == [5, 7, 6, 5]
     assert all(views[u]["last_left"] == 9000 for u in users[1:4])
     assert users[4] not in views
+
 
 async def test_a_departure_closes_the_stay_in_its_rooms_open_session_only(
     db: async_sessionmaker[DbSession],
@@ -253,3 +259,119 @@ async def test_the_open_session_is_read_once_while_the_room_has_local_sockets(
     assert await book.open_now(view) == records.session_view(again, view.slug)
     assert len(reads) == 7
     await hub.close()
+
+
+async def an_open_session(db: async_sessionmaker[DbSession], room: RoomView) -> int:
+    async with db() as s:
+        row = await records.open_session(s, room.id, "arrival", 0)
+    assert row is not None
+    return row.id
+
+
+async def test_concurrent_entries_share_transactions_and_every_row_is_right(
+    db: async_sessionmaker[DbSession],
+) -> None:
+    room = await a_room(db)
+    session_id = await an_open_session(db, room)
+    users = [await a_user(db) for _ in range(40)]
+    stays, first = records.stays_in_batches(db), entries.first_entries_in_batches(db)
+    try:
+        # Every user enters at once; the first one with a second socket (a twin in a batch).
+        calls = [stays.write(records.stay_row(session_id, u, "member", 1000)) for u in users]
+        calls += [first.write(entries.first_entry_row(room.id, u, 1000)) for u in users]
+        calls += [stays.write(records.stay_row(session_id, users[0], "member", 1500))]
+        calls += [first.write(entries.first_entry_row(room.id, users[0], 1500))]
+        assert await asyncio.gather(*calls) == [True] * 82
+        assert stays.batches <= 2 and first.batches <= 2
+    finally:
+        await stays.close()
+        await first.close()
+    async with db() as s:
+        views = [
+            records.attendance_view(a, u, 3000)
+            for a, u in await records.attendance_of(s, session_id)
+        ]
+        kept = [await entries.first_entered_at(s, room.id, u) for u in users]
+    assert sorted(v["user"]["id"] for v in views) == sorted(users)
+    assert {(v["first_joined"], v["seconds_present"], v["role"]) for v in views} == {
+        (1000, 2, "member")
+    }
+    assert kept == [1000] * 40
+
+
+async def test_a_refused_row_fails_only_its_caller(db: async_sessionmaker[DbSession]) -> None:
+    room = await a_room(db)
+    session_id = await an_open_session(db, room)
+    users = [await a_user(db) for _ in range(4)]
+    stays, first = records.stays_in_batches(db), entries.first_entries_in_batches(db)
+    try:
+        gone = records.stay_row(session_id + 1000, users[0], "member", 1000)  # no such session
+        rows = [records.stay_row(session_id, u, "member", 1000) for u in users]
+        written = await asyncio.gather(*map(stays.write, [rows[0], rows[1], gone, *rows[2:]]))
+        assert written == [True, True, False, True, True]
+        nobody = entries.first_entry_row(room.id, "no-such-user", 1000)
+        rows = [entries.first_entry_row(room.id, u, 1000) for u in users]
+        assert await asyncio.gather(*map(first.write, [nobody, *rows])) == [False] + [True] * 4
+        assert await stays.write(gone) is False  # alone as well
+    finally:
+        await stays.close()
+        await first.close()
+    async with db() as s:
+        assert len(await records.attendance_of(s, session_id)) == 4
+        assert [await entries.first_entered_at(s, room.id, u) for u in users] == [1000] * 4
+
+
+async def test_a_batch_when_the_database_is_down_fails_every_caller_and_the_next_works(
+    database: str, db: async_sessionmaker[DbSession]
+) -> None:
+    if not database.startswith("postgresql"):
+        return  # SQLite is a file in the process, not a server that can be down
+    room = await a_room(db)
+    session_id = await an_open_session(db, room)
+    users = [await a_user(db) for _ in range(6)]
+    stays = records.stays_in_batches(db)
+    name = database.rsplit("/", 1)[1]
+    try:
+        await set_connections(name, False)
+        try:
+            rows = [records.stay_row(session_id, u, "member", 1000) for u in users]
+            failed = await asyncio.gather(*map(stays.write, rows[:3]), return_exceptions=True)
+        finally:
+            await set_connections(name, True)
+        assert all(isinstance(e, Exception) and dependency_failed(e) for e in failed), failed
+        assert await asyncio.gather(*map(stays.write, rows[3:])) == [True] * 3
+    finally:
+        await stays.close()
+    async with db() as s:
+        present = {u.id for _, u in await records.attendance_of(s, session_id)}
+    assert present == set(users[3:])
+
+
+async def test_closing_writes_what_waits_and_a_later_row_is_written_alone(
+    db: async_sessionmaker[DbSession],
+) -> None:
+    room = await a_room(db)
+    users = [await a_user(db) for _ in range(6)]
+    first = entries.first_entries_in_batches(db)
+    first_rows = [entries.first_entry_row(room.id, u, 1000) for u in users]
+    waiting = [asyncio.create_task(first.write(row)) for row in first_rows[:5]]
+    await asyncio.sleep(0)  # queued, not written yet
+    await first.close()
+    async with db() as s:  # written by the close
+        assert [await entries.first_entered_at(s, room.id, u) for u in users[:5]] == [1000] * 5
+    assert await asyncio.gather(*waiting) == [True] * 5
+    assert await first.write(first_rows[5])
+    async with db() as s:
+        assert await entries.first_entered_at(s, room.id, users[5]) == 1000
+
+
+async def test_callers_past_the_bound_wait_for_room(db: async_sessionmaker[DbSession]) -> None:
+    room = await a_room(db)
+    users = [await a_user(db) for _ in range(7)]
+    first = Batched(db, lambda _: insert(RoomEntry), "bounded", max_rows=10, max_waiting=3)
+    try:
+        rows = [{"room_id": room.id, "user_id": u, "first_entered_at": 1000} for u in users]
+        assert await asyncio.gather(*map(first.write, rows)) == [True] * 7
+        assert first.batches >= 3  # never more than 3 rows waiting
+    finally:
+        await first.close()

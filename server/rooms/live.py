@@ -77,6 +77,8 @@ class Rooms:
         # waiting room): a drain closes each of them with 1001.
         self.connected: set[Conn] = set()
         self._entered: set[tuple[str, str]] = set()  # (room id, user id) first entries kept
+        # A storm of entries shares transactions (one per batch, not one per entry).
+        self._first_entries = entries.first_entries_in_batches(db)
         self._departing = asyncio.Semaphore(DEPARTURES_AT_ONCE)
 
     # -- what plugged-in parts use (RoomsPort) -------------------------------------------
@@ -203,8 +205,10 @@ class Rooms:
             )
 
     async def close(self) -> None:
-        """Stop background work; sockets are closed by their connection loops."""
+        """Stop background work (first entries waiting are written, or fail their callers);
+        sockets are closed by their connection loops."""
         await self.hub.close()
+        await self._first_entries.close()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -296,9 +300,7 @@ class Rooms:
         transcript, and from when): once per process and pair."""
         if (view.id, user_id) in self._entered:
             return
-        async with self.db() as db:
-            await without_transaction(db)  # one statement
-            await entries.record_first_entry(db, view.id, user_id, now_ms())
+        await self._first_entries.write(entries.first_entry_row(view.id, user_id, now_ms()))
         self._remember_entry(view.id, user_id)
 
     async def leave(self, conn: Conn) -> None:

@@ -24,6 +24,12 @@ class Register:
     def __init__(self, rooms: Rooms, book: SessionBook) -> None:
         self.rooms = rooms
         self.book = book
+        # A storm of arrivals shares transactions (one per batch, not one per member).
+        self.stays = records.stays_in_batches(rooms.db)
+
+    async def close(self) -> None:
+        """Write the stays waiting (or fail their callers), then stop."""
+        await self.stays.close()
 
     async def welcome_fields(self, conn: Conn, view: RoomView) -> dict[str, Any]:
         """`welcome.session`; in an `always` room the first arrival opens one."""
@@ -37,9 +43,8 @@ class Register:
         session = self.book.current.get(view.slug)
         if session is None:
             return
-        async with self.rooms.db() as db:
-            await without_transaction(db)  # one statement
-            await records.ensure_stay(db, int(session["id"]), conn.user_id, conn.role, now_ms())
+        stay = records.stay_row(int(session["id"]), conn.user_id, conn.role, now_ms())
+        await self.stays.write(stay)  # False: the session or the user is gone meanwhile
 
     async def departed(self, room: str, user_id: str, participant: dict[str, Any]) -> None:
         """A user's last socket left (or expired): their stay ends now."""

@@ -8,8 +8,10 @@ from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ..store import upsert
+from ..store.batched import Batched
 from ..store.engine import DbSession
 from ..store.models import Attendance, GroupSession, Room, User
 
@@ -28,6 +30,8 @@ __all__ = [
     "session_by_id",
     "session_view",
     "set_empty_since",
+    "stay_row",
+    "stays_in_batches",
 ]
 
 
@@ -134,15 +138,22 @@ def _stay_upsert(insert: Any) -> Any:
 _ENSURE_STAY = upsert.Prepared(_stay_upsert)
 
 
+def stay_row(session_id: int, user_id: str, role: str, now: int) -> dict[str, Any]:
+    """The parameters of `ensure_stay`'s statement, for `stays_in_batches`."""
+    return {"session_id": session_id, "user_id": user_id, "role": role, "now": now}
+
+
 async def ensure_stay(db: DbSession, session_id: int, user_id: str, role: str, now: int) -> None:
     """The user is present in the session from `now`, unless a stay is already running: one
-    statement (a storm of reconnects writes one per member), built once."""
-    params = {"session_id": session_id, "user_id": user_id, "role": role, "now": now}
-    try:
-        await db.execute(_ENSURE_STAY.on(db), params)
-        await db.commit()
-    except IntegrityError:  # the session or the user is gone: nobody to count
-        await db.rollback()
+    statement, built once (if the session or the user is gone, nobody is counted)."""
+    await upsert.write_unless_refused(db, _ENSURE_STAY, stay_row(session_id, user_id, role, now))
+
+
+def stays_in_batches(sessions: async_sessionmaker[DbSession]) -> Batched:
+    """`ensure_stay` for every arrival of a process at once: `write(stay_row(...))` returns
+    once the stay is committed (False if the session or the user is gone). A storm of
+    reconnects writes one transaction per batch, not one per member."""
+    return Batched(sessions, _ENSURE_STAY.on, "stays")
 
 
 async def close_stay(db: DbSession, session_id: int, user_id: str, now: int) -> bool:

@@ -91,3 +91,4 @@ class Sessions:
 
     async def close(self) -> None:
         await self.upkeep.close()
+        await self.register.close()

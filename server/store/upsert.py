@@ -7,10 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from .engine import DbSession
 
-__all__ = ["Prepared", "insert"]
+__all__ = ["Prepared", "insert", "write_unless_refused"]
 
 
 def _is_postgresql(db: DbSession) -> bool:
@@ -34,3 +35,15 @@ class Prepared:
     def on(self, db: DbSession) -> Any:
         """The statement for `db`'s database."""
         return self._postgresql if _is_postgresql(db) else self._sqlite
+
+
+async def write_unless_refused(db: DbSession, prepared: Prepared, params: dict[str, Any]) -> bool:
+    """Run `prepared` with `params` on `db` and commit: True; False (rolled back) if the
+    database refused the row (an integrity error: a row it names is gone meanwhile)."""
+    try:
+        await db.execute(prepared.on(db), params)
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        return False
+    return True

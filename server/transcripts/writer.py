@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ops.metrics import RECORDER_BATCH_ROWS, RECORDER_COMMIT_SECONDS
+from ..store.outcomes import fail, outcome, take
 from .batches import Batches, ConnectionLost, RowsRefused
 
 __all__ = ["GroupWriter"]
@@ -54,14 +55,6 @@ class _Insert:
 class _Number:
     key: tuple[str, str, int, str]  # room id, message id, seq, epoch
     done: asyncio.Future[bool]
-
-
-def _future() -> asyncio.Future[bool]:
-    future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-    # A waiter that timed out no longer reads its outcome: mark it read so the loop does
-    # not log it (the error could name SQL parameters).
-    future.add_done_callback(lambda f: None if f.cancelled() else f.exception())
-    return future
 
 
 class GroupWriter:
@@ -108,7 +101,7 @@ class GroupWriter:
         in time (the row may still be written later, unnumbered; `orphans.py` clears it)."""
         if self._closing:
             raise RuntimeError("the transcript writer is closed")
-        item = _Insert(row, _future())
+        item = _Insert(row, outcome())
         self._inserts.append(item)
         self._wake.set()
         self._insert_wake.set()
@@ -119,7 +112,7 @@ class GroupWriter:
     ) -> asyncio.Future[bool]:
         """Give a stored row its place once published, with a coming batch; nobody needs
         to wait (a failure is logged, and `orphans.py` numbers the row later)."""
-        item = _Number((room_id, message_id, seq, epoch), _future())
+        item = _Number((room_id, message_id, seq, epoch), outcome())
         self._numbers.append(item)
         self._wake.set()
         return item.done
@@ -138,12 +131,12 @@ class GroupWriter:
                     return
                 continue
             await self._linger_for_more()
-            inserts = _take(self._inserts, self._max_rows)
-            numbers = _take(self._numbers, self._max_rows - len(inserts))
+            inserts = take(self._inserts, self._max_rows)
+            numbers = take(self._numbers, self._max_rows - len(inserts))
             try:
                 await self._flush(inserts, numbers)
             except Exception as exc:  # never let the writer die: fail this batch only
-                _fail([*inserts, *numbers], exc)
+                fail([*inserts, *numbers], exc)
             if self._inserts or self._numbers or self._closing:
                 self._wake.set()
 
@@ -177,7 +170,7 @@ class GroupWriter:
             return
         except Exception as exc:
             log.warning("could not write a transcript batch (%s)", type(exc).__name__)
-            _fail([*inserts, *numbers], exc)
+            fail([*inserts, *numbers], exc)
             return
         _settle(inserts, numbers, stored)
 
@@ -188,7 +181,7 @@ class GroupWriter:
             try:
                 stored = await self._commit(group_inserts, group_numbers)
             except Exception as exc:
-                _fail([*group_inserts, *group_numbers], exc)
+                fail([*group_inserts, *group_numbers], exc)
             else:
                 _settle(group_inserts, group_numbers, stored)
 
@@ -203,10 +196,6 @@ class GroupWriter:
         return stored
 
 
-def _take(queue: deque[Any], n: int) -> list[Any]:
-    return [queue.popleft() for _ in range(min(n, len(queue)))]
-
-
 def _settle(inserts: Sequence[_Insert], numbers: Sequence[_Number], stored: set[str]) -> None:
     for item in inserts:
         if not item.done.done():
@@ -214,9 +203,3 @@ def _settle(inserts: Sequence[_Insert], numbers: Sequence[_Number], stored: set[
     for number in numbers:
         if not number.done.done():
             number.done.set_result(True)
-
-
-def _fail(items: Sequence[_Insert | _Number], exc: Exception) -> None:
-    for item in items:
-        if not item.done.done():
-            item.done.set_exception(exc)

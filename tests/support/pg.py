@@ -7,7 +7,7 @@ import uuid
 
 import asyncpg
 
-__all__ = ["PG_ADMIN_DSN", "async_url", "create_database", "drop_database"]
+__all__ = ["PG_ADMIN_DSN", "async_url", "create_database", "drop_database", "set_connections"]
 
 PG_ADMIN_DSN = os.environ.get("HEARTH_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -35,5 +35,19 @@ async def drop_database(name: str) -> None:
     conn = await asyncpg.connect(PG_ADMIN_DSN)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def set_connections(name: str, allowed: bool) -> None:
+    """Let database `name` take connections again, or refuse them and end those it has:
+    the database is down for its users while the server stays up."""
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+        if not allowed:
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+            )
     finally:
         await conn.close()
