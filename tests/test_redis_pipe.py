@@ -91,6 +91,21 @@ async def test_an_error_reply_fails_only_its_caller(pipe: CommandPipe) -> None:
     assert await pipe.execute("GET", key) == "not a number"
 
 
+async def test_a_refused_argument_or_a_cancelled_caller_leaves_the_order_intact(
+    pipe: CommandPipe,
+) -> None:
+    with pytest.raises(errors.DataError):
+        await pipe.execute("ECHO", {"not": "encodable"})
+    values = [f"{tag()}-{i}" for i in range(50)]
+    tasks = [asyncio.create_task(pipe.execute("ECHO", v)) for v in values]
+    await asyncio.sleep(0)  # all written, none answered yet
+    for task in tasks[::2]:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert results[1::2] == values[1::2]
+    assert await pipe.execute("ECHO", "after") == "after"
+
+
 async def test_a_script_redis_forgot_is_loaded_again(
     pipe: CommandPipe, other: aioredis.Redis
 ) -> None:

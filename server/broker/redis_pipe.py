@@ -46,11 +46,12 @@ class _Line:
 
     def send(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
         """Queue the reply's future and write the command in one step (no await between)."""
+        packed = self.conn.pack_command(*args)  # first: an argument it refuses queues nothing
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if not self.waiting:
             self._arm()
         self.waiting.append(future)
-        self.conn._writer.writelines(self.conn.pack_command(*args))  # type: ignore[union-attr]
+        self.conn._writer.writelines(packed)  # type: ignore[union-attr]
         return future
 
     async def drain(self) -> None:
@@ -86,7 +87,9 @@ class _Line:
     async def _answer(self) -> None:
         """Read one reply and resolve the oldest waiting future with it."""
         try:
-            reply: Any = await self.conn.read_response(timeout=math.inf)
+            # No deadline of redis-py's (the line keeps its own), and no disconnecting behind
+            # the line's back: `drop` does that, after failing the waiting callers.
+            reply: Any = await self.conn.read_response(timeout=math.inf, disconnect_on_error=False)
         except errors.ResponseError as exc:  # the command's own error; the connection is fine
             reply = exc
         if not self.waiting:
@@ -173,7 +176,9 @@ class CommandPipe:
             raise errors.ConnectionError("The Redis command pipe is closed")
         line = self._line
         if line is not None and not line.lost:
-            return line
+            if line.conn.is_connected:
+                return line
+            line.drop(errors.ConnectionError("The Redis command connection was closed"))
         if self._connecting is None:
             self._connecting = asyncio.get_running_loop().create_task(self._connect())
             self._connecting.add_done_callback(self._connected_or_not)
@@ -199,6 +204,7 @@ class CommandPipe:
         """Fails what still waits, closes the connection; later commands are refused."""
         self._closed = True
         if self._connecting is not None:
-            self._connecting.cancel()
+            # Not cancelled: its callers get the ConnectionError it raises on seeing the close.
+            await asyncio.gather(self._connecting, return_exceptions=True)
         if self._line is not None:
             await self._line.close()
