@@ -63,7 +63,8 @@ class _Line:
 
     def _arm(self) -> None:
         # A deadline only while some command waits: an idle connection is never timed out.
-        if self._deadline is not None:
+        # One that already fired stays fired: the reader is about to drop the line.
+        if self._deadline is not None and not self._deadline.expired() and not self.lost:
             when = asyncio.get_running_loop().time() + self._reply_timeout
             self._deadline.reschedule(when)
 
