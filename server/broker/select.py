@@ -18,6 +18,7 @@ from .memory import memory_backplane
 from .redis_cluster import ShardedPubSub, cluster_client, is_cluster
 from .redis_counters import RedisCounters
 from .redis_log import RedisRoomLog
+from .redis_pipe import CommandPipe
 from .redis_pubsub import RedisPubSub
 from .redis_state import RedisPresence
 
@@ -58,9 +59,11 @@ def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitabl
         health_check_interval=10,
         retry=Retry(NoBackoff(), 0),
     )
+    # Every message's append, multiplexed on one connection of the pool's making (issue #16).
+    pipe = CommandPipe(pool.make_connection)
     backplane = Backplane(
         RedisPubSub(client, listener),
-        RedisRoomLog(client, sealer),
+        RedisRoomLog(client, sealer, pipe=pipe),
         RedisPresence(client, settings.presence_entry_ttl, sealer),
         RedisCounters(client),
         client,
@@ -68,6 +71,7 @@ def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitabl
 
     async def close_redis() -> None:
         await backplane.pubsub.close()
+        await pipe.close()
         await listener.aclose()
         await client.aclose()
 
