@@ -375,3 +375,39 @@ async def test_callers_past_the_bound_wait_for_room(db: async_sessionmaker[DbSes
         assert first.batches >= 3  # never more than 3 rows waiting
     finally:
         await first.close()
+
+
+async def test_concurrent_departures_share_transactions_and_end_each_stay_once(
+    db: async_sessionmaker[DbSession],
+) -> None:
+    """A drain ends a thousand stays at once: departures share batches, each ends the stay
+    in its room's open session only, a departure twice (two processes) counts once, and one
+    from a room with no open session ends nothing."""
+    rooms = [await a_room(db) for _ in range(2)]
+    idle_room = await a_room(db)
+    sessions = [await an_open_session(db, room) for room in rooms]
+    users = [await a_user(db) for _ in range(30)]
+    async with db() as s:
+        for session_id in sessions:
+            for user in users:
+                await records.ensure_stay(s, session_id, user, "member", 1000)
+    departures = records.departures_in_batches(db)
+    try:
+        calls = [departures.write(records.departure_row(rooms[0].slug, u, 4000)) for u in users]
+        calls += [departures.write(records.departure_row(rooms[0].slug, users[0], 9000))]
+        calls += [departures.write(records.departure_row(idle_room.slug, users[1], 4000))]
+        assert await asyncio.gather(*calls) == [True] * 32
+        assert departures.batches <= 2
+    finally:
+        await departures.close()
+    async with db() as s:
+        ended = [
+            records.attendance_view(a, u, 10_000)
+            for a, u in await records.attendance_of(s, sessions[0])
+        ]
+        running = [
+            records.attendance_view(a, u, 10_000)
+            for a, u in await records.attendance_of(s, sessions[1])
+        ]
+    assert {(v["seconds_present"], v["last_left"]) for v in ended} == {(3, 4000)}
+    assert {v["seconds_present"] for v in running} == {9}  # still present: counted to now

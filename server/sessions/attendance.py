@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..rooms.hub import Conn
 from ..rooms.settings import RoomView
-from ..store.engine import without_transaction
 from . import records
 from .book import SessionBook, entry_of
 from .clock import now_ms
@@ -26,10 +25,12 @@ class Register:
         self.book = book
         # A storm of arrivals shares transactions (one per batch, not one per member).
         self.stays = records.stays_in_batches(rooms.db)
+        self.departures = records.departures_in_batches(rooms.db)
 
     async def close(self) -> None:
-        """Write the stays waiting (or fail their callers), then stop."""
+        """Write the stays and departures waiting (or fail their callers), then stop."""
         await self.stays.close()
+        await self.departures.close()
 
     async def welcome_fields(self, conn: Conn, view: RoomView) -> dict[str, Any]:
         """`welcome.session`; in an `always` room the first arrival opens one."""
@@ -48,6 +49,4 @@ class Register:
 
     async def departed(self, room: str, user_id: str, participant: dict[str, Any]) -> None:
         """A user's last socket left (or expired): their stay ends now."""
-        async with self.rooms.db() as db:
-            await without_transaction(db)  # one statement
-            await records.close_stay_in_room(db, room, user_id, now_ms())
+        await self.departures.write(records.departure_row(room, user_id, now_ms()))
