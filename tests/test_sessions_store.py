@@ -411,3 +411,22 @@ async def test_concurrent_departures_share_transactions_and_end_each_stay_once(
         ]
     assert {(v["seconds_present"], v["last_left"]) for v in ended} == {(3, 4000)}
     assert {v["seconds_present"] for v in running} == {9}  # still present: counted to now
+
+
+async def test_a_session_opening_writes_its_present_members_stays_at_once(
+    db: async_sessionmaker[DbSession],
+) -> None:
+    """`ensure_stays` (a session opening with members present): one statement for all; a
+    user gone meanwhile is left out, the others are written."""
+    room = await a_room(db)
+    session_id = await an_open_session(db, room)
+    users = [await a_user(db) for _ in range(3)]
+    rows = [records.stay_row(session_id, u, "member", 1000) for u in [*users, "gone-user"]]
+    async with db() as s:
+        await records.ensure_stays(s, rows[:3])
+        await records.ensure_stays(s, rows)  # refused as a whole, then one by one
+        await records.ensure_stays(s, [])
+        found = await records.attendance_of(s, session_id)
+        views = [records.attendance_view(a, u, 2000) for a, u in found]
+    assert sorted(v["user"]["id"] for v in views) == sorted(users)
+    assert {v["first_joined"] for v in views} == {1000}

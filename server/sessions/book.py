@@ -122,10 +122,13 @@ class SessionBook:
             row = await records.open_session(db, view.id, opened_by, now, slot_at)
             if row is None:
                 return None
-            present = await self.rooms.backplane.presence.members(view.slug)
-            for participant in (orjson.loads(p) for p in present):
-                role = str(participant.get("role", "member"))
-                await records.ensure_stay(db, row.id, str(participant["id"]), role, now)
+            members = await self.rooms.backplane.presence.members(view.slug)
+            present = [orjson.loads(p) for p in members]
+            stays = [
+                records.stay_row(row.id, str(p["id"]), str(p.get("role", "member")), now)
+                for p in present
+            ]
+            await records.ensure_stays(db, stays)  # one statement for all of them
             who = (actor.user_id, actor.username) if actor is not None else None
             await audit_store.write_entry(
                 db, who, "open", view.slug, details={"session_id": str(row.id)}

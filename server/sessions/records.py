@@ -25,6 +25,7 @@ __all__ = [
     "departures_in_batches",
     "end_session",
     "ensure_stay",
+    "ensure_stays",
     "list_sessions",
     "open_session",
     "open_sessions",
@@ -149,6 +150,21 @@ async def ensure_stay(db: DbSession, session_id: int, user_id: str, role: str, n
     """The user is present in the session from `now`, unless a stay is already running: one
     statement, built once (if the session or the user is gone, nobody is counted)."""
     await upsert.write_unless_refused(db, _ENSURE_STAY, stay_row(session_id, user_id, role, now))
+
+
+async def ensure_stays(db: DbSession, rows: list[dict[str, Any]]) -> None:
+    """`ensure_stay` for many users at once (`stay_row`s): one statement and commit (a
+    session opening with its members present); if the database refuses one (a user gone),
+    each is written alone and only the refused ones are left out."""
+    if not rows:
+        return
+    try:
+        await db.execute(_ENSURE_STAY.on(db), rows)
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        for row in rows:
+            await upsert.write_unless_refused(db, _ENSURE_STAY, row)
 
 
 def stays_in_batches(sessions: async_sessionmaker[DbSession]) -> Batched:
