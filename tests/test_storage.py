@@ -179,16 +179,24 @@ async def test_migrate_creates_every_table_and_is_idempotent(
         await engine.dispose()
 
 
-async def test_migrated_columns_match_the_models(migrated: str) -> None:
-    engine = make_engine(migrated)
+async def _migrated_names(
+    url: str, names_in: Callable[[Any, str], list[Any]]
+) -> dict[str, set[str]]:
+    """For every table the models declare: the names `names_in(inspector, table)` lists
+    (its columns, its indexes) in the migrated database at `url`."""
+    engine = make_engine(url)
     try:
         async with engine.connect() as conn:
-            columns = await conn.run_sync(lambda c: {
-                name: {col["name"] for col in inspect(c).get_columns(name)}
+            return await conn.run_sync(lambda c: {
+                name: {item["name"] for item in names_in(inspect(c), name)}
                 for name in Base.metadata.tables
             })
     finally:
         await engine.dispose()
+
+
+async def test_migrated_columns_match_the_models(migrated: str) -> None:
+    columns = await _migrated_names(migrated, lambda found, name: found.get_columns(name))
     for name, table in Base.metadata.tables.items():
         assert columns[name] == {c.name for c in table.columns}, name
 
@@ -196,15 +204,7 @@ async def test_migrated_columns_match_the_models(migrated: str) -> None:
 async def test_migrated_indexes_match_the_models(migrated: str) -> None:
     """Every index the models declare (the partial one of unnumbered transcript rows too) is
     what the migrations made, on both databases."""
-    engine = make_engine(migrated)
-    try:
-        async with engine.connect() as conn:
-            found = await conn.run_sync(lambda c: {
-                name: {index["name"] for index in inspect(c).get_indexes(name)}
-                for name in Base.metadata.tables
-            })
-    finally:
-        await engine.dispose()
+    found = await _migrated_names(migrated, lambda found, name: found.get_indexes(name))
     for name, table in Base.metadata.tables.items():
         declared = {str(index.name) for index in table.indexes}
         assert declared <= found[name], (name, declared - found[name])

@@ -194,18 +194,6 @@ async def close_stays(db: DbSession, session_id: int, user_ids: Iterable[str], n
     return closed
 
 
-async def close_stay_in_room(db: DbSession, slug: str, user_id: str, now: int) -> bool:
-    """`close_stay` in the open session of the room with this slug, if one is open: one
-    statement (a process shutting down writes one per member)."""
-    open_one = (
-        select(GroupSession.id)
-        .join(Room, Room.id == GroupSession.room_id)
-        .where(Room.slug == slug, GroupSession.ended_at.is_(None))
-    )
-    which = Attendance.user_id == user_id
-    return await _close_running(db, Attendance.session_id.in_(open_one), which, now) == 1
-
-
 def _departure_close() -> Any:
     """`close_stay_in_room` as one statement with bound parameters (`slug`, `user`, `now`;
     not a column's name), on the table itself: an executemany of it is a batch of updates."""
@@ -237,6 +225,14 @@ _DEPARTURE_CLOSE = _departure_close()
 def departure_row(slug: str, user_id: str, now: int) -> dict[str, Any]:
     """The parameters of a departure's statement, for `departures_in_batches`."""
     return {"slug": slug, "user": user_id, "now": now}
+
+
+async def close_stay_in_room(db: DbSession, slug: str, user_id: str, now: int) -> bool:
+    """`close_stay` in the open session of the room with this slug, if one is open: one
+    statement (the one departures share in batches, `departures_in_batches`)."""
+    closed = await db.execute(_DEPARTURE_CLOSE, departure_row(slug, user_id, now))
+    await db.commit()
+    return bool(closed.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def departures_in_batches(sessions: async_sessionmaker[DbSession]) -> Batched:
