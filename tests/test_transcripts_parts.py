@@ -230,6 +230,41 @@ async def test_group_commit_writes_concurrent_rows_in_few_transactions(
     assert all(m["author"]["id"] != no.id for m in page)
 
 
+async def test_a_lone_row_does_not_linger_but_a_stream_does(
+    database: str, sessions: async_sessionmaker[DbSession]
+) -> None:
+    room = await a_room(sessions)
+    user = await a_user(sessions, consents_in=room)
+
+    def row(body: str) -> dict[str, Any]:
+        return sealed_row(SEALER, room.id, draft_of(room, user, body), int(time.time() * 1000))
+
+    # Lingers far longer than the waits: a row or number that lingered would time out.
+    slow = GroupWriter(batches_for(database, 10.0), linger=60.0, number_linger=60.0, wait=120)
+    await slow.start()
+    try:
+        alone = row("alone")
+        assert await asyncio.wait_for(slow.store(alone), 10.0)
+        await asyncio.wait_for(slow.number(room.id, alone["message_id"], 1, "e1"), 10.0)
+        assert slow.batches == 2
+    finally:
+        await slow.close()
+    stream = GroupWriter(batches_for(database, 10.0), linger=1.0)
+    await stream.start()
+    try:
+        # Two at once: a stream. The next row lingers, and the one sent after it comes along.
+        assert await asyncio.gather(stream.store(row("one")), stream.store(row("two")))
+        assert stream.batches == 1
+        first = asyncio.ensure_future(stream.store(row("three")))
+        await asyncio.sleep(0.01)
+        assert not first.done()
+        second = asyncio.ensure_future(stream.store(row("four")))
+        assert await asyncio.gather(first, second) == [True, True]
+        assert stream.batches == 2
+    finally:
+        await stream.close()
+
+
 async def test_one_refused_row_does_not_sink_its_batch(
     sessions: async_sessionmaker[DbSession], writer: GroupWriter
 ) -> None:

@@ -1,18 +1,19 @@
 """Group commit of transcript rows: concurrent sends share one transaction.
 
 A send whose author consents waits here until its row is committed (durable before
-delivered). The writer takes every row waiting when it wakes (after one more pass of the
-loop, or a `linger` if one is set; up to `max_rows`), then in one transaction numbers rows
-already published, checks the authors still consent (in the database, the truth), inserts
-their rows in one statement and commits; each waiter learns whether its row was stored.
-Rows of authors who no longer consent are not written. One row the database refuses does
+delivered). The writer takes every row waiting when it wakes (up to `max_rows`): after a
+`linger`, or after one more pass of the loop when the row is alone and the last transaction
+carried one too (nothing to gather: lingering would only make it wait). In one transaction
+it numbers rows already published, checks the authors still consent (in the database, the
+truth), inserts their rows in one statement and commits; each waiter learns whether its row
+was stored. Rows of authors who no longer consent are not written. One row the database refuses does
 not sink the others: on an integrity error each is retried alone. A batch whose
 connection turns out to be dead (the database restarted) is tried once more on a fresh one.
 
 Numbering a published row is not the sender's wait, but the room's deliveries wait for it
 (rooms/hold.py): it rides along with the batch of inserts waiting, or goes alone (after
-`number_linger`, if one is set, when no insert comes); under load, a transaction both
-inserts and numbers, since both gather while the previous one runs.
+`number_linger`, if one is set and a stream runs, when no insert comes); under load, a
+transaction both inserts and numbers, since both gather while the previous one runs.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ __all__ = ["GroupWriter"]
 log = logging.getLogger("hearth.transcripts")
 
 MAX_ROWS = 200
-# A row lingers 2 ms for others to share its transaction. Without it (tried: a batch takes
-# only what waits when the writer wakes), the full benchmark measured recorded p50 10 %
-# lower but p95/p99 about 50 % higher and PostgreSQL CPU per delivery 23 % higher (more,
-# smaller transactions), and its recorded capacity ramp failed at the first step (5,000
-# deliveries/s, p99 358 ms): the linger stays.
+# Under a stream of rows, a row lingers 2 ms for others to share its transaction. Without
+# it (tried: a batch takes only what waits when the writer wakes), the full benchmark
+# measured recorded p99 about 50 % higher and PostgreSQL CPU per delivery 23 % higher
+# (more, smaller transactions), and its recorded capacity ramp failed at the first step
+# (5,000 deliveries/s, p99 358 ms). A row that comes alone after a transaction that was
+# alone does not linger: at a meeting's pace (a message every few ms per process) the two
+# lingers (its row, then its number) were 4 ms of the recorded message's 7.5 ms p50.
 LINGER_SECONDS = 0.002
 NUMBER_LINGER_SECONDS = LINGER_SECONDS
 WAIT_SECONDS = 10.0
@@ -79,6 +82,7 @@ class GroupWriter:
         self._insert_wake = asyncio.Event()  # a sender waits
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._last_size = 0  # rows and numbers the last transaction carried
         self.batches = 0  # transactions committed (for tests and metrics)
 
     async def start(self) -> None:
@@ -133,6 +137,7 @@ class GroupWriter:
             await self._linger_for_more()
             inserts = take(self._inserts, self._max_rows)
             numbers = take(self._numbers, self._max_rows - len(inserts))
+            self._last_size = len(inserts) + len(numbers)
             try:
                 await self._flush(inserts, numbers)
             except Exception as exc:  # never let the writer die: fail this batch only
@@ -141,9 +146,14 @@ class GroupWriter:
                 self._wake.set()
 
     async def _linger_for_more(self) -> None:
-        """Wait a moment so that one transaction carries more rows: briefly when a sender
-        waits, longer when only numbers wait (until an insert comes along)."""
-        if self._closing or len(self._inserts) + len(self._numbers) >= self._max_rows:
+        """Wait a moment so that one transaction carries more rows (briefly when a sender
+        waits, longer when only numbers wait, until an insert comes along); not when there
+        is no stream to gather: one waiting, after a transaction that carried one."""
+        waiting = len(self._inserts) + len(self._numbers)
+        if self._closing or waiting >= self._max_rows:
+            return
+        if waiting == 1 and self._last_size <= 1:
+            await asyncio.sleep(0)  # one pass: rows sent in the same pass come along
             return
         if self._inserts:
             await asyncio.sleep(self._linger)  # at least one pass: the rows sent with it
