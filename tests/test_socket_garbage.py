@@ -149,7 +149,16 @@ async def _consent(ws: WS) -> None:
 
 async def test_socket_lifetimes_leave_no_cycles_of_hearths(tmp_path: Path) -> None:
     redis_url = emptied(f"{SHARED_REDIS}/11")
-    async with serving(tmp_path, redis_url) as app:
+    try:
+        left, count = await _left_to_the_collector(tmp_path, redis_url)
+    finally:
+        gc.unfreeze()  # the app froze what existed at its start-up: this process's, not its own
+    assert not left, f"after {count} socket lifetimes, only the cyclic collector frees: {left}"
+
+
+async def _left_to_the_collector(workdir: Path, redis_url: str) -> tuple[list[str], int]:
+    """What of Hearth's only the cyclic collector frees after socket lifetimes; how many."""
+    async with serving(workdir, redis_url) as app:
         lifetimes = _Lifetimes(app, await admin_token(app.base, app.admin))
         await lifetimes.start()
         await lifetimes.round()  # first uses: caches, pools, lazily built statements
@@ -169,5 +178,4 @@ async def test_socket_lifetimes_leave_no_cycles_of_hearths(tmp_path: Path) -> No
             if enabled:
                 gc.enable()
         await lifetimes.close()
-    gc.unfreeze()  # the app froze what existed at its start-up: this process's, not its own
-    assert not left, f"after {count} socket lifetimes, only the cyclic collector frees: {left}"
+    return left, count
