@@ -151,6 +151,15 @@ class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):
             scope["extensions"][ABORT] = self.transport.abort
             scope["extensions"][WRITE_TEXT] = self.write_text
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        # The bound method in our own scope is a cycle (protocol → scope → method →
+        # protocol) that only the cyclic collector would free; once disconnected it
+        # writes nothing anyway.
+        scope: Any = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"][WRITE_TEXT] = _nothing_written
+
     def write_text(self, text: str) -> bool:
         """Write one text frame now, exactly as the ASGI `websocket.send` would, when that
         send would not wait: accepted, no close sent, the transport neither paused nor
@@ -171,3 +180,8 @@ class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):
             return False
         self.transport.write(b"".join(self.conn.data_to_send()))
         return True
+
+
+def _nothing_written(text: str) -> bool:
+    """`hearth.write_text` once the connection is lost: the ASGI send reports it."""
+    return False

@@ -135,7 +135,8 @@ class _Session:
             # before closing; not for a client cut off because it stopped reading.
             if self.conn.close_code != SLOW_CLIENT_CLOSE:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._drained(), timeout=0.5)
+                    async with asyncio.timeout(0.5):
+                        await self._drained()
             # A send still waits on a client that stopped reading: no close frame can reach
             # it, so its connection is dropped at once rather than kept with all it missed.
             stuck = self.conn.close_code == SLOW_CLIENT_CLOSE and not self.conn.queue.drained
@@ -166,10 +167,12 @@ class _Session:
         if stuck and abort is not None:
             abort()
             return
+        # asyncio.timeout, not wait_for: wait_for's task would keep the close's exception
+        # (a client already gone), whose traceback holds wait_for's frame holding the task,
+        # a cycle per departing socket for the cyclic collector.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(
-                self.ws.close(self.conn.close_code, self.conn.close_reason), CLOSE_TIMEOUT
-            )
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self.ws.close(self.conn.close_code, self.conn.close_reason)
 
     async def _drained(self) -> None:
         while not self.conn.queue.drained:

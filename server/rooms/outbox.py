@@ -88,7 +88,9 @@ class Outbox:
         """Stop writing: drop what is queued, cancel a waiting send."""
         self._closed = True
         self._items = None
-        self._send = self._write = None
+        # `broken` (and `send`) usually reach back to the socket owning this outbox: kept,
+        # they would make it garbage only the cyclic collector frees.
+        self._send = self._write = self._broken = None
         if self._drain is not None:
             self._drain.cancel()
             self._drain = None

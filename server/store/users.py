@@ -189,12 +189,18 @@ async def session_times(db: DbSession, ids: list[str]) -> dict[str, tuple[int, i
     not disabled."""
     if not ids:
         return {}
-    rows = await db.execute(
-        select(Session.id, Session.expires_at, Session.last_seen_at)
-        .join(User, User.id == Session.user_id)
-        .where(Session.id.in_(ids), User.disabled.is_(False))
-    )
+    rows = await db.execute(_SESSION_TIMES, {"ids": ids})
     return {row[0]: (row[1], row[2]) for row in rows}
+
+
+# Built once, the ids bound at execution: an `in_` over values built per call leaves
+# SQLAlchemy's cloned bind parameters in reference cycles (garbage for the cyclic collector
+# at every check of the open sockets' sessions).
+_SESSION_TIMES = (
+    select(Session.id, Session.expires_at, Session.last_seen_at)
+    .join(User, User.id == Session.user_id)
+    .where(Session.id.in_(bindparam("ids", expanding=True)), User.disabled.is_(False))
+)
 
 
 async def facilitates_any(db: DbSession, user_id: str) -> bool:

@@ -47,19 +47,28 @@ async def consenting(db: DbSession, pairs: Iterable[tuple[str, str]]) -> set[tup
     wanted = set(pairs)
     if not wanted:
         return set()
-    query = (
-        select(ConsentRecord.room_id, ConsentRecord.user_id)
-        .join(Room, Room.id == ConsentRecord.room_id)
-        .where(
-            ConsentRecord.recorded.is_(True),
-            Room.transcripts == "opt_in",
-            ConsentRecord.room_id.in_({room for room, _ in wanted}),
-            ConsentRecord.user_id.in_({user for _, user in wanted}),
-        )
-        .with_for_update(read=True, of=ConsentRecord)
-    )
-    rows = (await db.execute(query)).all()
+    lists = {
+        "rooms": sorted({room for room, _ in wanted}),
+        "users": sorted({user for _, user in wanted}),
+    }
+    rows = (await db.execute(_CONSENTING, lists)).all()
     return {(room, user) for room, user in rows} & wanted
+
+
+# Built once, the lists bound at execution: an `in_` over values built per call leaves
+# SQLAlchemy's cloned bind parameters in reference cycles (garbage for the cyclic collector
+# on every recorded batch).
+_CONSENTING = (
+    select(ConsentRecord.room_id, ConsentRecord.user_id)
+    .join(Room, Room.id == ConsentRecord.room_id)
+    .where(
+        ConsentRecord.recorded.is_(True),
+        Room.transcripts == "opt_in",
+        ConsentRecord.room_id.in_(bindparam("rooms", expanding=True)),
+        ConsentRecord.user_id.in_(bindparam("users", expanding=True)),
+    )
+    .with_for_update(read=True, of=ConsentRecord)
+)
 
 
 async def set_consent_if_recording(
