@@ -259,7 +259,7 @@ async def test_a_lone_row_does_not_linger_but_a_stream_does(
         await asyncio.sleep(0.01)
         assert not first.done()
         second = asyncio.ensure_future(stream.store(row("four")))
-        assert await asyncio.gather(first, second) == [True, True]
+        assert list(await asyncio.gather(first, second)) == [True, True]
         assert stream.batches == 2
     finally:
         await stream.close()
