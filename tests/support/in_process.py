@@ -17,25 +17,17 @@ from server.config import load_settings
 from server.http.app import create_app
 from server.http.serving import HearthServer
 
-from .servers import ROOT, SCALE, hearth_cli
+from .servers import ROOT, SCALE, LocalAddress, hearth_cli
 
 __all__ = ["InProcess", "serving"]
 
 
 @dataclass
-class InProcess:
+class InProcess(LocalAddress):
     """Where the in-process server answers, and the admin `hearth create-admin` made."""
 
     port: int
     admin: tuple[str, str]
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_base(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
 
 
 @contextlib.asynccontextmanager

@@ -56,16 +56,10 @@ def hearth_cli(
     )
 
 
-@dataclass
-class ServerProcess:
-    """One `hearth serve` on its own port."""
+class LocalAddress:
+    """`base` and `ws_base` of a server answering on `port` of 127.0.0.1."""
 
-    env: dict[str, str]
-    log_path: Path
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-    command: tuple[str, ...] = (HEARTH,)  # e.g. tests/support/clocked_serve.py
-    args: tuple[str, ...] = ()  # more `hearth serve` options (e.g. --log-level)
+    port: int
 
     @property
     def base(self) -> str:
@@ -74,6 +68,18 @@ class ServerProcess:
     @property
     def ws_base(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
+
+
+@dataclass
+class ServerProcess(LocalAddress):
+    """One `hearth serve` on its own port."""
+
+    env: dict[str, str]
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    command: tuple[str, ...] = (HEARTH,)  # e.g. tests/support/clocked_serve.py
+    args: tuple[str, ...] = ()  # more `hearth serve` options (e.g. --log-level)
 
     def start(self) -> None:
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
