@@ -4,6 +4,7 @@ axe-core on a desktop (1280 px) and a phone (360 px)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -157,11 +158,13 @@ async def test_a_member_waits_at_the_closed_door_until_the_session_opens(
 async def test_an_admin_edits_the_schedule_entry_and_capacity(
     hearth_server: Server, admin_api: AdminApi, new_page: NewPage
 ) -> None:
-    room = await admin_api.create_room(title="Monday group")
+    # A title of its own, so a rerun on the same server finds one button, not the last try's too.
+    title = f"Monday group {uuid.uuid4().hex[:6]}"
+    room = await admin_api.create_room(title=title)
     admin = await new_page()
     await sign_in(admin, hearth_server, hearth_server.admin_username, hearth_server.admin_password)
     await admin.goto(f"{hearth_server.base_url}/#/admin")
-    await admin.get_by_role("button", name="Monday group", exact=True).click()
+    await admin.get_by_role("button", name=title, exact=True).click()
     form = admin.locator(".schedule-form")
     await pw_expect(form).to_contain_text("No meeting times")
     await form.get_by_role("button", name="Add a meeting time").click()
@@ -174,7 +177,7 @@ async def test_an_admin_edits_the_schedule_entry_and_capacity(
     await form.get_by_label("Most members at once (empty: no limit)").fill("12")
     await at_both_sizes(admin)
     await form.get_by_role("button", name="Save").click()
-    await pw_expect(form).to_contain_text("Saved “Monday group”.")
+    await pw_expect(form).to_contain_text(f"Saved “{title}”.")
     async with httpx.AsyncClient(base_url=hearth_server.base_url) as http:
         saved: dict[str, Any] = (
             await http.get(f"/api/rooms/{room['slug']}", headers=admin_api.client.headers)
