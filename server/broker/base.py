@@ -26,8 +26,10 @@ __all__ = [
     "Appended",
     "Backplane",
     "Counters",
+    "CaughtUp",
     "Delivery",
     "Presence",
+    "not_batching",
     "PubSub",
     "Reconnected",
     "RoomLog",
@@ -39,6 +41,13 @@ Delivery = Callable[[str, str | bytes], None]
 # Called by the pub/sub reader once its connection came back after a loss: publications
 # made meanwhile are lost to this process.
 Reconnected = Callable[[], None]
+# Called by the pub/sub reader when it has delivered all it had read and is about to wait:
+# the end of a burst (what it put to one socket leaves in one write, rooms/outbox.py).
+CaughtUp = Callable[[], None]
+
+
+def not_batching() -> None:
+    """The `CaughtUp` of a subscriber that batches nothing."""
 
 
 class PubSub(Protocol):
@@ -46,9 +55,12 @@ class PubSub(Protocol):
 
     name: str
 
-    async def start(self, deliver: Delivery, reconnected: Reconnected) -> None:
+    async def start(
+        self, deliver: Delivery, reconnected: Reconnected, caught_up: CaughtUp | None = None
+    ) -> None:
         """Begin delivering publications to `deliver(channel, data)`; call `reconnected()`
-        whenever the connection came back after a loss (publications may be missing)."""
+        whenever the connection came back after a loss (publications may be missing), and
+        `caught_up()` after delivering what was read, before waiting for more."""
 
     async def close(self) -> None:
         """Stop delivering and release connections."""

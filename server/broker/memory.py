@@ -4,31 +4,49 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import logging
 import secrets
 import time
 from collections import defaultdict, deque
 
 from ..wire.out import numbered_message
-from .base import Append, Appended, Backplane, Delivery, Reconnected, WindowRead
+from .base import (
+    Append,
+    Appended,
+    Backplane,
+    CaughtUp,
+    Delivery,
+    Reconnected,
+    WindowRead,
+    not_batching,
+)
 from .envelope import encode_header, numbered_publication, room_channel
 
 __all__ = ["MemoryCounters", "MemoryPresence", "MemoryPubSub", "MemoryRoomLog", "memory_backplane"]
+
+log = logging.getLogger("hearth.broker")
 
 WINDOW_MAX = 1000
 MESSAGE_ID_TTL = 86400.0
 
 
 class MemoryPubSub:
-    """Publications are handed to the subscriber on the next loop turn, as over a network."""
+    """Publications are handed to the subscriber on the next loop turn, as over a network:
+    those of one turn together, then `caught_up`, as a reader of a socket would."""
 
     name = "memory"
 
     def __init__(self) -> None:
         self._deliver: Delivery | None = None
+        self._caught_up: CaughtUp = not_batching
         self._channels: set[str] = set()
+        self._pending: list[tuple[str, str | bytes]] = []
 
-    async def start(self, deliver: Delivery, reconnected: Reconnected) -> None:
+    async def start(
+        self, deliver: Delivery, reconnected: Reconnected, caught_up: CaughtUp | None = None
+    ) -> None:
         self._deliver = deliver  # one process: never disconnected
+        self._caught_up = caught_up or not_batching
 
     async def close(self) -> None:
         self._deliver = None
@@ -45,7 +63,19 @@ class MemoryPubSub:
     def publish_now(self, channel: str, data: str | bytes) -> None:
         """Publish without awaiting: keeps the room log's append atomic."""
         if self._deliver is not None and channel in self._channels:
-            asyncio.get_running_loop().call_soon(self._deliver, channel, data)
+            if not self._pending:
+                asyncio.get_running_loop().call_soon(self._hand_over)
+            self._pending.append((channel, data))
+
+    def _hand_over(self) -> None:
+        pending, self._pending = self._pending, []
+        for channel, data in pending:
+            if self._deliver is not None:
+                try:
+                    self._deliver(channel, data)
+                except Exception:  # a bug in one delivery must not lose the others
+                    log.exception("delivering a publication failed")
+        self._caught_up()
 
     async def healthy(self) -> bool:
         return True

@@ -29,7 +29,8 @@ from redis.crc import key_slot
 from redis.exceptions import RedisError
 
 from ..ops.metrics import REDIS_RECONNECTS
-from .base import Delivery, Reconnected
+from .base import CaughtUp, Delivery, Reconnected, not_batching
+from .redis_pubsub import more_buffered
 
 __all__ = ["CLUSTER_SCHEME", "BoundedCluster", "ShardedPubSub", "cluster_client", "is_cluster"]
 
@@ -144,12 +145,16 @@ class ShardedPubSub:
         self._confirmed: dict[str, asyncio.Event] = {}
         self._deliver: Delivery | None = None
         self._reconnected: Reconnected | None = None
+        self._caught_up: CaughtUp = not_batching
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._leaving: Counter[str] = Counter()  # our own unsubscribes not yet answered
 
-    async def start(self, deliver: Delivery, reconnected: Reconnected) -> None:
+    async def start(
+        self, deliver: Delivery, reconnected: Reconnected, caught_up: CaughtUp | None = None
+    ) -> None:
         self._deliver, self._reconnected = deliver, reconnected
+        self._caught_up = caught_up or not_batching
         await self.client.initialize()
 
     async def close(self) -> None:
@@ -229,18 +234,20 @@ class ShardedPubSub:
                     REDIS_RECONNECTS.inc()
                     if self._reconnected is not None:
                         self._reconnected()
+                if message is not None:
+                    self._handle(message, reader)
+                if not await more_buffered(reader.pubsub):
+                    self._caught_up()
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
+                self._caught_up()  # what was delivered before the loss goes out
                 log.warning(
                     "shard %s pub/sub lost (%s); reconnecting", reader.node.name, type(exc).__name__
                 )
                 lost = True
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 0.5)  # soon back, as the one-Redis reader
-                continue
-            if message is not None:
-                self._handle(message, reader)
 
     def _handle(self, message: dict[str, Any], reader: _NodeReader) -> None:
         kind = message.get("type")

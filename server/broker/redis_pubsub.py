@@ -15,9 +15,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from ..ops.metrics import REDIS_RECONNECTS
-from .base import Delivery, Reconnected
+from .base import CaughtUp, Delivery, Reconnected, not_batching
 
-__all__ = ["RedisPubSub"]
+__all__ = ["RedisPubSub", "more_buffered"]
 
 log = logging.getLogger("hearth.broker")
 
@@ -36,11 +36,15 @@ class RedisPubSub:
         self._reader: asyncio.Task[None] | None = None
         self._deliver: Delivery | None = None
         self._reconnected: Reconnected | None = None
+        self._caught_up: CaughtUp = not_batching
         self._channels: set[str] = set()
         self._lock = asyncio.Lock()
 
-    async def start(self, deliver: Delivery, reconnected: Reconnected) -> None:
+    async def start(
+        self, deliver: Delivery, reconnected: Reconnected, caught_up: CaughtUp | None = None
+    ) -> None:
         self._deliver, self._reconnected = deliver, reconnected
+        self._caught_up = caught_up or not_batching
         self._reader = asyncio.create_task(self._read(), name="hearth-pubsub-reader")
 
     async def close(self) -> None:
@@ -93,18 +97,20 @@ class RedisPubSub:
                     REDIS_RECONNECTS.inc()
                     if self._reconnected is not None:
                         self._reconnected()
+                if message is not None:
+                    self._handle(message)
+                if not await more_buffered(self._pubsub):
+                    self._caught_up()
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
+                self._caught_up()  # what was delivered before the loss goes out
                 log.warning("pub/sub connection lost (%s); reconnecting", type(exc).__name__)
                 lost = True
                 await asyncio.sleep(backoff)
                 # Soon back: a process that followed a room restores its numbering on
                 # reconnecting, before clients re-enter elsewhere (rooms/events.py).
                 backoff = min(backoff * 2, 0.5)
-                continue
-            if message is not None:
-                self._handle(message)
 
     def _handle(self, message: dict[str, Any]) -> None:
         """One message from the subscription: a confirmation or a publication."""
@@ -120,3 +126,10 @@ class RedisPubSub:
             deliver(message["channel"], message["data"])
         except Exception:  # a bug in one delivery must not stop the reader
             log.exception("delivering a publication failed")
+
+
+async def more_buffered(pubsub: aioredis.client.PubSub) -> bool:
+    """Whether the subscription's connection holds more than it has handed over: the next
+    `get_message` will not wait for the network (it never awaits then)."""
+    connection = pubsub.connection
+    return connection is not None and await connection.can_read()

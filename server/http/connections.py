@@ -14,14 +14,16 @@ to drop a connection at once: a client that stopped reading cannot take a close 
 closing its transport politely would keep the socket (and megabytes unsent) until it reads.
 It also offers `hearth.write_text`: a frame written synchronously when the ASGI send would
 not wait anyway, so that the fan-out of a message to a room's local sockets costs no
-coroutine (nor Starlette's and the exception middleware's layers) per copy.
+coroutine (nor Starlette's and the exception middleware's layers) per copy, and
+`hearth.write_texts`: several frames for one socket in one write to the transport (the
+frames of a burst of publications, rooms/outbox.py's `WriteBatch`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, Literal
 
 import h11
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -33,6 +35,7 @@ from websockets.http11 import Request
 __all__ = [
     "ABORT",
     "WRITE_TEXT",
+    "WRITE_TEXTS",
     "AbortableWebSocketProtocol",
     "GuardedH11Protocol",
     "HeaderCount",
@@ -41,6 +44,8 @@ __all__ = [
 ABORT = "hearth.abort"  # the scope extension: a callable dropping the connection at once
 # The scope extension writing a text frame without a coroutine per frame (see write_text).
 WRITE_TEXT = "hearth.write_text"
+# The same for several frames in one write to the transport (see write_texts).
+WRITE_TEXTS = "hearth.write_texts"
 BODY_GRACE_SECONDS = 2.0
 
 
@@ -141,8 +146,8 @@ class HeaderCount:
 
 
 class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's WebSocket protocol, offering `scope["extensions"]["hearth.abort"]` and
-    `scope["extensions"]["hearth.write_text"]`."""
+    """uvicorn's WebSocket protocol, offering `scope["extensions"]["hearth.abort"]`,
+    `["hearth.write_text"]` and `["hearth.write_texts"]`."""
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -150,6 +155,7 @@ class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):
         if scope is not None:
             scope["extensions"][ABORT] = self.transport.abort
             scope["extensions"][WRITE_TEXT] = self.write_text
+            scope["extensions"][WRITE_TEXTS] = self.write_texts
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
@@ -159,12 +165,19 @@ class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):
         scope: Any = getattr(self, "scope", None)
         if scope is not None:
             scope["extensions"][WRITE_TEXT] = _nothing_written
+            scope["extensions"][WRITE_TEXTS] = _nothing_written
 
     def write_text(self, text: str) -> bool:
         """Write one text frame now, exactly as the ASGI `websocket.send` would, when that
         send would not wait: accepted, no close sent, the transport neither paused nor
         closing. False (nothing written) otherwise: the caller awaits the ASGI send, which
         waits for the transport or raises the disconnection as it always does."""
+        return self.write_texts((text,)) == 1
+
+    def write_texts(self, texts: Sequence[str]) -> int:
+        """Write text frames, in order, in one write to the transport (one system call),
+        as `write_text` writes one; returns how many were written (the first ones): 0 when
+        the send would wait, fewer when the client's close came in meanwhile."""
         if (
             self.close_sent
             or self.disconnected
@@ -173,15 +186,20 @@ class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):
             or not self.writable.is_set()
             or self.transport.is_closing()
         ):
-            return False
+            return 0
+        conn = self.conn
+        written = 0
         try:
-            self.conn.send_text(text.encode())
+            for text in texts:
+                conn.send_text(text.encode())
+                written += 1
         except InvalidState:  # the client's close came in: the ASGI send reports it
-            return False
-        self.transport.write(b"".join(self.conn.data_to_send()))
-        return True
+            pass
+        if written:
+            self.transport.write(b"".join(conn.data_to_send()))
+        return written
 
 
-def _nothing_written(text: str) -> bool:
-    """`hearth.write_text` once the connection is lost: the ASGI send reports it."""
+def _nothing_written(text: str | Sequence[str]) -> Literal[False]:
+    """`hearth.write_text(s)` once the connection is lost: the ASGI send reports it."""
     return False

@@ -24,7 +24,7 @@ from ..rooms.resume import parse_after_seq
 from ..rooms.settings import RoomView
 from ..wire.errors import Close, Refuse
 from ..wire.frames import ClientFrame, FrameError, Ping, Send, decode_client_frame
-from .connections import ABORT, WRITE_TEXT
+from .connections import ABORT, WRITE_TEXT, WRITE_TEXTS
 from .errors import dependency_failed, reader_language
 from .state import Hearth
 from .ws_entering import EnteringSocket, text_of
@@ -105,8 +105,14 @@ class _Session:
         assert me is not None
         # A failed write means the client is gone; stopping cancels this task's read.
         # Hearth's uvicorn protocol writes frames without a coroutine (absent elsewhere).
-        write = self.ws.scope.get("extensions", {}).get(WRITE_TEXT)
-        self.conn.queue.attach(self.ws.send_text, lambda: self.conn.stop(1000), write)
+        extensions = self.ws.scope.get("extensions", {})
+        self.conn.queue.attach(
+            self.ws.send_text,
+            lambda: self.conn.stop(1000),
+            extensions.get(WRITE_TEXT),
+            extensions.get(WRITE_TEXTS),
+            self.hearth.rooms.hub.batch,
+        )
         pending = [False]  # a cancellation asked by `stop` and not yet delivered
 
         def interrupt() -> None:

@@ -30,7 +30,7 @@ from ..broker.envelope import (
 from ..ops.metrics import DELIVERIES
 from ..wire.out import with_ref
 from .hold import HOLD_SECONDS, CallLater, Held, RecordHold, loop_call_later
-from .outbox import Outbox
+from .outbox import Outbox, WriteBatch
 
 __all__ = [
     "CONTROL_CHANNEL",
@@ -190,6 +190,8 @@ class Hub:
         # room reached this process's handlers (a lingering room's events are not handled).
         self._local_since: dict[str, int] = {}
         self._stretches = 0
+        # What a burst of publications puts to one socket leaves in one write (outbox.py).
+        self.batch = WriteBatch()
 
     async def attach(self, conn: Conn) -> None:
         """Start routing the room's publications to `conn` (buffered until it is live)."""
@@ -286,8 +288,14 @@ class Hub:
         conn.buffered.clear()
         return pending
 
+    def caught_up(self) -> None:
+        """The pub/sub reader delivered all it had read: write what the burst batched."""
+        self.batch.flush()
+
     def deliver(self, channel: str, data: str | bytes) -> None:
-        """Route one publication (called by the pub/sub reader, never awaits)."""
+        """Route one publication (called by the pub/sub reader, never awaits); the frames
+        it puts to sockets wait in the batch until the reader has caught up."""
+        self.batch.open = True
         room = room_of_channel(channel)
         sockets = self.rooms.get(room)
         if not sockets:

@@ -181,7 +181,9 @@ class Rooms:
 
     async def start(self) -> None:
         """Start receiving publications and keeping presence alive."""
-        await self.backplane.pubsub.start(self.events.deliver, self.events.reconnected)
+        await self.backplane.pubsub.start(
+            self.events.deliver, self.events.reconnected, self.events.caught_up
+        )
         await self.backplane.pubsub.subscribe(CONTROL_CHANNEL)
         loop = self.events.presence_loop()
         self._tasks.append(asyncio.create_task(loop, name="hearth-presence"))

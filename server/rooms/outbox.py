@@ -8,26 +8,78 @@ a message in one pass, with no task per socket and no task switch per copy. Only
 finishes that send, then writes the frames queued behind it in order. The queue is bounded;
 a full queue means the client stopped reading (`put` returns False and the caller cuts it
 off, never waiting for it: websockets' broadcast advice).
+
+A `WriteBatch` gathers what a burst of publications puts to one socket: between the batch's
+opening (the pub/sub reader hands over a publication) and its flush (the reader has read
+all that was buffered, with no await between), an outbox that would write a frame at once
+keeps it; the flush writes each outbox's frames together, in order, in one write to the
+transport. A batch also flushes itself at the event loop's next pass, so frames wait one
+pass at most even if no reader ever says it caught up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from typing import Any
 
-__all__ = ["Outbox", "SendText", "WriteText"]
+__all__ = ["Outbox", "SendText", "WriteBatch", "WriteText", "WriteTexts"]
 
 SendText = Callable[[str], Coroutine[Any, Any, None]]
 # Writes a frame at once if the socket takes it without waiting; False: nothing written.
 WriteText = Callable[[str], bool]
+# Writes frames at once, in one write, if the socket takes them without waiting; returns
+# how many (the first ones) were written.
+WriteTexts = Callable[[Sequence[str]], int]
+
+# Frames one outbox keeps in a batch before writing them anyway (a bound on what a long
+# burst holds per socket; the write is one system call whatever it carries).
+BATCH_FRAMES = 64
+
+
+class WriteBatch:
+    """Frames put to the same socket in one burst leave in one write (module docstring)."""
+
+    __slots__ = ("_handle", "_outboxes", "open")
+
+    def __init__(self) -> None:
+        self.open = False  # outboxes keep what they would write at once until the flush
+        self._outboxes: list[Outbox] = []
+        self._handle: asyncio.Handle | None = None
+
+    def keep(self, outbox: Outbox) -> None:
+        """`outbox` holds frames for the flush."""
+        self._outboxes.append(outbox)
+        if self._handle is None:
+            self._handle = asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write what every outbox kept, and close the batch."""
+        self.open = False
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        outboxes, self._outboxes = self._outboxes, []
+        for outbox in outboxes:
+            outbox.flush()
 
 
 class Outbox:
     """A socket's ordered, bounded writes (see the module docstring)."""
 
-    __slots__ = ("_broken", "_closed", "_drain", "_items", "_limit", "_send", "_write")
+    __slots__ = (
+        "_batch",
+        "_broken",
+        "_closed",
+        "_drain",
+        "_items",
+        "_kept",
+        "_limit",
+        "_send",
+        "_write",
+        "_write_many",
+    )
 
     def __init__(self, limit: int) -> None:
         # Created when first needed: most sockets never have to queue anything.
@@ -35,23 +87,71 @@ class Outbox:
         self._limit = limit
         self._send: SendText | None = None
         self._write: WriteText | None = None
+        self._write_many: WriteTexts | None = None
+        self._batch: WriteBatch | None = None
+        self._kept: list[str] | None = None  # frames kept for the batch's flush
         self._broken: Callable[[], object] | None = None
         self._drain: asyncio.Task[None] | None = None
         self._closed = False  # the client is gone or the socket is closing: drop frames
 
     def attach(
-        self, send: SendText, broken: Callable[[], object], write: WriteText | None = None
+        self,
+        send: SendText,
+        broken: Callable[[], object],
+        write: WriteText | None = None,
+        write_many: WriteTexts | None = None,
+        batch: WriteBatch | None = None,
     ) -> None:
         """Start writing to a socket through `send`; `broken` is called once a write fails
         (the client is gone). `write`, if given, writes a frame synchronously when the
         socket takes it without waiting (no coroutine per frame), else answers False and
-        `send` is used. Frames queued before are written first."""
+        `send` is used. With `write_many` and `batch`, frames put while the batch is open
+        are written together at its flush. Frames queued before are written first."""
         self._send, self._broken, self._write = send, broken, write
+        if write_many is not None:
+            self._write_many, self._batch = write_many, batch
         if self._items is not None and self._drain is None:
             self._drain = asyncio.get_running_loop().create_task(self._write_queued(None))
 
     def put(self, text: str) -> bool:
         """Write a frame, or queue it behind a waiting one; False if the queue is full."""
+        if self._closed:
+            return True
+        if self._send is not None and self._drain is None:
+            kept = self._kept
+            if kept is not None:
+                kept.append(text)
+                if len(kept) >= self._batch_frames:
+                    self.flush()
+                return True
+            batch = self._batch
+            if batch is not None and batch.open:
+                self._kept = [text]
+                batch.keep(self)
+                return True
+        return self._put_now(text)
+
+    def flush(self) -> None:
+        """Write the frames kept for a batch: in one write if the socket takes them at
+        once, else the waiting way, in order."""
+        kept, self._kept = self._kept, None
+        if not kept or self._closed:
+            return
+        write_many = self._write_many
+        written = write_many(kept) if write_many is not None else 0
+        # The rest (the transport is paused, or the client closing) goes the waiting way;
+        # a batch keeps no more than the queue holds, so it cannot overflow.
+        for text in kept[written:]:
+            if not self._put_now(text):
+                self._fail()
+                return
+
+    @property
+    def _batch_frames(self) -> int:
+        return min(BATCH_FRAMES, self._limit)
+
+    def _put_now(self, text: str) -> bool:
+        """`put`, outside any batch."""
         if self._closed:
             return True
         send = self._send
@@ -81,8 +181,8 @@ class Outbox:
 
     @property
     def drained(self) -> bool:
-        """Nothing queued and nothing being sent."""
-        return self._items is None and self._drain is None
+        """Nothing kept, queued or being sent."""
+        return self._items is None and self._drain is None and self._kept is None
 
     def close(self) -> None:
         """Stop writing: drop what is queued, cancel a waiting send."""
@@ -90,7 +190,8 @@ class Outbox:
         self._items = None
         # `broken` (and `send`) usually reach back to the socket owning this outbox: kept,
         # they would make it garbage only the cyclic collector frees.
-        self._send = self._write = self._broken = None
+        self._send = self._write = self._write_many = self._broken = None
+        self._kept = self._batch = None
         if self._drain is not None:
             self._drain.cancel()
             self._drain = None
@@ -114,8 +215,8 @@ class Outbox:
 
     def _fail(self) -> None:
         self._closed = True
-        self._items = None
-        self._send = self._write = None
+        self._items = self._kept = None
+        self._send = self._write = self._write_many = None
         broken, self._broken = self._broken, None
         if broken is not None:
             broken()

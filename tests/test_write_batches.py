@@ -1,0 +1,71 @@
+"""A burst of publications reaches each socket in one write (issue #16: batch on the way out).
+
+The real app is served in this process on a shared Redis; a burst of publications on a
+room's channel arrives in one read of the pub/sub connection. Each socket in the room must
+get every frame, in order, and the frames the burst put to one socket must leave in one
+write to its transport (counted at Hearth's uvicorn protocol), not one write per frame.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from server.broker.envelope import Header, encode_publication, room_channel
+from server.http.connections import AbortableWebSocketProtocol
+from tests.conftest import SHARED_REDIS
+from tests.support.client import WS, admin_token, new_user, unique
+from tests.support.in_process import serving
+from tests.support.redis_server import emptied
+
+BURST = 30
+
+
+async def test_a_burst_of_publications_leaves_in_one_write_per_socket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    redis_url = emptied(f"{SHARED_REDIS}/9")
+    writes: list[int] = []  # frames per write to a transport
+    write_texts = AbortableWebSocketProtocol.write_texts
+
+    def counted(self: AbortableWebSocketProtocol, texts: Sequence[str]) -> int:
+        writes.append(len(texts))
+        return write_texts(self, texts)
+
+    monkeypatch.setattr(AbortableWebSocketProtocol, "write_texts", counted)
+    async with serving(tmp_path, redis_url) as app:
+        admin = await admin_token(app.base, app.admin)
+        slug = unique("burst-")
+        async with httpx.AsyncClient(base_url=app.base, headers=admin.headers) as http:
+            r = await http.post("/api/admin/rooms", json={"slug": slug, "title": "Burst"})
+            assert r.status_code == 201, r.text
+        sockets = [
+            (await WS.enter(app.ws_base, slug, await new_user(app.base, "b")))[0]
+            for _ in range(2)
+        ]
+        for ws in sockets:
+            await ws.quiet(0.3)  # the other's arrival
+        writes.clear()
+        publisher = aioredis.Redis.from_url(redis_url)
+        try:
+            async with publisher.pipeline(transaction=False) as pipe:
+                for n in range(BURST):
+                    frame = json.dumps({"type": "burst", "n": n})
+                    pipe.publish(room_channel(slug), encode_publication(Header(), frame))
+                await pipe.execute()
+        finally:
+            await publisher.aclose()
+        for ws in sockets:
+            frames = [await ws.next("burst") for _ in range(BURST)]
+            assert [f["n"] for f in frames] == list(range(BURST))
+        burst = list(writes)
+        for ws in sockets:
+            await ws.close()
+    assert sum(burst) == 2 * BURST
+    # One read of the subscription carries the burst: far fewer writes than frames.
+    assert len(burst) <= 2 * 4, f"frames per write: {burst}"
