@@ -15,15 +15,28 @@ from pathlib import Path
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from websockets.protocol import State
+from websockets.server import ServerProtocol
 
 from server.broker.envelope import Header, encode_publication, room_channel
-from server.http.connections import AbortableWebSocketProtocol
+from server.http.connections import AbortableWebSocketProtocol, serialized
 from tests.conftest import SHARED_REDIS
 from tests.support.client import WS, admin_token, new_user, unique
 from tests.support.in_process import serving
 from tests.support.redis_server import emptied
 
 BURST = 30
+
+
+@pytest.mark.parametrize("length", [0, 1, 125, 126, 127, 65_535, 65_536, 70_000])
+@pytest.mark.parametrize("char", ["a", "é", "🌿"])
+def test_a_frame_made_once_is_the_frame_websockets_would_send(length: int, char: str) -> None:
+    text = char * length
+    protocol = ServerProtocol()
+    protocol.state = State.OPEN
+    protocol.send_text(text.encode())
+    assert serialized(text) == b"".join(protocol.data_to_send())
+    assert serialized(text) == serialized(text)  # and again, kept or not
 
 
 async def test_a_burst_of_publications_leaves_in_one_write_per_socket(

@@ -30,7 +30,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
+from websockets.protocol import State
 
 __all__ = [
     "ABORT",
@@ -39,6 +41,7 @@ __all__ = [
     "AbortableWebSocketProtocol",
     "GuardedH11Protocol",
     "HeaderCount",
+    "serialized",
 ]
 
 ABORT = "hearth.abort"  # the scope extension: a callable dropping the connection at once
@@ -188,6 +191,17 @@ class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):
         ):
             return 0
         conn = self.conn
+        if conn.extensions or conn.debug:  # each frame its own (never with Hearth's settings)
+            return self._send_texts(texts)
+        if conn.state is not State.OPEN or conn.expect_continuation_frame:
+            return 0  # the client's close came in: the ASGI send reports it
+        # What the library would write for each, made once per frame for every socket the
+        # fan-out writes it to (a server's frames are unmasked: the same bytes for all).
+        self.transport.write(b"".join([*conn.data_to_send(), *map(serialized, texts)]))
+        return len(texts)
+
+    def _send_texts(self, texts: Sequence[str]) -> int:
+        conn = self.conn
         written = 0
         try:
             for text in texts:
@@ -198,6 +212,27 @@ class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):
         if written:
             self.transport.write(b"".join(conn.data_to_send()))
         return written
+
+
+# Serialized text frames by their text: a frame is made once and written to every socket
+# of its room (and to each socket its batch holds). Emptied when full: the frames of the
+# last few hundred publications are all that is ever reused. Long frames (a welcome with
+# its history, a page of a transcript) go to one socket and are not kept.
+_FRAMES: dict[str, bytes] = {}
+_FRAMES_KEPT = 256
+_FRAME_KEPT_CHARS = 16_384
+
+
+def serialized(text: str) -> bytes:
+    """The bytes of a server's text frame carrying `text`, as websockets makes them."""
+    data = _FRAMES.get(text)
+    if data is None:
+        data = Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+        if len(text) <= _FRAME_KEPT_CHARS:
+            if len(_FRAMES) >= _FRAMES_KEPT:
+                _FRAMES.clear()
+            _FRAMES[text] = data
+    return data
 
 
 def _nothing_written(text: str | Sequence[str]) -> Literal[False]:
