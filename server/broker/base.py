@@ -26,10 +26,10 @@ __all__ = [
     "Appended",
     "Backplane",
     "Counters",
-    "CaughtUp",
+    "Bursts",
     "Delivery",
     "Presence",
-    "not_batching",
+    "NO_BURSTS",
     "PubSub",
     "Reconnected",
     "RoomLog",
@@ -41,13 +41,30 @@ Delivery = Callable[[str, str | bytes], None]
 # Called by the pub/sub reader once its connection came back after a loss: publications
 # made meanwhile are lost to this process.
 Reconnected = Callable[[], None]
-# Called by the pub/sub reader when it has delivered all it had read and is about to wait:
-# the end of a burst (what it put to one socket leaves in one write, rooms/outbox.py).
-CaughtUp = Callable[[], None]
 
 
-def not_batching() -> None:
-    """The `CaughtUp` of a subscriber that batches nothing."""
+class Bursts(Protocol):
+    """What the pub/sub reader tells of bursts: `begin()` before delivering a publication
+    read with more behind it (already buffered), `end()` once it has delivered all it had
+    read, before waiting for more. The subscriber writes what a burst put to one socket in
+    one write (rooms/outbox.py); a lone publication is no burst and waits for nothing."""
+
+    def begin(self) -> None: ...
+
+    def end(self) -> None: ...
+
+
+class NoBursts:
+    """The `Bursts` of a subscriber that batches nothing."""
+
+    def begin(self) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
+
+
+NO_BURSTS = NoBursts()
 
 
 class PubSub(Protocol):
@@ -56,11 +73,11 @@ class PubSub(Protocol):
     name: str
 
     async def start(
-        self, deliver: Delivery, reconnected: Reconnected, caught_up: CaughtUp | None = None
+        self, deliver: Delivery, reconnected: Reconnected, bursts: Bursts = NO_BURSTS
     ) -> None:
         """Begin delivering publications to `deliver(channel, data)`; call `reconnected()`
         whenever the connection came back after a loss (publications may be missing), and
-        `caught_up()` after delivering what was read, before waiting for more."""
+        tell `bursts` where bursts of publications begin and end."""
 
     async def close(self) -> None:
         """Stop delivering and release connections."""

@@ -11,14 +11,14 @@ from collections import defaultdict, deque
 
 from ..wire.out import numbered_message
 from .base import (
+    NO_BURSTS,
     Append,
     Appended,
     Backplane,
-    CaughtUp,
+    Bursts,
     Delivery,
     Reconnected,
     WindowRead,
-    not_batching,
 )
 from .envelope import encode_header, numbered_publication, room_channel
 
@@ -32,21 +32,21 @@ MESSAGE_ID_TTL = 86400.0
 
 class MemoryPubSub:
     """Publications are handed to the subscriber on the next loop turn, as over a network:
-    those of one turn together, then `caught_up`, as a reader of a socket would."""
+    those of one turn together, as one burst, as a reader of a socket would."""
 
     name = "memory"
 
     def __init__(self) -> None:
         self._deliver: Delivery | None = None
-        self._caught_up: CaughtUp = not_batching
+        self._bursts: Bursts = NO_BURSTS
         self._channels: set[str] = set()
         self._pending: list[tuple[str, str | bytes]] = []
 
     async def start(
-        self, deliver: Delivery, reconnected: Reconnected, caught_up: CaughtUp | None = None
+        self, deliver: Delivery, reconnected: Reconnected, bursts: Bursts = NO_BURSTS
     ) -> None:
         self._deliver = deliver  # one process: never disconnected
-        self._caught_up = caught_up or not_batching
+        self._bursts = bursts
 
     async def close(self) -> None:
         self._deliver = None
@@ -69,13 +69,15 @@ class MemoryPubSub:
 
     def _hand_over(self) -> None:
         pending, self._pending = self._pending, []
+        if len(pending) > 1:
+            self._bursts.begin()
         for channel, data in pending:
             if self._deliver is not None:
                 try:
                     self._deliver(channel, data)
                 except Exception:  # a bug in one delivery must not lose the others
                     log.exception("delivering a publication failed")
-        self._caught_up()
+        self._bursts.end()
 
     async def healthy(self) -> bool:
         return True

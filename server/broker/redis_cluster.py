@@ -29,7 +29,7 @@ from redis.crc import key_slot
 from redis.exceptions import RedisError
 
 from ..ops.metrics import REDIS_RECONNECTS
-from .base import CaughtUp, Delivery, Reconnected, not_batching
+from .base import NO_BURSTS, Bursts, Delivery, Reconnected
 from .redis_pubsub import more_buffered
 
 __all__ = ["CLUSTER_SCHEME", "BoundedCluster", "ShardedPubSub", "cluster_client", "is_cluster"]
@@ -145,16 +145,16 @@ class ShardedPubSub:
         self._confirmed: dict[str, asyncio.Event] = {}
         self._deliver: Delivery | None = None
         self._reconnected: Reconnected | None = None
-        self._caught_up: CaughtUp = not_batching
+        self._bursts: Bursts = NO_BURSTS
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._leaving: Counter[str] = Counter()  # our own unsubscribes not yet answered
 
     async def start(
-        self, deliver: Delivery, reconnected: Reconnected, caught_up: CaughtUp | None = None
+        self, deliver: Delivery, reconnected: Reconnected, bursts: Bursts = NO_BURSTS
     ) -> None:
         self._deliver, self._reconnected = deliver, reconnected
-        self._caught_up = caught_up or not_batching
+        self._bursts = bursts
         await self.client.initialize()
 
     async def close(self) -> None:
@@ -234,14 +234,17 @@ class ShardedPubSub:
                     REDIS_RECONNECTS.inc()
                     if self._reconnected is not None:
                         self._reconnected()
+                more = await more_buffered(reader.pubsub)
                 if message is not None:
+                    if more:
+                        self._bursts.begin()
                     self._handle(message, reader)
-                if not await more_buffered(reader.pubsub):
-                    self._caught_up()
+                if not more:
+                    self._bursts.end()
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
-                self._caught_up()  # what was delivered before the loss goes out
+                self._bursts.end()  # what was delivered before the loss goes out
                 log.warning(
                     "shard %s pub/sub lost (%s); reconnecting", reader.node.name, type(exc).__name__
                 )

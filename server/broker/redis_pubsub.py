@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from ..ops.metrics import REDIS_RECONNECTS
-from .base import CaughtUp, Delivery, Reconnected, not_batching
+from .base import NO_BURSTS, Bursts, Delivery, Reconnected
 
 __all__ = ["RedisPubSub", "more_buffered"]
 
@@ -36,15 +36,15 @@ class RedisPubSub:
         self._reader: asyncio.Task[None] | None = None
         self._deliver: Delivery | None = None
         self._reconnected: Reconnected | None = None
-        self._caught_up: CaughtUp = not_batching
+        self._bursts: Bursts = NO_BURSTS
         self._channels: set[str] = set()
         self._lock = asyncio.Lock()
 
     async def start(
-        self, deliver: Delivery, reconnected: Reconnected, caught_up: CaughtUp | None = None
+        self, deliver: Delivery, reconnected: Reconnected, bursts: Bursts = NO_BURSTS
     ) -> None:
         self._deliver, self._reconnected = deliver, reconnected
-        self._caught_up = caught_up or not_batching
+        self._bursts = bursts
         self._reader = asyncio.create_task(self._read(), name="hearth-pubsub-reader")
 
     async def close(self) -> None:
@@ -97,14 +97,17 @@ class RedisPubSub:
                     REDIS_RECONNECTS.inc()
                     if self._reconnected is not None:
                         self._reconnected()
+                more = await more_buffered(self._pubsub)
                 if message is not None:
+                    if more:
+                        self._bursts.begin()
                     self._handle(message)
-                if not await more_buffered(self._pubsub):
-                    self._caught_up()
+                if not more:
+                    self._bursts.end()
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
-                self._caught_up()  # what was delivered before the loss goes out
+                self._bursts.end()  # what was delivered before the loss goes out
                 log.warning("pub/sub connection lost (%s); reconnecting", type(exc).__name__)
                 lost = True
                 await asyncio.sleep(backoff)

@@ -95,10 +95,6 @@ class RoomEvents:
             return
         self.hub.deliver(channel, data)
 
-    def caught_up(self) -> None:
-        """The pub/sub reader delivered all it had read (for now)."""
-        self.hub.caught_up()
-
     async def _resume_all(self, sockets: list[Conn]) -> None:
         """After the pub/sub connection came back: first give Redis back what this process
         knows and a restarted Redis lost, so that clients re-entering through any process

@@ -288,14 +288,9 @@ class Hub:
         conn.buffered.clear()
         return pending
 
-    def caught_up(self) -> None:
-        """The pub/sub reader delivered all it had read: write what the burst batched."""
-        self.batch.flush()
-
     def deliver(self, channel: str, data: str | bytes) -> None:
-        """Route one publication (called by the pub/sub reader, never awaits); the frames
-        it puts to sockets wait in the batch until the reader has caught up."""
-        self.batch.open = True
+        """Route one publication (called by the pub/sub reader, never awaits); in a burst
+        the frames it puts to sockets wait in the batch until the burst ends."""
         room = room_of_channel(channel)
         sockets = self.rooms.get(room)
         if not sockets:

@@ -182,7 +182,7 @@ class Rooms:
     async def start(self) -> None:
         """Start receiving publications and keeping presence alive."""
         await self.backplane.pubsub.start(
-            self.events.deliver, self.events.reconnected, self.events.caught_up
+            self.events.deliver, self.events.reconnected, self.hub.batch
         )
         await self.backplane.pubsub.subscribe(CONTROL_CHANNEL)
         loop = self.events.presence_loop()

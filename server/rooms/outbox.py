@@ -9,12 +9,13 @@ finishes that send, then writes the frames queued behind it in order. The queue 
 a full queue means the client stopped reading (`put` returns False and the caller cuts it
 off, never waiting for it: websockets' broadcast advice).
 
-A `WriteBatch` gathers what a burst of publications puts to one socket: between the batch's
-opening (the pub/sub reader hands over a publication) and its flush (the reader has read
-all that was buffered, with no await between), an outbox that would write a frame at once
-keeps it; the flush writes each outbox's frames together, in order, in one write to the
-transport. A batch also flushes itself at the event loop's next pass, so frames wait one
-pass at most even if no reader ever says it caught up.
+A `WriteBatch` gathers what a burst of publications puts to one socket: between the burst's
+beginning (the pub/sub reader hands over a publication with more already read behind it)
+and its end (the reader has delivered all that was buffered, with no await between), an
+outbox that would write a frame at once keeps it; a lone publication is written at once.
+The end writes each outbox's frames together, in order, in one write to the transport. A
+batch also flushes itself at the event loop's next pass, so frames wait one pass at most
+even if no reader ever says the burst ended.
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ class WriteBatch:
         self._outboxes.append(outbox)
         if self._handle is None:
             self._handle = asyncio.get_running_loop().call_soon(self.flush)
+
+    def begin(self) -> None:
+        """A burst begins: outboxes keep what they would write at once (`Bursts`)."""
+        self.open = True
+
+    def end(self) -> None:
+        """The burst ended: write what it kept (`Bursts`)."""
+        self.flush()
 
     def flush(self) -> None:
         """Write what every outbox kept, and close the batch."""
