@@ -1,4 +1,5 @@
-"""A burst of publications reaches each socket in one write (issue #16: batch on the way out).
+"""A burst of publications reaches each socket in one write (issue #16: batch on the way out),
+and a lone publication is no burst.
 
 The real app is served in this process on a shared Redis; a burst of publications on a
 room's channel arrives in one read of the pub/sub connection. Each socket in the room must
@@ -8,6 +9,7 @@ write to its transport (counted at Hearth's uvicorn protocol), not one write per
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +21,8 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from server.broker.envelope import Header, encode_publication, room_channel
+from server.broker.memory import MemoryPubSub
+from server.broker.redis_pubsub import RedisPubSub
 from server.http.connections import AbortableWebSocketProtocol, serialized
 from tests.conftest import SHARED_REDIS
 from tests.support.client import WS, admin_token, new_user, unique
@@ -82,3 +86,64 @@ async def test_a_burst_of_publications_leaves_in_one_write_per_socket(
     assert sum(burst) == 2 * BURST
     # One read of the subscription carries the burst: far fewer writes than frames.
     assert len(burst) <= 2 * 4, f"frames per write: {burst}"
+
+
+class Told:
+    """A `Bursts` and a delivery that write down, in order, what the reader told them."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def begin(self) -> None:
+        self.events.append("begin")
+
+    def end(self) -> None:
+        self.events.append("end")
+
+    def deliver(self, channel: str, data: str | bytes) -> None:
+        self.events.append(f"deliver {json.loads(data)['n']}")
+
+
+@pytest.mark.parametrize("backend", ["redis", "memory"])
+async def test_a_reader_tells_a_burst_but_not_a_lone_publication(backend: str) -> None:
+    told = Told()
+    channel = room_channel(unique("told-"))
+    client = aioredis.Redis.from_url(emptied(f"{SHARED_REDIS}/9"), decode_responses=True)
+    pubsub: RedisPubSub | MemoryPubSub = (
+        RedisPubSub(client) if backend == "redis" else MemoryPubSub()
+    )
+    await pubsub.start(told.deliver, lambda: None, told)
+    await pubsub.subscribe(channel)
+
+    async def publish(*ns: int) -> None:
+        data = [json.dumps({"n": n}) for n in ns]
+        if isinstance(pubsub, MemoryPubSub):
+            for one in data:
+                pubsub.publish_now(channel, one)
+        else:
+            async with client.pipeline(transaction=False) as pipe:
+                for one in data:
+                    pipe.publish(channel, one)
+                await pipe.execute()
+
+    async def heard(n: int) -> None:
+        async with asyncio.timeout(5):
+            while f"deliver {n}" not in told.events:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+
+    try:
+        await publish(0)
+        await heard(0)
+        assert "begin" not in told.events  # a lone publication: written at once
+        told.events.clear()
+        await publish(1, 2, 3)
+        await heard(3)
+        delivered = [e for e in told.events if e.startswith("deliver")]
+        assert delivered == ["deliver 1", "deliver 2", "deliver 3"]
+        # Begun before the first of them was handed over, ended after the last.
+        assert told.events.index("begin") < told.events.index("deliver 1")
+        assert told.events[-1] == "end" and told.events.index("deliver 3") < len(told.events) - 1
+    finally:
+        await pubsub.close()
+        await client.aclose()
