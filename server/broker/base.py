@@ -22,14 +22,14 @@ if TYPE_CHECKING:
     from redis.asyncio.cluster import RedisCluster
 
 __all__ = [
+    "NO_BURSTS",
     "Append",
     "Appended",
     "Backplane",
-    "Counters",
     "Bursts",
+    "Counters",
     "Delivery",
     "Presence",
-    "NO_BURSTS",
     "PubSub",
     "Reconnected",
     "RoomLog",
