@@ -465,8 +465,8 @@ def markdown(result: dict[str, Any]) -> str:
     if before:
         lines += [
             f"`before` is Hearth at {before['ref']} ({before['commit'][:12]}), run between "
-            "the same floors, each of its runs right after one of this checkout's; its "
-            "ratios are to the same floor medians.",
+            "the same floors, its runs paired with this checkout's, the pair's order "
+            "alternating run by run; its ratios are to the same floor medians.",
             "",
         ]
     lines += _figure_table(result["figures"], bool(before))

@@ -10,9 +10,10 @@ starts it stops, by PID; nothing is left running. See bench/README.md.
                                   [--repeat 2] [--workers 2] [--quick] [--floor-only]
                                   [--client lean|websockets|both] [--before REF]
 
-`--before REF` runs git REF's Hearth too (`before.py`), each of its runs right after one of
-this checkout's; `--client both` runs everything once per client and writes the targets
-under both.
+`--before REF` runs git REF's Hearth too (`before.py`), its runs paired with this checkout's,
+the pair's order alternating run by run (the slot right after a floor costs about 10 % of
+CPU per delivery, so neither version always takes it); `--client both` runs everything
+once per client and writes the targets under both.
 """
 
 from __future__ import annotations
@@ -134,8 +135,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "in OUT/targets-both-clients.md")
     p.add_argument("--before", metavar="REF",
                    help="also run Hearth as of git REF (its own worktree and venv under "
-                        "/tmp), each of its runs right after one of this checkout's, between "
-                        "the same floors: both columns and both ratios in the tables")
+                        "/tmp), its runs paired with this checkout's, the pair's order "
+                        "alternating, between the same floors: both columns and both ratios "
+                        "in the tables")
     p.add_argument("--quick", action="store_true", help="small sizes, short steps (~2-3 min)")
     p.add_argument("--capacity", choices=("hearth", "all", "none"), default="hearth",
                    help="whose meeting-shaped capacity to ramp after meeting and recorded "
@@ -299,6 +301,13 @@ def _sign_in(
     return setup.accounts.tokens, unavailable
 
 
+def paired(hearths: list[str], repeat: int) -> list[str]:
+    """`repeat` runs of each Hearth, in pairs whose order alternates: the first of a pair
+    comes right after the floors' runs or the other's, a slot measured about 10 % dearer
+    in CPU per delivery, so neither version takes it every time."""
+    return [s for i in range(repeat) for s in (hearths if i % 2 == 0 else hearths[::-1])]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -375,9 +384,9 @@ def bench(args: argparse.Namespace) -> int:
             setups = _set_up_hearths(args, databases, progress, notes)
         # The floor right before and right after Hearth's runs, with the same load generator.
         # The websockets-server floor once, between the first floor and Hearth. With
-        # `--before`, each run of this checkout's Hearth is followed by one of REF's.
+        # `--before`, this checkout's Hearth and REF's run in pairs, first one then the other.
         hearths = [s for s in HEARTHS if s in setups]
-        order = ["floor", "wsfloor", *(hearths * args.repeat), "floor"] if hearth_ok else (
+        order = ["floor", "wsfloor", *paired(hearths, args.repeat), "floor"] if hearth_ok else (
             ["floor"] * args.repeat
         )
         for position, system in enumerate(order):
