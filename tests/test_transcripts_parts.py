@@ -240,13 +240,28 @@ async def test_a_lone_row_does_not_linger_but_a_stream_does(
         return sealed_row(SEALER, room.id, draft_of(room, user, body), int(time.time() * 1000))
 
     # Lingers far longer than the waits: a row or number that lingered would time out.
-    slow = GroupWriter(batches_for(database, 10.0), linger=60.0, number_linger=60.0, wait=120)
+    slow = GroupWriter(batches_for(database, 10.0), linger=60.0, wait=120)
     await slow.start()
     try:
         alone = row("alone")
         assert await asyncio.wait_for(slow.store(alone), 10.0)
         await asyncio.wait_for(slow.number(room.id, alone["message_id"], 1, "e1"), 10.0)
         assert slow.batches == 2
+        # A meeting's pace: each row goes with the number of the message before it. A row
+        # and a number are not a stream: neither the pair nor the ones after it linger.
+        before = alone
+        for seq in range(2, 6):
+            message = row(f"message {seq}")
+            stored, _ = await asyncio.wait_for(
+                asyncio.gather(
+                    slow.store(message), slow.number(room.id, before["message_id"], seq - 1, "e1")
+                ),
+                10.0,
+            )
+            assert stored
+            before = message
+        await asyncio.wait_for(slow.number(room.id, before["message_id"], 5, "e1"), 10.0)
+        assert slow.batches == 7
     finally:
         await slow.close()
     stream = GroupWriter(batches_for(database, 10.0), linger=1.0)

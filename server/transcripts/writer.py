@@ -2,8 +2,9 @@
 
 A send whose author consents waits here until its row is committed (durable before
 delivered). The writer takes every row waiting when it wakes (up to `max_rows`): after a
-`linger`, or after one more pass of the loop when the row is alone and the last transaction
-carried one too (nothing to gather: lingering would only make it wait). In one transaction
+`linger` when senders come in a stream (more than one row waits, or the last transaction
+carried more than one), otherwise after one more pass of the loop (nothing to gather:
+lingering would only make it wait). In one transaction
 it numbers rows already published, checks the authors still consent (in the database, the
 truth), inserts their rows in one statement and commits; each waiter learns whether its row
 was stored. Rows of authors who no longer consent are not written. One row the database refuses does
@@ -11,9 +12,9 @@ not sink the others: on an integrity error each is retried alone. A batch whose
 connection turns out to be dead (the database restarted) is tried once more on a fresh one.
 
 Numbering a published row is not the sender's wait, but the room's deliveries wait for it
-(rooms/hold.py): it rides along with the batch of inserts waiting, or goes alone (after
-`number_linger`, if one is set and a stream runs, when no insert comes); under load, a
-transaction both inserts and numbers, since both gather while the previous one runs.
+(rooms/hold.py), so a number never lingers: it rides along with the rows waiting, or goes
+alone; under load, a transaction both inserts and numbers, since both gather while the
+previous one runs.
 """
 
 from __future__ import annotations
@@ -40,11 +41,11 @@ MAX_ROWS = 200
 # it (tried: a batch takes only what waits when the writer wakes), the full benchmark
 # measured recorded p99 about 50 % higher and PostgreSQL CPU per delivery 23 % higher
 # (more, smaller transactions), and its recorded capacity ramp failed at the first step
-# (5,000 deliveries/s, p99 358 ms). A row that comes alone after a transaction that was
-# alone does not linger: at a meeting's pace (a message every few ms per process) the two
-# lingers (its row, then its number) were 4 ms of the recorded message's 7.5 ms p50.
+# (5,000 deliveries/s, p99 358 ms). A stream is rows, not numbers: at a meeting's pace each
+# transaction carried one row and the number of the message before it, and when that pair
+# counted as a stream, every row and every number lingered (2.1 ms each, 4.3 of the
+# recorded message's 12 ms p50, measured by timing each step in a `recorded` run).
 LINGER_SECONDS = 0.002
-NUMBER_LINGER_SECONDS = LINGER_SECONDS
 WAIT_SECONDS = 10.0
 
 
@@ -69,20 +70,17 @@ class GroupWriter:
         max_rows: int = MAX_ROWS,
         linger: float = LINGER_SECONDS,
         wait: float = WAIT_SECONDS,
-        number_linger: float = NUMBER_LINGER_SECONDS,
     ) -> None:
         self._batches = batches
         self._max_rows = max_rows
         self._linger = linger
-        self._number_linger = number_linger
         self._wait = wait
         self._inserts: deque[_Insert] = deque()
         self._numbers: deque[_Number] = deque()
         self._wake = asyncio.Event()  # anything waits
-        self._insert_wake = asyncio.Event()  # a sender waits
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self._last_size = 0  # rows and numbers the last transaction carried
+        self._last_rows = 0  # rows the last transaction inserted (numbers aside)
         self.batches = 0  # transactions committed (for tests and metrics)
 
     async def start(self) -> None:
@@ -93,7 +91,6 @@ class GroupWriter:
         """Write what is waiting, then stop."""
         self._closing = True
         self._wake.set()
-        self._insert_wake.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -108,7 +105,6 @@ class GroupWriter:
         item = _Insert(row, outcome())
         self._inserts.append(item)
         self._wake.set()
-        self._insert_wake.set()
         return await asyncio.wait_for(asyncio.shield(item.done), self._wait)
 
     def number_soon(
@@ -137,7 +133,7 @@ class GroupWriter:
             await self._linger_for_more()
             inserts = take(self._inserts, self._max_rows)
             numbers = take(self._numbers, self._max_rows - len(inserts))
-            self._last_size = len(inserts) + len(numbers)
+            self._last_rows = len(inserts)
             try:
                 await self._flush(inserts, numbers)
             except Exception as exc:  # never let the writer die: fail this batch only
@@ -146,26 +142,14 @@ class GroupWriter:
                 self._wake.set()
 
     async def _linger_for_more(self) -> None:
-        """Wait a moment so that one transaction carries more rows (briefly when a sender
-        waits, longer when only numbers wait, until an insert comes along); not when there
-        is no stream to gather: one waiting, after a transaction that carried one."""
-        waiting = len(self._inserts) + len(self._numbers)
-        if self._closing or waiting >= self._max_rows:
+        """Wait a moment so that one transaction carries more rows when senders come in a
+        stream (more than one row waits, or the last transaction carried more than one);
+        otherwise one pass of the loop, so that rows sent in the same pass come along."""
+        rows = len(self._inserts)
+        stream = rows > 1 or (rows == 1 and self._last_rows > 1)
+        if self._closing or rows + len(self._numbers) >= self._max_rows:
             return
-        if waiting == 1 and self._last_size <= 1:
-            await asyncio.sleep(0)  # one pass: rows sent in the same pass come along
-            return
-        if self._inserts:
-            await asyncio.sleep(self._linger)  # at least one pass: the rows sent with it
-            return
-        if self._number_linger <= 0:
-            await asyncio.sleep(0)
-            return
-        self._insert_wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._insert_wake.wait(), self._number_linger)
-        if self._inserts and self._linger > 0:
-            await asyncio.sleep(self._linger)
+        await asyncio.sleep(self._linger if stream and self._linger > 0 else 0)
 
     async def _flush(self, inserts: list[_Insert], numbers: list[_Number]) -> None:
         try:
