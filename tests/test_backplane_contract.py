@@ -221,7 +221,7 @@ def channel_of(room: str) -> str:
 
 
 def header_of(room: str) -> Header:
-    return Header(kind="message", conn=f"c-{room}", ref='r \u00e9 "', recorded=True)
+    return Header(kind="message", conn=f"c-{room}", ref='r \u00e9 "')
 
 
 async def append(

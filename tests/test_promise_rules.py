@@ -1,16 +1,12 @@
 """Pure rules behind the README's guarantees: resume across an `end`, the presence bound,
-and holding a room's deliveries until recorded messages are numbered."""
+and a database refusing connections."""
 
 from __future__ import annotations
-
-import asyncio
 
 import pytest
 
 from server.broker.base import WindowRead
-from server.broker.envelope import Header
 from server.config import Settings
-from server.rooms.hold import Held, RecordHold
 from server.rooms.resume import resume_history
 
 # -- `end`, then resume (PROTOCOL §3 Resume) -----------------------------------------------
@@ -58,38 +54,6 @@ def test_default_presence_bound_is_the_contracts() -> None:
     settings = Settings()
     assert settings.presence_ttl_seconds == 30
     assert (settings.presence_entry_ttl, settings.presence_interval) == (25, 5)
-
-
-# -- holding deliveries until numbered ----------------------------------------------------
-
-ANY_HEADER = Header()
-
-
-async def test_a_room_is_held_until_its_recorded_messages_are_numbered() -> None:
-    released: list[tuple[str, list[Held]]] = []
-    hold = RecordHold(lambda room, items: released.append((room, items)), limit=10)
-    assert not hold.holding("r")
-    hold.await_number("r", 4)
-    hold.hold("r", (ANY_HEADER, "m4", 4))
-    hold.await_number("r", 5)
-    hold.hold("r", (ANY_HEADER, "m5", 5))
-    hold.hold("r", (ANY_HEADER, "typing", None))
-    hold.numbered("r", [4])
-    assert released == [] and hold.holding("r")
-    hold.numbered("r", [5])
-    held = [(ANY_HEADER, "m4", 4), (ANY_HEADER, "m5", 5), (ANY_HEADER, "typing", None)]
-    assert released == [("r", held)]
-    assert not hold.holding("r")
-    await asyncio.wait_for(hold.settled("r"), 1)
-
-
-async def test_a_hold_ends_by_itself_when_no_number_comes() -> None:
-    released: list[tuple[str, list[Held]]] = []
-    hold = RecordHold(lambda room, items: released.append((room, items)), limit=0.05)
-    hold.await_number("r", 1)
-    hold.hold("r", (ANY_HEADER, "m1", 1))
-    await asyncio.wait_for(hold.settled("r"), 1)
-    assert released == [("r", [(ANY_HEADER, "m1", 1)])]
 
 
 # -- the database refusing connections is unavailable, not a bug ------------------------------

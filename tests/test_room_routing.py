@@ -5,7 +5,6 @@ use, and fed to `Hub.deliver`, the pub/sub reader's entry point."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,20 +28,6 @@ EPOCH = "e1"
 
 
 @dataclass
-class _Timer:
-    callback: Callable[[str], None]
-    room: str
-    cancelled: bool = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-    def fire(self) -> None:
-        if not self.cancelled:
-            self.callback(self.room)
-
-
-@dataclass
 class _Room:
     """A hub with this process's sockets in one room, and what reached each socket."""
 
@@ -50,7 +35,6 @@ class _Room:
     received: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     controls: list[tuple[str, Header, str]] = field(default_factory=list)
     restarted: list[str] = field(default_factory=list)
-    timers: list[_Timer] = field(default_factory=list)
 
     def socket(self, conn_id: str, user_id: str, role: str = "member", live: bool = True) -> Conn:
         conn = Conn(conn_id, ROOM, user_id, user_id, user_id, False, role, "s", queue_size=8)
@@ -81,13 +65,8 @@ def room() -> _Room:
     def on_epoch(room: str, sockets: list[Conn]) -> None:
         made.restarted.append(room)
 
-    def call_later(delay: float, callback: Callable[[str], None], room: str) -> _Timer:
-        timer = _Timer(callback, room)
-        made.timers.append(timer)
-        return timer
-
     no_pubsub: Any = None  # routing never subscribes: sockets are placed in the hub directly
-    made = _Room(Hub(no_pubsub, on_control, on_epoch, call_later=call_later))
+    made = _Room(Hub(no_pubsub, on_control, on_epoch))
     return made
 
 
@@ -98,7 +77,7 @@ def frame(kind: str, **fields: Any) -> str:
 def message(seq: int, body: str = "hi", recorded: bool = False, **header: Any) -> str:
     """A numbered message's publication, as the room log writes it."""
     fields = message_fields(MessageFields(f"m{seq}", ROOM, {"id": "u-a"}, body, 1, recorded))
-    head = Header(kind="message", recorded=recorded, **header)
+    head = Header(kind="message", **header)
     return numbered_publication(EPOCH, seq, encode_header(head), numbered_message(seq, fields))
 
 
@@ -112,7 +91,8 @@ def seqs(room: _Room, conn_id: str) -> list[int]:
 def test_a_numbered_publication_decodes_to_its_epoch_seq_header_and_frame() -> None:
     publication = decode_publication(message(7, "words", recorded=True, conn="c1", ref="r"))
     assert (publication.epoch, publication.seq) == (EPOCH, 7)
-    assert publication.header == Header(kind="message", conn="c1", ref="r", recorded=True)
+    assert publication.header == Header(kind="message", conn="c1", ref="r")
+    assert json.loads(publication.frame_text())["recorded"] is True
     assert json.loads(publication.frame_text())["seq"] == 7
     assert json.loads(publication.frame_text())["body"] == "words"
 
@@ -230,35 +210,23 @@ def test_a_new_epoch_restarts_the_room_instead_of_delivering(room: _Room) -> Non
 # --- recorded messages --------------------------------------------------------------------
 
 
-def test_deliveries_behind_a_recorded_message_wait_until_it_is_numbered(room: _Room) -> None:
+def test_a_recorded_message_is_delivered_at_once_in_order(room: _Room) -> None:
+    # Its row was committed before it was published; its number follows in the transcript
+    # without holding anyone's deliveries (transcripts/transcript.py places it meanwhile).
     room.socket("bob", "bob")
     room.deliver(message(1, recorded=True))
     room.deliver(encode_publication(Header(), frame("typing")))
     room.deliver(message(2))
-    assert room.received["bob"] == []
-    room.deliver(encode_publication(Header(kind="numbered", seqs=(1,)), "{}"))
     assert room.types("bob") == ["message", "typing", "message"]
-    assert seqs(room, "bob") == [1, 2]
-    assert room.timers[0].cancelled
-    room.deliver(message(3))  # no longer held
-    assert seqs(room, "bob") == [1, 2, 3]
+    assert [f["recorded"] for f in room.received["bob"] if f["type"] == "message"] == [True, False]
 
 
-def test_the_hold_waits_for_every_recorded_message_in_it(room: _Room) -> None:
+def test_a_numbered_event_of_an_earlier_version_is_decoded_and_ignored(room: _Room) -> None:
+    # Processes of versions that held deliveries for it still publish it during a rolling
+    # deploy: with the old header fields (`rec`, `n`), which are ignored.
     room.socket("bob", "bob")
-    room.deliver(message(1, recorded=True))
-    room.deliver(message(2, recorded=True))
-    room.deliver(encode_publication(Header(kind="numbered", seqs=(2,)), "{}"))
-    assert seqs(room, "bob") == []
-    room.deliver(encode_publication(Header(kind="numbered", seqs=(1,)), "{}"))
-    assert seqs(room, "bob") == [1, 2]
-
-
-def test_the_hold_ends_by_itself_when_the_numbering_never_comes(room: _Room) -> None:
-    room.socket("bob", "bob")
-    room.deliver(message(1, recorded=True))
+    room.deliver('{"h":{"k":"message","rec":true},"e":"e1","s":1,"f":' + json.dumps(
+        json.loads(decode_publication(message(1, recorded=True)).frame_text())) + "}")
+    room.deliver('{"h":{"k":"numbered","n":[1]},"f":{}}')
     room.deliver(message(2))
-    assert seqs(room, "bob") == []
-    room.timers[0].fire()  # the hold's limit passed (the sender's process died)
     assert seqs(room, "bob") == [1, 2]
-    assert not room.hub.hold.holding(ROOM)

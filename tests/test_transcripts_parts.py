@@ -224,7 +224,7 @@ async def test_group_commit_writes_concurrent_rows_in_few_transactions(
         assert writer.batches - before <= 3
     finally:
         await writer.close()
-    page = await Transcript(sessions, SEALER).page(room, 0, 500)
+    page = await Transcript(sessions, SEALER, memory_backplane().log).page(room, 0, 500)
     assert [m["body"] for m in page] == [f"words {i}" for i in range(120)]
     assert [m["seq"] for m in page] == list(range(1, 121))
     assert all(m["author"]["id"] != no.id for m in page)
@@ -305,7 +305,7 @@ async def test_the_writer_writes_again_on_a_fresh_connection_after_losing_its_ow
     assert await writer.store(sealed_row(SEALER, room.id, second, 1))
     await writer.number(room.id, first.id, 1, "e")
     await writer.number(room.id, second.id, 2, "e")
-    page = await Transcript(sessions, SEALER).page(room, 0, 10)
+    page = await Transcript(sessions, SEALER, memory_backplane().log).page(room, 0, 10)
     assert [m["body"] for m in page] == ["before", "after"]
 
 
@@ -433,7 +433,7 @@ async def test_erasing_from_the_transcript(
             await writer.number(room.id, d.id, seq, "e")
     finally:
         await writer.close()
-    transcript = Transcript(sessions, SEALER)
+    transcript = Transcript(sessions, SEALER, memory_backplane().log)
     assert (await transcript.message(room, drafts[1].id) or {})["body"] == "m1"
     await transcript.erase(room, [drafts[1].id, "unknown"])
     assert await transcript.message(room, drafts[1].id) is None
@@ -441,6 +441,56 @@ async def test_erasing_from_the_transcript(
         [drafts[0].id, drafts[2].id]
     )
     assert [m["id"] for m in await transcript.page(room, 0, 10)] == [drafts[3].id]
+
+
+async def test_a_published_row_not_yet_numbered_is_read_at_its_place(
+    database: str, sessions: async_sessionmaker[DbSession]
+) -> None:
+    """Nobody waits for a recorded message's number: a reader who already has the message
+    finds it in the transcript, placed by the room log; a row never published stays out."""
+    room = await a_room(sessions)
+    user = await a_user(sessions, consents_in=room)
+    plane = memory_backplane()
+    drafts = [draft_of(room, user, w) for w in ("one", "two", "never sent", "three")]
+    writer = GroupWriter(batches_for(database, 10.0))
+    await writer.start()
+    seqs: dict[str, int] = {}
+    try:
+        for d in drafts:
+            assert await writer.store(sealed_row(SEALER, room.id, d, int(time.time() * 1000)))
+            if d.body != "never sent":
+                seqs[d.id] = (await plane.log.append(an_append(room, user.id, d))).seq
+        await writer.number(room.id, drafts[0].id, seqs[drafts[0].id], "e")  # only "one"
+        transcript = Transcript(sessions, SEALER, plane.log)
+        page = await transcript.page(room, 0, 10)
+        assert [(m["body"], m["seq"]) for m in page] == [("one", 1), ("two", 2), ("three", 3)]
+        assert [m["body"] for m in await transcript.page(room, 1, 1)] == ["two"]
+        assert [m["body"] for m in await transcript.page(room, 2, 10)] == ["three"]
+        assert (await transcript.message(room, drafts[3].id) or {}).get("seq") == 3
+        assert await transcript.message(room, drafts[2].id) is None
+        everything = await transcript.period(room, 0, int(time.time() * 1000) + 1000)
+        assert [m["body"] for m in everything or []] == ["one", "two", "three"]
+        # Numbered meanwhile: read once, at the same place.
+        for d in (drafts[1], drafts[3]):
+            await writer.number(room.id, d.id, seqs[d.id], "e")
+        page = await transcript.page(room, 0, 10)
+        assert [(m["body"], m["seq"]) for m in page] == [("one", 1), ("two", 2), ("three", 3)]
+    finally:
+        await writer.close()
+
+
+def an_append(room: RoomView, author_id: str, draft: Draft) -> Append:
+    fields = MessageFields(draft.id, room.slug, {"id": author_id}, draft.body, draft.ts, True)
+    return Append(
+        room=room.slug,
+        message_id=draft.id,
+        author_id=author_id,
+        fields=message_fields(fields),
+        header=Header(kind="message"),
+        ref_key=None,
+        window_seconds=300,
+        known=None,
+    )
 
 
 async def test_unnumbered_rows_are_numbered_or_deleted(
@@ -466,7 +516,7 @@ async def test_unnumbered_rows_are_numbered_or_deleted(
             fields=message_fields(
                 MessageFields(published.id, room.slug, {"id": user.id}, "sent", 0, True)
             ),
-            header=Header(kind="message", recorded=True),
+            header=Header(kind="message"),
             ref_key=None,
             window_seconds=300,
             known=None,
@@ -483,7 +533,7 @@ async def test_unnumbered_rows_are_numbered_or_deleted(
         }
     assert set(rows) == {published.id, recent.id}
     assert rows[published.id].seq == appended.seq and rows[recent.id].seq is None
-    page = await Transcript(sessions, SEALER).page(room, 0, 10)
+    page = await Transcript(sessions, SEALER, plane.log).page(room, 0, 10)
     assert [m["id"] for m in page] == [published.id]
     async with sessions() as db:  # rows from before stored_at existed are aged by ts
         await db.execute(

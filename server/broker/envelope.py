@@ -33,8 +33,10 @@ __all__ = [
 # Who receives a frame: everyone; everyone but `user`; facilitators; facilitators and
 # `user`; `user` only; the one socket `conn`.
 Audience = Literal["all", "others", "mods", "mods_user", "user", "conn"]
-# A frame to pass on; a numbered message; "these seqs are in the transcript" (rooms/hold.py);
-# an event for the process itself (settings, access re-checks, plugged-in parts' events).
+# A frame to pass on; a numbered message; an event for the process itself (settings, access
+# re-checks, plugged-in parts' events). `numbered` ("these seqs are in the transcript") is
+# published only by processes of versions that held deliveries for it: still decoded (a
+# rolling deploy runs both), never acted on.
 Kind = Literal["frame", "message", "numbered", "control"]
 
 _ROOM_CHANNEL_PREFIX = "hearth:room:{"
@@ -51,8 +53,6 @@ class Header(
         "user": "u",
         "conn": "c",
         "ref": "r",
-        "recorded": "rec",
-        "seqs": "n",
         "event": "ev",
         "data": "d",
     },
@@ -64,10 +64,6 @@ class Header(
     user: str | None = None  # the user the audience names (`others`, `user`, `mods_user`)
     conn: str | None = None  # the socket that caused it: receives the frame with `ref`
     ref: str | None = None  # the client's `ref`, for `conn`'s copy only
-    # A recorded message: every process holds the room's deliveries until it is numbered
-    # in the transcript (rooms/hold.py).
-    recorded: bool = False
-    seqs: tuple[int, ...] = ()  # `numbered`: the seqs now in the transcript
     event: str = ""  # `control`: which event (`room`, `recheck`, or a part's: `mod`...)
     data: dict[str, Any] = {}  # `control`: the event's own small fields
 

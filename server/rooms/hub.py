@@ -29,7 +29,6 @@ from ..broker.envelope import (
 )
 from ..ops.metrics import DELIVERIES
 from ..wire.out import with_ref
-from .hold import HOLD_SECONDS, CallLater, Held, RecordHold, loop_call_later
 from .outbox import Outbox, WriteBatch
 
 __all__ = [
@@ -171,9 +170,7 @@ class Hub:
         on_control: ControlHandler,
         on_epoch: EpochHandler,
         linger_seconds: float = LINGER_SECONDS,
-        call_later: CallLater = loop_call_later,
     ) -> None:
-        """`call_later` schedules the record hold's time limit."""
         self._pubsub = pubsub
         self._on_control = on_control
         self._on_epoch = on_epoch
@@ -184,7 +181,6 @@ class Hub:
         self._lingering: dict[str, asyncio.TimerHandle] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.hold = RecordHold(self._release, HOLD_SECONDS, call_later)
         # room -> a number given when the room's first local socket came (and anew when the
         # pub/sub connection was lost): while it stays the same, every control event of the
         # room reached this process's handlers (a lingering room's events are not handled).
@@ -220,7 +216,6 @@ class Hub:
             if not members:
                 del self.rooms[conn.room]
                 self._local_since.pop(conn.room, None)
-                self.hold.clear(conn.room)
                 self._linger(conn.room)
 
     def _linger(self, room: str) -> None:
@@ -300,18 +295,15 @@ class Hub:
         publication = decode_publication(data)
         header = publication.header
         match header.kind:
-            case "numbered":
-                self.hold.numbered(room, header.seqs)
             case "control":
                 self._on_control(room, header, publication.frame_text(), list(sockets))
             case "message":
                 if self._renumbered(room, publication, sockets):
                     return
-                if header.recorded:
-                    self.hold.await_number(room, publication.seq)
-                self._pass_on(room, sockets, header, publication.frame_text(), publication.seq)
+                self.route(sockets, header, publication.frame_text(), publication.seq)
             case "frame":
-                self._pass_on(room, sockets, header, publication.frame_text(), None)
+                self.route(sockets, header, publication.frame_text(), None)
+            # "numbered": published by processes of an earlier version (rolling deploys).
 
     def _renumbered(self, room: str, publication: Publication, sockets: set[Conn]) -> bool:
         """Follow the room's numbering; True if it restarted (a new epoch) under us."""
@@ -322,20 +314,6 @@ class Hub:
             return True
         self.known[room] = (publication.epoch, max(publication.seq, known[1] if known else 0))
         return False
-
-    def _pass_on(
-        self, room: str, sockets: set[Conn], header: Header, frame: str, seq: int | None
-    ) -> None:
-        if self.hold.holding(room):
-            self.hold.hold(room, (header, frame, seq))
-        else:
-            self.route(sockets, header, frame, seq)
-
-    def _release(self, room: str, held: list[Held]) -> None:
-        sockets = self.rooms.get(room)
-        if sockets:
-            for header, frame, seq in held:
-                self.route(sockets, header, frame, seq)
 
     def _follow(self, room: str, publication: Publication) -> None:
         """A numbered message in a room with no local socket left: remember its place."""

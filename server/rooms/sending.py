@@ -119,9 +119,7 @@ class SendPipeline:
                 message_id=draft.id,
                 author_id=conn.user_id,
                 fields=message_fields(fields),
-                # `recorded`: every process holds the room's deliveries until the recorder
-                # says this message is numbered in the transcript (rooms/hold.py).
-                header=Header(kind="message", conn=conn.id, ref=draft.ref, recorded=draft.recorded),
+                header=Header(kind="message", conn=conn.id, ref=draft.ref),
                 ref_key=None if draft.ref is None else f"{conn.user_id}:{draft.ref}",
                 window_seconds=room.resume_window_seconds,
                 known=self._known(room.slug),

@@ -71,9 +71,6 @@ class Welcome:
         """The room's epoch and seq, and what a resuming client missed (and whether some of
         it is gone)."""
         log_, hub = self._backplane.log, self._hub
-        # A recorded message not yet numbered in the transcript is not read from the window
-        # either (rooms/hold.py); the hold ends by itself within its limit.
-        await hub.hold.settled(view.slug)
         current_epoch, seq = await log_.position(view.slug, hub.known.get(view.slug))
         known = hub.known.get(view.slug)
         if known is None or known[0] != current_epoch:

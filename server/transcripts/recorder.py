@@ -10,6 +10,9 @@ cache does not hold cannot be read), the message is not sent at all: the author 
 author's choice to have it recorded; and marking it recorded would be a lie. The row of a
 message refused this way may still be committed later, unnumbered: it never enters the
 transcript and `orphans.py` deletes it.
+
+Once published, the row is given its `seq` with a later batch of the group writer; nobody
+waits for that: until then, the transcript places the row by the room log (`transcript.py`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from ..broker.base import Appended
-from ..rooms.hub import Header
 from ..rooms.sending import PASS, Draft, Verdict
 from ..sealing import Sealer
 from ..store.ids import now_ms
@@ -32,27 +34,18 @@ __all__ = ["NOT_STORED", "Recorder"]
 
 log = logging.getLogger("hearth.transcripts")
 
-# Publishes (room slug, header, frame) to every process: Rooms.publish.
-Announce = Callable[[str, Header, str], Awaitable[None]]
-
 NOT_STORED = Refuse(
     "unavailable", "not sent: the transcript cannot be saved right now; try again in a moment"
 )
 
 
 class Recorder:
-    """Decides, seals and stores; numbers the row once the message is published, before
-    any process delivers it."""
+    """Decides, seals and stores before the message is published; numbers the row after."""
 
-    def __init__(
-        self, book: ConsentBook, writer: GroupWriter, sealer: Sealer, announce: Announce
-    ) -> None:
+    def __init__(self, book: ConsentBook, writer: GroupWriter, sealer: Sealer) -> None:
         self.book = book
         self.writer = writer
         self.sealer = sealer
-        self._announce = announce
-        self._numbering_tasks: set[asyncio.Task[None]] = set()
-        self._announced: dict[str, list[int]] = {}  # room slug → seqs numbered, to announce
 
     async def __call__(self, draft: Draft) -> Verdict:
         """The pipeline step: sets `draft.recorded` once the row is durable; refuses the send
@@ -71,53 +64,22 @@ class Recorder:
             self.book.forget(room.id, user_id)
             return PASS
         draft.recorded = True
-        draft.after.append(self._numbering(room.id, room.slug, draft.id))
+        draft.after.append(self._numbering(room.id, draft.id))
         return PASS
 
-    def _numbering(
-        self, room_id: str, slug: str, message_id: str
-    ) -> Callable[[Appended], Awaitable[None]]:
+    def _numbering(self, room_id: str, message_id: str) -> Callable[[Appended], Awaitable[None]]:
         async def number(appended: Appended) -> None:
-            # Not awaited by the sender: its next frame does not wait for a transaction.
-            task = asyncio.create_task(self._number(room_id, slug, message_id, appended))
-            self._numbering_tasks.add(task)
-            task.add_done_callback(self._numbering_tasks.discard)
+            # Not awaited: neither the sender nor any delivery waits for a transaction.
+            done = self.writer.number_soon(room_id, message_id, appended.seq, appended.epoch)
+            done.add_done_callback(_numbered)
 
         return number
 
-    async def _number(self, room_id: str, slug: str, message_id: str, appended: Appended) -> None:
-        """Commit the row's number (with the writer's next batch), then tell every process
-        the room's deliveries may go on (`rooms/hold.py`)."""
-        try:
-            await self.writer.number(room_id, message_id, appended.seq, appended.epoch)
-        except Exception as exc:  # `orphans.py` numbers the row later
-            log.warning("numbering a recorded message failed (%s)", _name(exc))
-        # The numbers of one batch are settled together (their waiters wake in one pass of
-        # the loop): one announcement per room for all of them, sent after that pass.
-        if not self._announced:
-            asyncio.get_running_loop().call_soon(self._announce_soon)
-        self._announced.setdefault(slug, []).append(appended.seq)
 
-    def _announce_soon(self) -> None:
-        rooms, self._announced = self._announced, {}
-        task = asyncio.create_task(self._announce_all(rooms))
-        self._numbering_tasks.add(task)
-        task.add_done_callback(self._numbering_tasks.discard)
-
-    async def _announce_all(self, rooms: dict[str, list[int]]) -> None:
-        for slug, seqs in rooms.items():
-            try:
-                await self._announce(slug, Header(kind="numbered", seqs=tuple(seqs)), "{}")
-            except Exception as exc:  # the hold ends by itself
-                log.warning("announcing numbered messages failed (%s)", _name(exc))
-
-    async def close(self, timeout: float) -> None:
-        """Wait (at most `timeout` seconds) for numberings under way."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self._numbering_tasks and loop.time() < deadline:  # announcements come after
-            await asyncio.wait(set(self._numbering_tasks), timeout=deadline - loop.time())
-            await asyncio.sleep(0)
+def _numbered(done: asyncio.Future[bool]) -> None:
+    failed = None if done.cancelled() else done.exception()
+    if failed is not None:  # `orphans.py` numbers the row later
+        log.warning("numbering a recorded message failed (%s)", _name(failed))
 
 
 def _name(exc: BaseException) -> str:

@@ -26,8 +26,8 @@ class Transcripts:
         self.consents = ConsentBook(db, rooms.publish)
         # The writer's own connection: a busy HTTP pool never delays a recorded message.
         self.writer = GroupWriter(batches_for(settings.database_url, WAIT_SECONDS))
-        self.recorder = Recorder(self.consents, self.writer, self.sealer, rooms.publish)
-        self.transcript = Transcript(db, self.sealer)
+        self.recorder = Recorder(self.consents, self.writer, self.sealer)
+        self.transcript = Transcript(db, self.sealer, rooms.backplane.log)
         self.upkeep = Upkeep(db, rooms.backplane.log, settings.purge_interval_seconds)
 
     def attach(self, rooms: Rooms) -> None:
@@ -50,5 +50,4 @@ class Transcripts:
     async def close(self) -> None:
         """Write what is waiting and stop."""
         await self.upkeep.close()
-        await self.recorder.close(timeout=5.0)
         await self.writer.close()

@@ -1,7 +1,8 @@
 """Repository of the transcript: recorded rows and the consents that let them be written.
 
-Numbered rows (those with a seq) are the transcript; unnumbered ones are on their way, or
-left behind by a send that failed after storing (see `orphans.py`).
+Numbered rows (those with a seq) are the transcript; unnumbered ones are on their way (the
+transcript places those already published by the room log, `transcript.py`), or left behind
+by a send that failed after storing (see `orphans.py`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "period",
     "set_consent_if_recording",
     "unnumbered",
+    "unnumbered_in",
     "write_batch",
 ]
 
@@ -173,13 +175,23 @@ async def period(
 
 
 async def message_row(db: DbSession, room_id: str, message_id: str) -> RecordedMessage | None:
-    """The numbered row of one message."""
+    """The row of one message, numbered or not."""
     query = select(RecordedMessage).where(
-        RecordedMessage.room_id == room_id,
-        RecordedMessage.message_id == message_id,
-        RecordedMessage.seq.is_not(None),
+        RecordedMessage.room_id == room_id, RecordedMessage.message_id == message_id
     )
     return (await db.execute(query)).scalar_one_or_none()
+
+
+async def unnumbered_in(db: DbSession, room_id: str, limit: int) -> list[RecordedMessage]:
+    """At most `limit` rows of one room still without a seq, oldest first (the partial index
+    of unnumbered rows finds them: a few on their way, and those `orphans.py` will settle)."""
+    query = (
+        select(RecordedMessage)
+        .where(RecordedMessage.seq.is_(None), RecordedMessage.room_id == room_id)
+        .order_by(RecordedMessage.id)
+        .limit(limit)
+    )
+    return list((await db.execute(query)).scalars())
 
 
 async def erase_messages(db: DbSession, room_id: str, message_ids: Sequence[str]) -> int:

@@ -4,19 +4,18 @@ A send whose author consents waits here until its row is committed (durable befo
 delivered). The writer takes every row waiting when it wakes (up to `max_rows`): after a
 `linger` when senders come in a stream (more than one row waits, or the last transaction
 carried more than one), otherwise after one more pass of the loop (nothing to gather:
-lingering would only make it wait). In one transaction
-it numbers rows already published, checks the authors still consent (in the database, the
-truth), inserts their rows in one statement and commits; each waiter learns whether its row
-was stored. Rows of authors who no longer consent are not written. One row the database refuses does
-not sink the others: on an integrity error each is retried alone. A batch whose
-connection turns out to be dead (the database restarted) is tried once more on a fresh one.
+lingering would only make it wait). In one transaction it numbers rows already published,
+checks the authors still consent (in the database, the truth), inserts their rows in one
+statement and commits; each waiter learns whether its row was stored. Rows of authors who
+no longer consent are not written. One row the database refuses does not sink the others:
+on an integrity error each is retried alone. A batch whose connection turns out to be dead
+(the database restarted) is tried once more on a fresh one.
 
-Numbering a published row is not the sender's wait, but the room's deliveries wait for it
-(rooms/hold.py), so a number never lingers: it rides along with the rows waiting, or goes
-alone; under load, a transaction both inserts and numbers, since both gather while the
-previous one runs.
+Numbering a published row is nobody's wait (the transcript places a row not yet numbered
+by the room log, `transcript.py`): a number waits up to `number_linger` for a row to ride
+along with, so that at a meeting's pace one transaction per message both inserts its row
+and numbers the message before it; with no row coming, the numbers go alone.
 """
-
 from __future__ import annotations
 
 import asyncio
@@ -46,6 +45,9 @@ MAX_ROWS = 200
 # counted as a stream, every row and every number lingered (2.1 ms each, 4.3 of the
 # recorded message's 12 ms p50, measured by timing each step in a `recorded` run).
 LINGER_SECONDS = 0.002
+# Numbers wait this long for a row to share its transaction (a meeting's process sends a
+# recorded message every 20 ms or so).
+NUMBER_LINGER_SECONDS = 0.05
 WAIT_SECONDS = 10.0
 
 
@@ -70,14 +72,17 @@ class GroupWriter:
         max_rows: int = MAX_ROWS,
         linger: float = LINGER_SECONDS,
         wait: float = WAIT_SECONDS,
+        number_linger: float = NUMBER_LINGER_SECONDS,
     ) -> None:
         self._batches = batches
         self._max_rows = max_rows
         self._linger = linger
+        self._number_linger = number_linger
         self._wait = wait
         self._inserts: deque[_Insert] = deque()
         self._numbers: deque[_Number] = deque()
         self._wake = asyncio.Event()  # anything waits
+        self._row_wake = asyncio.Event()  # a sender waits
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._last_rows = 0  # rows the last transaction inserted (numbers aside)
@@ -91,6 +96,7 @@ class GroupWriter:
         """Write what is waiting, then stop."""
         self._closing = True
         self._wake.set()
+        self._row_wake.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -105,6 +111,7 @@ class GroupWriter:
         item = _Insert(row, outcome())
         self._inserts.append(item)
         self._wake.set()
+        self._row_wake.set()
         return await asyncio.wait_for(asyncio.shield(item.done), self._wait)
 
     def number_soon(
@@ -142,13 +149,19 @@ class GroupWriter:
                 self._wake.set()
 
     async def _linger_for_more(self) -> None:
-        """Wait a moment so that one transaction carries more rows when senders come in a
-        stream (more than one row waits, or the last transaction carried more than one);
-        otherwise one pass of the loop, so that rows sent in the same pass come along."""
+        """Wait a moment so that one transaction carries more: numbers alone wait for a row
+        (at most `number_linger`); rows wait `linger` when senders come in a stream (more
+        than one row waits, or the last transaction carried more than one), otherwise one
+        pass of the loop, so that rows sent in the same pass come along."""
+        if self._closing or len(self._inserts) + len(self._numbers) >= self._max_rows:
+            return
+        if not self._inserts and self._number_linger > 0:
+            self._row_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._number_linger):
+                    await self._row_wake.wait()
         rows = len(self._inserts)
         stream = rows > 1 or (rows == 1 and self._last_rows > 1)
-        if self._closing or rows + len(self._numbers) >= self._max_rows:
-            return
         await asyncio.sleep(self._linger if stream and self._linger > 0 else 0)
 
     async def _flush(self, inserts: list[_Insert], numbers: list[_Number]) -> None:
