@@ -16,6 +16,7 @@ by the room log, `transcript.py`): a number waits up to `number_linger` for a ro
 along with, so that at a meeting's pace one transaction per message both inserts its row
 and numbers the message before it; with no row coming, the numbers go alone.
 """
+
 from __future__ import annotations
 
 import asyncio
