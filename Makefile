@@ -19,7 +19,7 @@ run: install
 
 test: install
 	bash scripts/services.sh
-	$(PY) -m pytest -n 2 --dist loadgroup -q --reruns 2 --reruns-delay 2
+	$(PY) -m pytest -n 2 --dist loadgroup -q --reruns 2 --reruns-delay 2 --durations=25
 
 lint: install
 	$(VENV)/bin/ruff check server tests bench
