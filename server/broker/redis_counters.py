@@ -10,6 +10,7 @@ from typing import Any
 
 from ..store.ids import now_ms
 from .redis_log import Client
+from .redis_pipe import CommandPipe
 
 __all__ = ["RedisCounters"]
 
@@ -51,7 +52,10 @@ return 1
 class RedisCounters:
     """Sliding-window counters and expiring values in Redis."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, pipe: CommandPipe | None = None) -> None:
+        """With a `pipe` (one Redis), the reads every entering socket makes (`get`,
+        `map_all`) run on that multiplexed connection, not through the pool."""
+        self._pipe = pipe
         self._client = client
         self._hit = client.register_script(_HIT)
         self._claim = client.register_script(_CLAIM)
@@ -78,7 +82,11 @@ class RedisCounters:
         await self._client.zrem(f"hearth:count:{key}", event_id)
 
     async def get(self, key: str) -> str | None:
-        value = await self._client.get(f"hearth:value:{key}")
+        name = f"hearth:value:{key}"
+        if self._pipe is None:
+            value = await self._client.get(name)
+        else:
+            value = await self._pipe.execute("GET", name)
         return None if value is None else str(value)
 
     async def put(self, key: str, value: str, ttl_seconds: float | None = None) -> None:
@@ -98,5 +106,11 @@ class RedisCounters:
         return None if found is None else str(found)
 
     async def map_all(self, key: str) -> dict[str, str]:
-        found: dict[Any, Any] = await self._client.hgetall(f"hearth:map:{key}")
-        return {str(k): str(v) for k, v in found.items()}
+        name = f"hearth:map:{key}"
+        if self._pipe is None:
+            found: dict[Any, Any] = await self._client.hgetall(name)
+            return {str(k): str(v) for k, v in found.items()}
+        reply = await self._pipe.execute("HGETALL", name)  # a map (RESP3), or field, value, …
+        if isinstance(reply, dict):
+            return {str(k): str(v) for k, v in reply.items()}
+        return {str(k): str(v) for k, v in zip(reply[::2], reply[1::2], strict=True)}

@@ -24,7 +24,7 @@ from ..store.ids import now_ms
 from ..wire.out import MESSAGE_HEAD, numbered_message
 from .base import Append, Appended, WindowRead
 from .envelope import encode_header, room_channel
-from .redis_pipe import CommandPipe
+from .redis_pipe import CommandPipe, run_script
 
 __all__ = ["Client", "RedisRoomLog", "room_key"]
 
@@ -159,9 +159,10 @@ def _keys(room: str) -> tuple[str, str, str, str]:
 class RedisRoomLog:
     """RoomLog over Redis; sealed window entries, plain live publication.
 
-    With a `pipe` (one Redis, not a cluster), every message's append runs on that
-    multiplexed connection instead of redis-py's pool: it is the one command each message
-    costs, and the pool's machinery cost several times what Redis spends on it.
+    With a `pipe` (one Redis, not a cluster), every message's append, and what each
+    entering socket asks (the position, the window, its first entry), runs on that
+    multiplexed connection instead of redis-py's pool, whose machinery cost several times
+    what Redis spends on a command.
     """
 
     def __init__(
@@ -218,11 +219,7 @@ class RedisRoomLog:
             author_id,
             "0" if ref_key is None else "1",
         ]
-        result: list[Any]
-        if self._pipe is not None:
-            result = await self._pipe.evalsha(self._append_text, keys, args)
-        else:
-            result = await self._append(keys=keys, args=args)
+        result: list[Any] = await run_script(self._pipe, self._append, keys, args)
         fresh, epoch = int(result[0]), str(result[1])
         if fresh:
             seq = int(result[2])
@@ -241,8 +238,11 @@ class RedisRoomLog:
     async def position(self, room: str, known: tuple[str, int] | None = None) -> tuple[str, int]:
         seq_key, epoch_key, _, _ = _keys(room)
         known_epoch, known_seq = known if known else ("", 0)
-        result: list[Any] = await self._position(
-            keys=[seq_key, epoch_key], args=[secrets.token_hex(8), known_epoch, known_seq]
+        result: list[Any] = await run_script(
+            self._pipe,
+            self._position,
+            [seq_key, epoch_key],
+            [secrets.token_hex(8), known_epoch, known_seq],
         )
         return str(result[0]), int(result[1])
 
@@ -259,9 +259,11 @@ class RedisRoomLog:
     async def read(
         self, room: str, after_seq: int, window_seconds: int, upto: int | None = None
     ) -> WindowRead:
-        result: list[Any] = await self._read(
-            keys=[*_keys(room), room_key(room, "ended")],
-            args=[after_seq, "+inf" if upto is None else upto],
+        result: list[Any] = await run_script(
+            self._pipe,
+            self._read,
+            [*_keys(room), room_key(room, "ended")],
+            [after_seq, "+inf" if upto is None else upto],
         )
         epoch_raw, seq_raw, floor_raw, kept, members, ended = result
         if not epoch_raw:
@@ -293,7 +295,7 @@ class RedisRoomLog:
             await self._remove(keys=[room_key(room, "window")], args=seqs)
 
     async def mark_first_entry(self, room: str, user_id: str, seq: int) -> int:
-        kept = await self._first(keys=[room_key(room, "first")], args=[user_id, seq])
+        kept = await run_script(self._pipe, self._first, [room_key(room, "first")], [user_id, seq])
         return int(kept)
 
     async def reset(self, room: str) -> None:

@@ -26,8 +26,9 @@ from typing import Any
 
 from redis import exceptions as errors
 from redis.asyncio.connection import AbstractConnection
+from redis.commands.core import AsyncScript
 
-__all__ = ["CommandPipe"]
+__all__ = ["CommandPipe", "run_script"]
 
 IN_FLIGHT_MAX = 1000
 
@@ -209,3 +210,13 @@ class CommandPipe:
             await asyncio.gather(self._connecting, return_exceptions=True)
         if self._line is not None:
             await self._line.close()
+
+
+async def run_script(
+    pipe: CommandPipe | None, script: AsyncScript, keys: list[Any], args: list[Any]
+) -> Any:
+    """`script` on the multiplexed connection when there is one (one Redis), otherwise
+    through the client it was registered with (its pool, or a cluster's nodes)."""
+    if pipe is None:
+        return await script(keys=keys, args=args)
+    return await pipe.evalsha(str(script.script), keys, args)

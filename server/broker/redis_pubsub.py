@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from ..ops.metrics import REDIS_RECONNECTS
 from .base import NO_BURSTS, Bursts, Delivery, Reconnected
+from .redis_pipe import CommandPipe
 
 __all__ = ["RedisPubSub", "more_buffered"]
 
@@ -27,10 +28,17 @@ class RedisPubSub:
 
     name = "redis"
 
-    def __init__(self, client: aioredis.Redis, listener: aioredis.Redis | None = None) -> None:
-        """`client` publishes; `listener` (default: `client`) holds the subscription and
-        should not retry: a lost subscription must reach the reader, which says so."""
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        listener: aioredis.Redis | None = None,
+        pipe: CommandPipe | None = None,
+    ) -> None:
+        """`client` publishes (on `pipe`, the multiplexed connection, if given); `listener`
+        (default: `client`) holds the subscription and should not retry: a lost
+        subscription must reach the reader, which says so."""
         self._client = client
+        self._pipe = pipe
         self._pubsub = (listener or client).pubsub()
         self._confirmed: dict[str, asyncio.Event] = {}
         self._reader: asyncio.Task[None] | None = None
@@ -74,7 +82,10 @@ class RedisPubSub:
                 await self._pubsub.unsubscribe(channel)
 
     async def publish(self, channel: str, data: str | bytes) -> None:
-        await self._client.publish(channel, data)
+        if self._pipe is None:
+            await self._client.publish(channel, data)
+        else:
+            await self._pipe.execute("PUBLISH", channel, data)
 
     async def healthy(self) -> bool:
         try:

@@ -23,6 +23,7 @@ from redis.commands.core import AsyncScript
 from ..sealing import Sealer
 from ..store.ids import now_ms
 from .redis_log import Client
+from .redis_pipe import CommandPipe, run_script
 
 __all__ = ["RedisPresence"]
 
@@ -211,7 +212,12 @@ class _Beat:
 class RedisPresence:
     """Presence across processes with heartbeat expiry (`ttl_seconds`)."""
 
-    def __init__(self, client: Client, ttl_seconds: float, sealer: Sealer) -> None:
+    def __init__(
+        self, client: Client, ttl_seconds: float, sealer: Sealer, pipe: CommandPipe | None = None
+    ) -> None:
+        """With a `pipe` (one Redis), a socket's join, leave and the members it is
+        welcomed with run on that multiplexed connection, not through the pool."""
+        self._pipe = pipe
         self._client = client
         self._ttl_ms = int(ttl_seconds * 1000)
         # Who is present (a participant: id, display name, role) is kept sealed, as the
@@ -230,9 +236,11 @@ class RedisPresence:
 
     async def join(self, room: str, user_id: str, conn_id: str, participant: str) -> bool:
         now = now_ms()
-        first = await self._join(
-            keys=_presence_keys(room, user_id),
-            args=[user_id, conn_id, self._seal(room, participant), now, now + self._ttl_ms],
+        first = await run_script(
+            self._pipe,
+            self._join,
+            _presence_keys(room, user_id),
+            [user_id, conn_id, self._seal(room, participant), now, now + self._ttl_ms],
         )
         self._written[conn_id] = participant
         return bool(first)
@@ -248,15 +256,17 @@ class RedisPresence:
 
     async def leave(self, room: str, user_id: str, conn_id: str) -> bool:
         self._written.pop(conn_id, None)  # first: a leave that fails must not keep it
-        last = await self._leave(
-            keys=_presence_keys(room, user_id), args=[user_id, conn_id, now_ms()]
+        last = await run_script(
+            self._pipe, self._leave, _presence_keys(room, user_id), [user_id, conn_id, now_ms()]
         )
         return bool(last)
 
     async def members(self, room: str) -> list[str]:
         base = _presence_base(room)
         # One round trip (entering a room asks this for every socket).
-        infos: list[Any] = await self._members(keys=[base, f"{base}:info"], args=[now_ms()])
+        infos: list[Any] = await run_script(
+            self._pipe, self._members, [base, f"{base}:info"], [now_ms()]
+        )
         return [self._open(room, info) for info in infos]
 
     async def heartbeat(self, sockets: list[Socket]) -> None:

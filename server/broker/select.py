@@ -59,13 +59,14 @@ def open_backplane(settings: Settings) -> tuple[Backplane, Callable[[], Awaitabl
         health_check_interval=10,
         retry=Retry(NoBackoff(), 0),
     )
-    # Every message's append, multiplexed on one connection of the pool's making (issue #16).
+    # Every message's append, and the commands of every entering socket, multiplexed on one
+    # connection of the pool's making (issue #16); the rest goes through the pool.
     pipe = CommandPipe(pool.make_connection)
     backplane = Backplane(
-        RedisPubSub(client, listener),
+        RedisPubSub(client, listener, pipe=pipe),
         RedisRoomLog(client, sealer, pipe=pipe),
-        RedisPresence(client, settings.presence_entry_ttl, sealer),
-        RedisCounters(client),
+        RedisPresence(client, settings.presence_entry_ttl, sealer, pipe=pipe),
+        RedisCounters(client, pipe=pipe),
         client,
     )
 
